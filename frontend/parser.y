@@ -1,0 +1,218 @@
+/* parser.y - the grammar of the .cnn language.
+ *
+ * A file holds a `model NAME { layers }` block and, optionally, a
+ * `train { settings }` block. Layers, settings and values are generic (see
+ * ast.h); their meaning is checked after parsing. Error recovery resumes at
+ * the next layer or setting, so one run reports several mistakes. */
+%define api.pure full
+%define api.prefix {cnn_yy}
+%define parse.error detailed
+%locations
+%param {void *scanner}
+%parse-param {ParseCtx *ctx}
+
+%code requires {
+#include "parse_ctx.h"
+}
+
+%code {
+int cnn_yylex(CNN_YYSTYPE *lval, CNN_YYLTYPE *lloc, void *scanner);
+static void cnn_yyerror(CNN_YYLTYPE *loc, void *scanner, ParseCtx *ctx,
+                        const char *msg);
+static Loc at(CNN_YYLTYPE l) { return (Loc){l.first_line, l.first_column}; }
+static AstValue *new_value(ParseCtx *ctx, ValueKind k, Loc loc,
+                           const char *text);
+static AstArg *append_arg(AstArg *list, AstArg *arg);
+static void add_layer(ParseCtx *ctx, AstLayer *layer);
+static void add_setting(ParseCtx *ctx, AstSetting *s);
+static void set_model(ParseCtx *ctx, const char *name, Loc loc);
+static void set_train(ParseCtx *ctx, Loc loc);
+}
+
+%union {
+  const char *str;
+  AstValue *value;
+  AstArg *arg;
+  AstLayer *layer;
+  AstSetting *setting;
+}
+
+%token END 0 "end of file"
+%token MODEL "'model'" TRAIN "'train'"
+%token <str> IDENT "identifier" INT "integer" FLOAT "number" STRING "string"
+
+%type <value> value
+%type <arg> opt_args args arg
+%type <layer> layer
+%type <setting> setting
+
+%%
+
+file
+  : items
+  ;
+
+items
+  : %empty
+  | items item
+  ;
+
+item
+  : model_head '{' layers '}'
+  | train_head '{' settings '}'
+  | error '}'                   { yyerrok; }
+  ;
+
+/* model NAME */
+model_head
+  : MODEL IDENT                 { set_model(ctx, $2, at(@2)); }
+  ;
+
+/* train */
+train_head
+  : TRAIN                       { set_train(ctx, at(@1)); }
+  ;
+
+layers
+  : %empty
+  | layers layer                { add_layer(ctx, $2); }
+  | layers error
+  ;
+
+/* [name =] kind(args) */
+layer
+  : IDENT '(' opt_args ')' {
+      $$ = arena_alloc(ctx->arena, sizeof(AstLayer));
+      $$->kind = $1; $$->loc = at(@1); $$->args = $3;
+    }
+  | IDENT '=' IDENT '(' opt_args ')' {
+      $$ = arena_alloc(ctx->arena, sizeof(AstLayer));
+      $$->name = $1; $$->name_loc = at(@1);
+      $$->kind = $3; $$->loc = at(@3); $$->args = $5;
+    }
+  ;
+
+settings
+  : %empty
+  | settings setting            { add_setting(ctx, $2); }
+  | settings error
+  ;
+
+/* key = value */
+setting
+  : IDENT '=' value {
+      $$ = arena_alloc(ctx->arena, sizeof(AstSetting));
+      $$->key = $1; $$->loc = at(@1); $$->value = $3;
+    }
+  ;
+
+/* args, with an optional trailing comma */
+opt_args
+  : %empty                      { $$ = NULL; }
+  | args                        { $$ = $1; }
+  | args ','                    { $$ = $1; }
+  ;
+
+args
+  : arg                         { $$ = $1; }
+  | args ',' arg                { $$ = append_arg($1, $3); }
+  ;
+
+/* value | key = value */
+arg
+  : value {
+      $$ = arena_alloc(ctx->arena, sizeof(AstArg));
+      $$->value = $1;
+    }
+  | IDENT '=' value {
+      $$ = arena_alloc(ctx->arena, sizeof(AstArg));
+      $$->key = $1; $$->key_loc = at(@1); $$->value = $3;
+    }
+  ;
+
+value
+  : INT                         { $$ = ctx_number(ctx, $1, false, false, at(@1)); }
+  | FLOAT                       { $$ = ctx_number(ctx, $1, false, true, at(@1)); }
+  | '-' INT                     { $$ = ctx_number(ctx, $2, true, false, at(@1)); }
+  | '-' FLOAT                   { $$ = ctx_number(ctx, $2, true, true, at(@1)); }
+  | IDENT                       { $$ = new_value(ctx, VAL_IDENT, at(@1), $1); }
+  | STRING                      { $$ = new_value(ctx, VAL_STRING, at(@1), $1); }
+  | IDENT '(' opt_args ')' {
+      $$ = new_value(ctx, VAL_CALL, at(@1), $1);
+      $$->args = $3;
+    }
+  ;
+
+%%
+
+/* Bison's message, plus the unclosed bracket when the file ended early:
+ * "expecting '}' (to close '{' at 3:14)". */
+static void cnn_yyerror(CNN_YYLTYPE *loc, void *scanner, ParseCtx *ctx,
+                        const char *msg) {
+  (void)scanner;
+  int top = ctx->nopen - 1;
+  if (ctx->at_eof && top >= 0 && top < MAX_OPEN) {
+    Loc open = ctx->open_loc[top];
+    char c = ctx->open_char[top];
+    diag_error(ctx->diag, at(*loc), "%s (to close '%c' at %d:%d)", msg, c,
+               open.line, open.col);
+    diag_note(ctx->diag, open, "'%c' opened here", c);
+    return;
+  }
+  diag_error(ctx->diag, at(*loc), "%s", msg);
+}
+
+static AstValue *new_value(ParseCtx *ctx, ValueKind k, Loc loc,
+                           const char *text) {
+  AstValue *v = arena_alloc(ctx->arena, sizeof(AstValue));
+  v->kind = k;
+  v->loc = loc;
+  v->text = text;
+  return v;
+}
+
+static AstArg *append_arg(AstArg *list, AstArg *arg) {
+  AstArg *p = list;
+  while (p->next)
+    p = p->next;
+  p->next = arg;
+  return list;
+}
+
+static void add_layer(ParseCtx *ctx, AstLayer *layer) {
+  AstLayer **p = &ctx->ast->layers;
+  while (*p)
+    p = &(*p)->next;
+  *p = layer;
+}
+
+static void add_setting(ParseCtx *ctx, AstSetting *s) {
+  AstSetting **p = &ctx->ast->settings;
+  while (*p)
+    p = &(*p)->next;
+  *p = s;
+}
+
+static void set_model(ParseCtx *ctx, const char *name, Loc loc) {
+  Ast *ast = ctx->ast;
+  if (ast->model_name) {
+    diag_error(ctx->diag, loc, "a second model block ('%s'); a file holds "
+               "one model", name);
+    diag_note(ctx->diag, ast->model_loc, "model '%s' is defined here",
+              ast->model_name);
+    return;
+  }
+  ast->model_name = name;
+  ast->model_loc = loc;
+}
+
+static void set_train(ParseCtx *ctx, Loc loc) {
+  Ast *ast = ctx->ast;
+  if (ast->has_train) {
+    diag_error(ctx->diag, loc, "a second train block; a file holds one");
+    diag_note(ctx->diag, ast->train_loc, "the first train block is here");
+    return;
+  }
+  ast->has_train = true;
+  ast->train_loc = loc;
+}

@@ -1,0 +1,171 @@
+/* ir.c - building and editing the graph; the op table. */
+#include "ir.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const OpInfo op_table[OP_COUNT] = {
+#define OP(e, name, min_in, max_in, attrs, flags)                            \
+  [OP_##e] = {name, min_in, max_in, attrs, flags},
+#include "ops.def"
+#undef OP
+};
+
+const OpInfo *ir_op_info(Op op) {
+  if ((unsigned)op >= OP_COUNT)
+    unreachable();
+  return &op_table[op];
+}
+
+Op ir_act_op(ActKind k) {
+  switch (k) {
+  case ACT_NONE: return OP_COUNT;
+  case ACT_RELU: return OP_RELU;
+  case ACT_LEAKY_RELU: return OP_LEAKY_RELU;
+  case ACT_SIGMOID: return OP_SIGMOID;
+  case ACT_TANH: return OP_TANH;
+  case ACT_SOFTMAX: return OP_SOFTMAX;
+  }
+  unreachable();
+}
+
+Activation ir_op_act(const Node *n) {
+  switch (n->op) {
+  case OP_RELU: return (Activation){ACT_RELU, 0};
+  case OP_LEAKY_RELU: return (Activation){ACT_LEAKY_RELU, n->attr.act.alpha};
+  case OP_SIGMOID: return (Activation){ACT_SIGMOID, 0};
+  case OP_TANH: return (Activation){ACT_TANH, 0};
+  case OP_SOFTMAX: return (Activation){ACT_SOFTMAX, 0};
+  default: return (Activation){ACT_NONE, 0};
+  }
+}
+
+const char *ir_act_name(ActKind k) {
+  return k == ACT_NONE ? "linear" : ir_op_info(ir_act_op(k))->name;
+}
+
+int64_t ir_shape_elems(const Shape *s) {
+  if (s->rank < 0)
+    return -1;
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++)
+    n *= s->dim[i];
+  return n;
+}
+
+const char *ir_shape_str(const Shape *s, char *buf, size_t cap) {
+  if (s->rank < 0) {
+    snprintf(buf, cap, "?");
+    return buf;
+  }
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < s->rank && len < cap; i++)
+    len += (size_t)snprintf(buf + len, cap - len, "%s%" PRId64,
+                            i ? "x" : "", s->dim[i]);
+  return buf;
+}
+
+Module *ir_module_new(Arena *a, Diag *d, const char *name, Loc loc) {
+  Module *m = arena_alloc(a, sizeof(Module));
+  m->arena = a;
+  m->diag = d;
+  m->name = name;
+  m->loc = loc;
+  return m;
+}
+
+/* Arena-backed growth: the old array is simply abandoned to the arena. */
+static void *grow(Arena *a, void *old, int n, int *cap, size_t elem) {
+  if (n < *cap)
+    return old;
+  int new_cap = *cap ? *cap * 2 : 16;
+  void *p = arena_array(a, (size_t)new_cap, elem);
+  if (old)
+    memcpy(p, old, (size_t)n * elem);
+  *cap = new_cap;
+  return p;
+}
+
+Tensor *ir_tensor_new(Module *m, const char *name, TensorKind kind,
+                      DType dt, Loc loc) {
+  Tensor *t = arena_alloc(m->arena, sizeof(Tensor));
+  t->name = name;
+  t->kind = kind;
+  t->dtype = dt;
+  t->shape.rank = -1;
+  t->loc = loc;
+  m->tensors = grow(m->arena, m->tensors, m->ntensors, &m->cap_tensors,
+                    sizeof(Tensor *));
+  m->tensors[m->ntensors++] = t;
+  return t;
+}
+
+Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
+                  Loc loc, Tensor **in, int nin) {
+  if (nin > MAX_INPUTS)
+    unreachable();
+  Node *n = arena_alloc(m->arena, sizeof(Node));
+  n->op = op;
+  n->layer = layer;
+  n->loc = loc;
+  n->nin = nin;
+  for (int i = 0; i < nin; i++)
+    n->in[i] = in[i];
+  n->out = ir_tensor_new(m, out_name, TK_VALUE, DT_F32, loc);
+  n->out->def = n;
+  m->nodes = grow(m->arena, m->nodes, m->nnodes, &m->cap_nodes,
+                  sizeof(Node *));
+  m->nodes[m->nnodes++] = n;
+  return n;
+}
+
+int ir_use_count(const Module *m, const Tensor *t) {
+  int uses = (m->output == t) + (m->loss == t);
+  for (int i = 0; i < m->nnodes; i++) {
+    const Node *n = m->nodes[i];
+    for (int j = 0; j < n->nin && !n->dead; j++)
+      uses += n->in[j] == t;
+  }
+  return uses;
+}
+
+Node *ir_sole_user(const Module *m, const Tensor *t) {
+  if (ir_use_count(m, t) != 1)
+    return NULL;
+  for (int i = 0; i < m->nnodes; i++) {
+    Node *n = m->nodes[i];
+    for (int j = 0; j < n->nin && !n->dead; j++)
+      if (n->in[j] == t)
+        return n;
+  }
+  return NULL; /* the one use is the module's output or loss */
+}
+
+void ir_replace_uses(Module *m, Tensor *from, Tensor *to) {
+  for (int i = 0; i < m->nnodes; i++) {
+    Node *n = m->nodes[i];
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] == from)
+        n->in[j] = to;
+  }
+  if (m->output == from)
+    m->output = to;
+  if (m->loss == from)
+    m->loss = to;
+}
+
+void ir_sweep(Module *m) {
+  int kept = 0;
+  for (int i = 0; i < m->nnodes; i++)
+    if (!m->nodes[i]->dead)
+      m->nodes[kept++] = m->nodes[i];
+  m->nnodes = kept;
+  kept = 0;
+  for (int i = 0; i < m->ntensors; i++) {
+    Tensor *t = m->tensors[i];
+    if (!(t->def && t->def->dead))
+      m->tensors[kept++] = t;
+  }
+  m->ntensors = kept;
+}

@@ -1,0 +1,265 @@
+/* ir.h - the tensor IR of cnnc: the whole of it, in one header.
+ *
+ * A network becomes a Module: a DAG of Nodes (ops) over Tensors. Each Node
+ * reads input tensors and defines one output tensor; parameters, the input
+ * image and the labels are tensors that no node defines. Nodes are kept in
+ * a topological order (every input is defined before its use), which is the
+ * order the code generator walks.
+ *
+ * Shapes are static and per image: activations are H x W x C (NHWC without
+ * the batch, which is a property of the training recipe), vectors after
+ * flatten are [N], the loss is a scalar []. Weights are HWIO for conv2d and
+ * [in, out] for dense; the checkpoint converts to PyTorch's layouts.
+ *
+ * This file:
+ *
+ *   model tiny {
+ *     input(8, 8, 1)
+ *     conv2d(4, kernel=3, padding=same, activation=relu)
+ *   }
+ *
+ * lowers to (cnnc --print-ir --passes= tiny.cnn):
+ *
+ *   module tiny {
+ *     %input = input : f32[8x8x1]
+ *     %conv2d_1.weight = param : f32[?]
+ *     %conv2d_1.bias = param : f32[?]
+ *     %conv2d_1 = conv2d %input, %conv2d_1.weight, %conv2d_1.bias
+ *                 {filters=4, kernel=3x3, stride=1x1, padding=same} : f32[?]
+ *     %conv2d_1.relu = relu %conv2d_1 : f32[?]
+ *     output %conv2d_1.relu
+ *   }
+ *
+ * and after infer-shapes and fuse-conv-relu the relu is gone, the conv
+ * carries `act=relu`, and every `?` is a shape (f32[8x8x4], f32[3x3x1x4]).
+ */
+#ifndef CNNC_IR_H
+#define CNNC_IR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+
+typedef struct Node Node;
+
+/* ---- ops ---------------------------------------------------------------- */
+
+typedef enum Op {
+#define OP(e, name, min_in, max_in, attrs, flags) OP_##e,
+#include "ops.def"
+#undef OP
+  OP_COUNT
+} Op;
+
+typedef enum AttrKind {
+  ATTR_NONE,
+  ATTR_CONV,    /* ConvAttr */
+  ATTR_POOL,    /* PoolAttr */
+  ATTR_DROPOUT, /* DropoutAttr */
+  ATTR_DENSE,   /* DenseAttr */
+  ATTR_ACT,     /* ActAttr */
+} AttrKind;
+
+enum {
+  OPF_ELEMENTWISE = 1 << 0,
+  OPF_ACTIVATION = 1 << 1,
+  OPF_PARAMS = 1 << 2,
+  OPF_LOSS = 1 << 3,
+  OPF_FUSED = 1 << 4,
+};
+
+typedef struct OpInfo {
+  const char *name;
+  int min_inputs, max_inputs;
+  AttrKind attrs;
+  unsigned flags;
+} OpInfo;
+
+const OpInfo *ir_op_info(Op op);
+
+/* ---- attributes ----------------------------------------------------------- */
+
+/* An activation as fused into conv2d or dense (ACT_NONE: linear). */
+typedef enum ActKind {
+  ACT_NONE,
+  ACT_RELU,
+  ACT_LEAKY_RELU,
+  ACT_SIGMOID,
+  ACT_TANH,
+  ACT_SOFTMAX,
+} ActKind;
+
+typedef struct Activation {
+  ActKind kind;
+  float alpha; /* leaky_relu's slope for x < 0 */
+} Activation;
+
+typedef enum Padding { PAD_VALID, PAD_SAME } Padding;
+typedef enum PoolKind { POOL_MAX, POOL_AVG } PoolKind;
+
+typedef struct ConvAttr {
+  int filters;
+  int kh, kw, sh, sw;
+  Padding padding;
+  bool bias;
+  Activation act; /* set by fuse-conv-relu */
+} ConvAttr;
+
+typedef struct PoolAttr {
+  PoolKind kind; /* meaningful for OP_POOL_DROPOUT */
+  int size, stride;
+  float rate; /* OP_POOL_DROPOUT only */
+} PoolAttr;
+
+typedef struct DropoutAttr {
+  float rate;
+} DropoutAttr;
+
+typedef struct DenseAttr {
+  int units;
+  bool bias;
+  Activation act; /* set by fuse-dense-act */
+} DenseAttr;
+
+typedef struct ActAttr {
+  float alpha;
+} ActAttr;
+
+/* The op that computes an elementwise activation, and back; ACT_NONE and
+ * non-activation ops map to OP_COUNT and ACT_NONE. */
+Op ir_act_op(ActKind k);
+Activation ir_op_act(const Node *n);
+const char *ir_act_name(ActKind k);
+
+/* ---- tensors ---------------------------------------------------------------- */
+
+enum { MAX_RANK = 4 };
+
+/* Limit on elements in one tensor and on parameters in the model: keeps
+ * every index and byte offset in 32-bit-safe, overflow-free arithmetic. */
+#define IR_MAX_ELEMS INT64_C(0x7fffffff)
+
+typedef enum DType { DT_F32, DT_I32 } DType;
+
+typedef struct Shape {
+  int rank; /* -1: not inferred yet; 0: scalar */
+  int64_t dim[MAX_RANK];
+} Shape;
+
+typedef enum TensorKind {
+  TK_INPUT,  /* the image */
+  TK_LABELS, /* the class index of the image, for the loss */
+  TK_PARAM,  /* trained weights and biases */
+  TK_VALUE,  /* defined by a node */
+} TensorKind;
+
+typedef struct Tensor {
+  const char *name; /* unique in the module; printed as %name */
+  TensorKind kind;
+  DType dtype;
+  Shape shape;
+  Node *def; /* TK_VALUE only */
+  Loc loc;   /* the layer that made it */
+} Tensor;
+
+int64_t ir_shape_elems(const Shape *s); /* -1 if not inferred */
+/* "28x28x64", "10", "" for a scalar, "?" if not inferred. */
+const char *ir_shape_str(const Shape *s, char *buf, size_t cap);
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+enum { MAX_INPUTS = 3 };
+
+struct Node {
+  Op op;
+  const char *layer; /* the layer it came from, for messages and the summary */
+  Loc loc;
+  bool implicit; /* lowered from `activation=`, not a layer of its own */
+  bool dead;     /* removed by a pass; swept by ir_sweep() */
+  int nin;
+  Tensor *in[MAX_INPUTS];
+  Tensor *out;
+  union {
+    ConvAttr conv;
+    PoolAttr pool;
+    DropoutAttr dropout;
+    DenseAttr dense;
+    ActAttr act;
+  } attr;
+};
+
+/* ---- the training recipe ------------------------------------------------------ */
+
+typedef enum LossKind { LOSS_CROSS_ENTROPY } LossKind;
+typedef enum OptimizerKind { OPT_SGD, OPT_ADAM } OptimizerKind;
+
+typedef struct Optimizer {
+  OptimizerKind kind;
+  double lr;
+  double momentum;           /* sgd */
+  double beta1, beta2, eps;  /* adam */
+} Optimizer;
+
+typedef struct TrainSpec {
+  LossKind loss;
+  Optimizer opt;
+  int64_t batch, epochs;
+  uint64_t seed;
+  int64_t validation;        /* images held out, when not a fraction */
+  double validation_frac;    /* in (0, 1) when given as a fraction, else 0 */
+  const char *data;          /* idx("DIR"): folder of the four IDX files */
+} TrainSpec;
+
+/* ---- the module --------------------------------------------------------------- */
+
+typedef struct Module {
+  Arena *arena;
+  Diag *diag;
+  const char *name;
+  Loc loc;
+  Tensor **tensors; /* every tensor, in creation order */
+  int ntensors, cap_tensors;
+  Node **nodes; /* topological order */
+  int nnodes, cap_nodes;
+  Tensor *input, *labels;
+  Tensor *output; /* the model's prediction (inference output) */
+  Tensor *loss;   /* NULL without a train block */
+  bool has_train;
+  TrainSpec train;
+  bool shaped; /* infer-shapes succeeded */
+} Module;
+
+Module *ir_module_new(Arena *a, Diag *d, const char *name, Loc loc);
+Tensor *ir_tensor_new(Module *m, const char *name, TensorKind kind,
+                      DType dt, Loc loc);
+/* Appends a node and its output tensor, named `out_name`. */
+Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
+                  Loc loc, Tensor **in, int nin);
+
+/* How many live nodes read t, counting the module's output and loss. */
+int ir_use_count(const Module *m, const Tensor *t);
+/* The one live node that reads t, if t has exactly one use. */
+Node *ir_sole_user(const Module *m, const Tensor *t);
+/* Makes every reader of `from` (and output/loss) read `to` instead. */
+void ir_replace_uses(Module *m, Tensor *from, Tensor *to);
+/* Drops dead nodes and the tensors they defined. */
+void ir_sweep(Module *m);
+
+/* ---- lowering, printing, checking -------------------------------------------- */
+
+struct Ast;
+/* Checks the layers and the train block and builds the forward graph (and
+ * the loss, with a train block). Errors go to d; returns NULL after any. */
+Module *ir_lower(const struct Ast *ast, Diag *d, Arena *a);
+/* The train block; part of ir_lower, declared for ir/lower.c. */
+bool ir_lower_train(Module *m, const struct Ast *ast, Loc *loss_loc);
+
+void ir_print(FILE *out, const Module *m);
+/* Checks the module's invariants; prints what is broken to stderr with the
+ * name of the stage that broke it and returns false. */
+bool ir_verify(const Module *m, const char *after);
+
+#endif

@@ -1,0 +1,407 @@
+/* lower.c - from the syntax tree to the forward graph.
+ *
+ * Requires: a parsed Ast without syntax errors.
+ * Produces: a Module whose nodes follow the layers in order, one node per
+ * layer plus one per `activation=` (marked implicit, so that the fusion
+ * passes have something to fuse and the summary still shows one row per
+ * layer), and with a train block the labels and the cross-entropy loss.
+ * Shapes are left to infer-shapes except the input's, which is given.
+ *
+ * Every check that needs only the layer itself is made here: known layer
+ * kinds and keys, argument types, ranges, names. Checks that need the
+ * shape flowing in (a kernel that does not fit) belong to infer-shapes. */
+#include <string.h>
+
+#include "args.h"
+#include "ir.h"
+
+enum { MAX_SIZE = 1 << 20 }; /* any one size argument: filters, kernel... */
+
+typedef struct Lowerer {
+  Module *m;
+  Diag *d;
+  Arena *a;
+  Tensor *cur; /* the output of the layer before */
+} Lowerer;
+
+typedef void (*LowerFn)(Lowerer *, const AstLayer *, const char *name,
+                        AstValue **args);
+
+typedef struct LayerDef {
+  const char *kind;
+  LowerFn lower;
+  int nparams;
+  ParamSpec params[MAX_PARAMS];
+} LayerDef;
+
+static void lower_input(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_conv2d(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_pool(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_dropout(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_flatten(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_dense(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_act_layer(Lowerer *, const AstLayer *, const char *, AstValue **);
+
+#define REQ(k) {k, true, true}
+#define POS(k) {k, false, true}
+#define KEY(k) {k, false, false}
+
+static const LayerDef layer_defs[] = {
+    {"input", lower_input, 3, {REQ("height"), REQ("width"), POS("channels")}},
+    {"conv2d", lower_conv2d, 6,
+     {REQ("filters"), REQ("kernel"), KEY("stride"), KEY("padding"),
+      KEY("activation"), KEY("use_bias")}},
+    {"maxpool", lower_pool, 2, {REQ("size"), KEY("stride")}},
+    {"avgpool", lower_pool, 2, {REQ("size"), KEY("stride")}},
+    {"dropout", lower_dropout, 1, {REQ("rate")}},
+    {"flatten", lower_flatten, 0, {{0}}},
+    {"dense", lower_dense, 3,
+     {REQ("units"), KEY("activation"), KEY("use_bias")}},
+    {"relu", lower_act_layer, 0, {{0}}},
+    {"leaky_relu", lower_act_layer, 1, {POS("alpha")}},
+    {"sigmoid", lower_act_layer, 0, {{0}}},
+    {"tanh", lower_act_layer, 0, {{0}}},
+    {"softmax", lower_act_layer, 0, {{0}}},
+};
+enum { NLAYER_DEFS = sizeof layer_defs / sizeof layer_defs[0] };
+
+static const LayerDef *find_layer_def(Diag *d, const AstLayer *l) {
+  const char *kinds[NLAYER_DEFS];
+  for (int i = 0; i < NLAYER_DEFS; i++) {
+    if (strcmp(layer_defs[i].kind, l->kind) == 0)
+      return &layer_defs[i];
+    kinds[i] = layer_defs[i].kind;
+  }
+  const char *s = suggest(l->kind, kinds, NLAYER_DEFS);
+  if (s)
+    diag_error(d, l->loc, "unknown layer '%s'; did you mean '%s'?", l->kind,
+               s);
+  else
+    diag_error(d, l->loc, "unknown layer '%s'", l->kind);
+  return NULL;
+}
+
+/* ---- arguments -------------------------------------------------------------- */
+
+static int64_t size_arg(Lowerer *lo, const AstValue *v, const char *what,
+                        const char *key, int64_t dflt) {
+  int64_t x = dflt;
+  if (v)
+    value_int(lo->d, v, what, key, 1, MAX_SIZE, &x);
+  return x;
+}
+
+static bool bool_arg(Lowerer *lo, const AstValue *v, const char *what,
+                     const char *key, bool dflt) {
+  bool b = dflt;
+  if (v)
+    value_bool(lo->d, v, what, key, &b);
+  return b;
+}
+
+static const char *const act_names[] = {"linear", "relu", "leaky_relu",
+                                        "sigmoid", "tanh", "softmax"};
+static const ActKind act_kinds[] = {ACT_NONE, ACT_RELU, ACT_LEAKY_RELU,
+                                    ACT_SIGMOID, ACT_TANH, ACT_SOFTMAX};
+
+enum { DEFAULT_LEAKY_ALPHA_X100 = 1 }; /* 0.01, PyTorch's default */
+
+static float leaky_alpha(Lowerer *lo, const AstArg *args, Loc loc,
+                         const char *what) {
+  static const ParamSpec spec[] = {POS("alpha")};
+  AstValue *v[1];
+  double alpha = DEFAULT_LEAKY_ALPHA_X100 / 100.0;
+  if (args_bind(lo->d, what, loc, args, spec, 1, v) && v[0])
+    value_float(lo->d, v[0], what, "alpha", &alpha);
+  return (float)alpha;
+}
+
+/* activation=relu | leaky_relu | leaky_relu(0.2) | ... */
+static Activation activation_arg(Lowerer *lo, const AstValue *v,
+                                 const char *what) {
+  Activation act = {ACT_NONE, 0};
+  if (!v)
+    return act;
+  if (v->kind == VAL_CALL && strcmp(v->text, "leaky_relu") == 0)
+    return (Activation){ACT_LEAKY_RELU, leaky_alpha(lo, v->args, v->loc, what)};
+  if (v->kind == VAL_CALL) {
+    diag_error(lo->d, v->loc, "%s: activation '%s' takes no arguments; only "
+               "leaky_relu(alpha) does", what, v->text);
+    return act;
+  }
+  int i = value_choice(lo->d, v, what, "activation", act_names, 6);
+  if (i >= 0)
+    act.kind = act_kinds[i];
+  if (act.kind == ACT_LEAKY_RELU)
+    act.alpha = DEFAULT_LEAKY_ALPHA_X100 / 100.0f;
+  return act;
+}
+
+/* ---- building nodes ------------------------------------------------------------ */
+
+static Tensor *param(Lowerer *lo, const char *layer, const char *what,
+                     Loc loc) {
+  const char *name = arena_printf(lo->a, "%s.%s", layer, what);
+  return ir_tensor_new(lo->m, name, TK_PARAM, DT_F32, loc);
+}
+
+static Node *emit(Lowerer *lo, Op op, const char *layer, const char *out,
+                  Loc loc, Tensor **in, int nin) {
+  Node *n = ir_node_new(lo->m, op, layer, out, loc, in, nin);
+  lo->cur = n->out;
+  return n;
+}
+
+static Node *emit_unary(Lowerer *lo, Op op, const char *layer, Loc loc) {
+  Tensor *in[1] = {lo->cur};
+  return emit(lo, op, layer, layer, loc, in, 1);
+}
+
+/* The node for `activation=` after a conv2d or dense: `%name.relu`. */
+static void emit_activation(Lowerer *lo, Activation act, const char *layer,
+                            Loc loc) {
+  if (act.kind == ACT_NONE)
+    return;
+  Tensor *in[1] = {lo->cur};
+  const char *out = arena_printf(lo->a, "%s.%s", layer, ir_act_name(act.kind));
+  Node *n = emit(lo, ir_act_op(act.kind), layer, out, loc, in, 1);
+  n->attr.act.alpha = act.alpha;
+  n->implicit = true;
+}
+
+/* ---- the layers ------------------------------------------------------------------ */
+
+static void lower_input(Lowerer *lo, const AstLayer *l, const char *name,
+                        AstValue **v) {
+  Tensor *t = ir_tensor_new(lo->m, name, TK_INPUT, DT_F32, l->loc);
+  t->shape.rank = 3;
+  t->shape.dim[0] = size_arg(lo, v[0], name, "height", 1);
+  t->shape.dim[1] = size_arg(lo, v[1], name, "width", 1);
+  t->shape.dim[2] = size_arg(lo, v[2], name, "channels", 1);
+  lo->m->input = lo->cur = t;
+}
+
+static void lower_conv2d(Lowerer *lo, const AstLayer *l, const char *name,
+                         AstValue **v) {
+  static const char *const paddings[] = {"valid", "same"};
+  ConvAttr c = {0};
+  c.filters = (int)size_arg(lo, v[0], name, "filters", 1);
+  c.kh = c.kw = (int)size_arg(lo, v[1], name, "kernel", 1);
+  c.sh = c.sw = (int)size_arg(lo, v[2], name, "stride", 1);
+  if (v[3] && value_choice(lo->d, v[3], name, "padding", paddings, 2) == 1)
+    c.padding = PAD_SAME;
+  Activation act = activation_arg(lo, v[4], name);
+  c.bias = bool_arg(lo, v[5], name, "use_bias", true);
+  Tensor *in[3] = {lo->cur, param(lo, name, "weight", l->loc), NULL};
+  if (c.bias)
+    in[2] = param(lo, name, "bias", l->loc);
+  emit(lo, OP_CONV2D, name, name, l->loc, in, c.bias ? 3 : 2)->attr.conv = c;
+  emit_activation(lo, act, name, l->loc);
+}
+
+static void lower_pool(Lowerer *lo, const AstLayer *l, const char *name,
+                       AstValue **v) {
+  PoolAttr p = {0};
+  p.kind = strcmp(l->kind, "maxpool") == 0 ? POOL_MAX : POOL_AVG;
+  p.size = (int)size_arg(lo, v[0], name, "size", 1);
+  p.stride = (int)size_arg(lo, v[1], name, "stride", p.size);
+  Op op = p.kind == POOL_MAX ? OP_MAXPOOL : OP_AVGPOOL;
+  emit_unary(lo, op, name, l->loc)->attr.pool = p;
+}
+
+static void lower_dropout(Lowerer *lo, const AstLayer *l, const char *name,
+                          AstValue **v) {
+  double rate = 0;
+  if (value_float(lo->d, v[0], name, "rate", &rate) &&
+      !(rate >= 0 && rate < 1)) {
+    diag_error(lo->d, v[0]->loc, "%s: dropout rate must be in [0, 1), got "
+               "%s", name, v[0]->text);
+    rate = 0;
+  }
+  emit_unary(lo, OP_DROPOUT, name, l->loc)->attr.dropout.rate = (float)rate;
+}
+
+static void lower_flatten(Lowerer *lo, const AstLayer *l, const char *name,
+                          AstValue **v) {
+  (void)v;
+  emit_unary(lo, OP_FLATTEN, name, l->loc);
+}
+
+static void lower_dense(Lowerer *lo, const AstLayer *l, const char *name,
+                        AstValue **v) {
+  DenseAttr dn = {0};
+  dn.units = (int)size_arg(lo, v[0], name, "units", 1);
+  Activation act = activation_arg(lo, v[1], name);
+  dn.bias = bool_arg(lo, v[2], name, "use_bias", true);
+  Tensor *in[3] = {lo->cur, param(lo, name, "weight", l->loc), NULL};
+  if (dn.bias)
+    in[2] = param(lo, name, "bias", l->loc);
+  emit(lo, OP_DENSE, name, name, l->loc, in, dn.bias ? 3 : 2)->attr.dense = dn;
+  emit_activation(lo, act, name, l->loc);
+}
+
+static void lower_act_layer(Lowerer *lo, const AstLayer *l, const char *name,
+                            AstValue **v) {
+  Activation act = {ACT_NONE, 0};
+  for (int i = 1; i < 6; i++)
+    if (strcmp(l->kind, act_names[i]) == 0)
+      act.kind = act_kinds[i];
+  act.alpha = DEFAULT_LEAKY_ALPHA_X100 / 100.0f;
+  double alpha = act.alpha;
+  if (act.kind == ACT_LEAKY_RELU && v[0] &&
+      value_float(lo->d, v[0], name, "alpha", &alpha))
+    act.alpha = (float)alpha;
+  Node *n = emit_unary(lo, ir_act_op(act.kind), name, l->loc);
+  n->attr.act.alpha = act.alpha;
+}
+
+/* ---- names ------------------------------------------------------------------------ */
+
+static bool name_taken(const char **names, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (names[i] && strcmp(names[i], name) == 0)
+      return true;
+  return false;
+}
+
+/* User names first, so that an automatic `conv2d_2` steps around a layer
+ * the user called conv2d_2. Duplicates and reserved names are errors. */
+static void check_user_names(Lowerer *lo, const AstLayer **layers, int n,
+                             const char **names) {
+  for (int i = 0; i < n; i++) {
+    const AstLayer *l = layers[i];
+    if (!l->name)
+      continue;
+    if (strcmp(l->name, "labels") == 0 || strcmp(l->name, "loss") == 0) {
+      diag_error(lo->d, l->name_loc, "'%s' is reserved; choose another "
+                 "layer name", l->name);
+      continue;
+    }
+    for (int j = 0; j < i; j++) {
+      if (names[j] && strcmp(names[j], l->name) == 0) {
+        diag_error(lo->d, l->name_loc, "duplicate layer name '%s'", l->name);
+        diag_note(lo->d, layers[j]->name_loc, "'%s' first named here",
+                  l->name);
+        break;
+      }
+    }
+    names[i] = l->name;
+  }
+}
+
+static const char *auto_name(Lowerer *lo, const char *kind,
+                             const char **names, int n, int *counter) {
+  if (strcmp(kind, "input") == 0 && !name_taken(names, n, "input"))
+    return "input";
+  for (;;) {
+    const char *name = arena_printf(lo->a, "%s_%d", kind, ++*counter);
+    if (!name_taken(names, n, name))
+      return name;
+  }
+}
+
+static void assign_names(Lowerer *lo, const AstLayer **layers, int n,
+                         const char **names) {
+  check_user_names(lo, layers, n, names);
+  int counters[NLAYER_DEFS] = {0};
+  for (int i = 0; i < n; i++) {
+    if (names[i])
+      continue;
+    int k = 0;
+    while (k < NLAYER_DEFS && strcmp(layer_defs[k].kind, layers[i]->kind))
+      k++;
+    int scratch = 0;
+    int *counter = k < NLAYER_DEFS ? &counters[k] : &scratch;
+    names[i] = auto_name(lo, layers[i]->kind, names, n, counter);
+  }
+}
+
+/* ---- the model ------------------------------------------------------------------------ */
+
+static void lower_layer(Lowerer *lo, const AstLayer *l, const char *name,
+                        bool first) {
+  const LayerDef *def = find_layer_def(lo->d, l);
+  if (!def)
+    return;
+  bool is_input = def->lower == lower_input;
+  if (first && !is_input) {
+    diag_error(lo->d, l->loc, "the first layer must be input(height, width, "
+               "channels), not %s", l->kind);
+    return;
+  }
+  if (!first && is_input) {
+    diag_error(lo->d, l->loc, "input(...) must be the first layer and come "
+               "only once");
+    return;
+  }
+  AstValue *v[MAX_PARAMS];
+  if (!args_bind(lo->d, name, l->loc, l->args, def->params, def->nparams, v))
+    return;
+  def->lower(lo, l, name, v);
+}
+
+/* With a cross-entropy loss the softmax is fused into the loss, so it must
+ * be the model's last operation, and there must be one. */
+static void check_softmax(Lowerer *lo, Loc loss_loc) {
+  Module *m = lo->m;
+  for (int i = 0; i + 1 < m->nnodes; i++) {
+    Node *n = m->nodes[i];
+    if (n->op == OP_SOFTMAX)
+      diag_error(lo->d, n->loc, "%s: softmax must be the last layer when "
+                 "the loss is cross_entropy", n->layer);
+  }
+  if (m->nnodes > 0 && m->nodes[m->nnodes - 1]->op != OP_SOFTMAX)
+    diag_error(lo->d, loss_loc, "loss 'cross_entropy' needs the model to end "
+               "in softmax; add activation=softmax to the last layer");
+}
+
+static void add_loss(Lowerer *lo) {
+  Module *m = lo->m;
+  m->labels = ir_tensor_new(m, "labels", TK_LABELS, DT_I32, m->loc);
+  m->labels->shape.rank = 0;
+  Tensor *in[2] = {m->output, m->labels};
+  Node *n = ir_node_new(m, OP_CROSS_ENTROPY, "loss", "loss", m->loc, in, 2);
+  m->loss = n->out;
+}
+
+static int collect_layers(const Ast *ast, const AstLayer ***out, Arena *a) {
+  int n = 0;
+  for (const AstLayer *l = ast->layers; l; l = l->next)
+    n++;
+  *out = arena_array(a, (size_t)n + 1, sizeof(AstLayer *));
+  n = 0;
+  for (const AstLayer *l = ast->layers; l; l = l->next)
+    (*out)[n++] = l;
+  return n;
+}
+
+Module *ir_lower(const Ast *ast, Diag *d, Arena *a) {
+  if (!ast->model_name) {
+    diag_error(d, ast->eof_loc, "no model in this file: expected "
+               "'model NAME { ... }'");
+    return NULL;
+  }
+  Lowerer lo = {ir_module_new(a, d, ast->model_name, ast->model_loc), d, a,
+                NULL};
+  const AstLayer **layers;
+  int n = collect_layers(ast, &layers, a);
+  if (n == 0)
+    diag_error(d, ast->model_loc, "model '%s' has no layers; it needs at "
+               "least input(...) and one layer", ast->model_name);
+  const char **names = arena_array(a, (size_t)n + 1, sizeof(char *));
+  assign_names(&lo, layers, n, names);
+  for (int i = 0; i < n; i++)
+    lower_layer(&lo, layers[i], names[i], i == 0);
+  if (n == 1 && lo.m->input)
+    diag_error(d, layers[0]->loc, "model '%s' has only an input; add the "
+               "layers that compute something", ast->model_name);
+  lo.m->output = lo.m->nnodes ? lo.cur : NULL;
+  Loc loss_loc = ast->train_loc;
+  if (ast->has_train && ir_lower_train(lo.m, ast, &loss_loc) && d->errors == 0)
+    check_softmax(&lo, loss_loc);
+  if (d->errors)
+    return NULL;
+  if (ast->has_train)
+    add_loss(&lo);
+  return lo.m;
+}

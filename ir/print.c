@@ -1,0 +1,122 @@
+/* print.c - the stable text form of the IR that the lit tests read.
+ *
+ *   %conv2d_1 = conv2d %input, %conv2d_1.weight, %conv2d_1.bias
+ *               {filters=64, kernel=3x3, stride=1x1, padding=same} : f32[28x28x64]
+ *
+ * One line per tensor or node, in module order; attributes in a fixed order;
+ * floats with %g so that 0.25 prints as 0.25. */
+#include "ir.h"
+
+#include <inttypes.h>
+
+static const char *dtype_name(DType t) { return t == DT_F32 ? "f32" : "i32"; }
+
+static void print_type(FILE *out, const Tensor *t) {
+  char buf[96];
+  fprintf(out, " : %s[%s]", dtype_name(t->dtype),
+          ir_shape_str(&t->shape, buf, sizeof buf));
+}
+
+static void print_act(FILE *out, Activation a) {
+  if (a.kind == ACT_NONE)
+    return;
+  fprintf(out, ", act=%s", ir_act_name(a.kind));
+  if (a.kind == ACT_LEAKY_RELU)
+    fprintf(out, "(%g)", a.alpha);
+}
+
+static void print_attrs(FILE *out, const Node *n) {
+  switch (ir_op_info(n->op)->attrs) {
+  case ATTR_NONE:
+    return;
+  case ATTR_CONV: {
+    const ConvAttr *c = &n->attr.conv;
+    fprintf(out, " {filters=%d, kernel=%dx%d, stride=%dx%d, padding=%s",
+            c->filters, c->kh, c->kw, c->sh, c->sw,
+            c->padding == PAD_SAME ? "same" : "valid");
+    print_act(out, c->act);
+    fputc('}', out);
+    return;
+  }
+  case ATTR_POOL: {
+    const PoolAttr *p = &n->attr.pool;
+    if (n->op == OP_POOL_DROPOUT)
+      fprintf(out, " {pool=%s, size=%d, stride=%d, rate=%g}",
+              p->kind == POOL_MAX ? "max" : "avg", p->size, p->stride,
+              p->rate);
+    else
+      fprintf(out, " {size=%d, stride=%d}", p->size, p->stride);
+    return;
+  }
+  case ATTR_DROPOUT:
+    fprintf(out, " {rate=%g}", n->attr.dropout.rate);
+    return;
+  case ATTR_DENSE:
+    fprintf(out, " {units=%d", n->attr.dense.units);
+    print_act(out, n->attr.dense.act);
+    fputc('}', out);
+    return;
+  case ATTR_ACT:
+    fprintf(out, " {alpha=%g}", n->attr.act.alpha);
+    return;
+  }
+}
+
+static void print_node(FILE *out, const Node *n) {
+  fprintf(out, "  %%%s = %s", n->out->name, ir_op_info(n->op)->name);
+  for (int i = 0; i < n->nin; i++)
+    fprintf(out, "%s%%%s", i ? ", " : " ", n->in[i]->name);
+  print_attrs(out, n);
+  print_type(out, n->out);
+  fputc('\n', out);
+}
+
+static const char *kind_name(TensorKind k) {
+  switch (k) {
+  case TK_INPUT: return "input";
+  case TK_LABELS: return "labels";
+  case TK_PARAM: return "param";
+  case TK_VALUE: break;
+  }
+  unreachable();
+}
+
+static void print_train(FILE *out, const TrainSpec *t) {
+  const Optimizer *o = &t->opt;
+  fprintf(out, "  train {loss=cross_entropy, ");
+  if (o->kind == OPT_ADAM)
+    fprintf(out, "optimizer=adam(lr=%g, beta1=%g, beta2=%g, eps=%g)", o->lr,
+            o->beta1, o->beta2, o->eps);
+  else
+    fprintf(out, "optimizer=sgd(lr=%g, momentum=%g)", o->lr, o->momentum);
+  fprintf(out, ", batch=%" PRId64 ", epochs=%" PRId64 ", seed=%" PRIu64,
+          t->batch, t->epochs, t->seed);
+  if (t->validation_frac > 0)
+    fprintf(out, ", validation=%g", t->validation_frac);
+  else
+    fprintf(out, ", validation=%" PRId64, t->validation);
+  if (t->data)
+    fprintf(out, ", data=idx(\"%s\")", t->data);
+  fprintf(out, "}\n");
+}
+
+void ir_print(FILE *out, const Module *m) {
+  fprintf(out, "module %s {\n", m->name);
+  for (int i = 0; i < m->ntensors; i++) {
+    const Tensor *t = m->tensors[i];
+    if (t->kind == TK_VALUE)
+      continue;
+    fprintf(out, "  %%%s = %s", t->name, kind_name(t->kind));
+    print_type(out, t);
+    fputc('\n', out);
+  }
+  for (int i = 0; i < m->nnodes; i++)
+    print_node(out, m->nodes[i]);
+  if (m->output)
+    fprintf(out, "  output %%%s\n", m->output->name);
+  if (m->loss)
+    fprintf(out, "  loss %%%s\n", m->loss->name);
+  if (m->has_train)
+    print_train(out, &m->train);
+  fprintf(out, "}\n");
+}

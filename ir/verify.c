@@ -1,0 +1,116 @@
+/* verify.c - the IR's invariants, checked after every pass in debug builds.
+ *
+ * A failure here is a bug in cnnc, not in the user's file, so it is
+ * reported as an internal error naming the pass that ran last. */
+#include "ir.h"
+
+#include <string.h>
+
+typedef struct Checker {
+  const Module *m;
+  const char *after;
+  bool ok;
+} Checker;
+
+static void fail(Checker *c, const char *what, const char *name) {
+  fprintf(stderr, "cnnc: internal error: IR invalid after %s: %s%s%s\n",
+          c->after, what, name ? ": %" : "", name ? name : "");
+  c->ok = false;
+}
+
+/* Inputs, parameters and labels are defined from the start; a value is
+ * defined once its node has been seen. */
+static bool defined_before(const Module *m, const Tensor *t, int node) {
+  if (t->kind != TK_VALUE)
+    return true;
+  for (int i = 0; i < node; i++)
+    if (m->nodes[i]->out == t)
+      return true;
+  return false;
+}
+
+static bool in_module(const Module *m, const Tensor *t) {
+  for (int i = 0; i < m->ntensors; i++)
+    if (m->tensors[i] == t)
+      return true;
+  return false;
+}
+
+static void check_attrs(Checker *c, const Node *n) {
+  const char *name = n->out->name;
+  switch (ir_op_info(n->op)->attrs) {
+  case ATTR_CONV: {
+    const ConvAttr *a = &n->attr.conv;
+    if (a->filters < 1 || a->kh < 1 || a->kw < 1 || a->sh < 1 || a->sw < 1)
+      fail(c, "conv2d with a size below 1", name);
+    if (a->bias != (n->nin == 3))
+      fail(c, "conv2d bias attribute disagrees with its inputs", name);
+    break;
+  }
+  case ATTR_POOL:
+    if (n->attr.pool.size < 1 || n->attr.pool.stride < 1)
+      fail(c, "pool with a size below 1", name);
+    break;
+  case ATTR_DROPOUT:
+    if (!(n->attr.dropout.rate >= 0 && n->attr.dropout.rate < 1))
+      fail(c, "dropout rate outside [0, 1)", name);
+    break;
+  case ATTR_DENSE:
+    if (n->attr.dense.units < 1)
+      fail(c, "dense with no units", name);
+    if (n->attr.dense.bias != (n->nin == 3))
+      fail(c, "dense bias attribute disagrees with its inputs", name);
+    break;
+  case ATTR_NONE:
+  case ATTR_ACT:
+    break;
+  }
+}
+
+static void check_node(Checker *c, int idx) {
+  const Module *m = c->m;
+  const Node *n = m->nodes[idx];
+  const OpInfo *info = ir_op_info(n->op);
+  const char *name = n->out ? n->out->name : "?";
+  if (n->dead)
+    fail(c, "dead node left in the list", name);
+  if (!n->out || n->out->def != n || n->out->kind != TK_VALUE)
+    fail(c, "node output not linked back to its node", name);
+  if (n->nin < info->min_inputs || n->nin > info->max_inputs)
+    fail(c, "wrong number of inputs", name);
+  for (int j = 0; j < n->nin; j++) {
+    if (!n->in[j] || !in_module(m, n->in[j]))
+      fail(c, "input not in the module", name);
+    else if (!defined_before(m, n->in[j], idx))
+      fail(c, "input used before it is defined", n->in[j]->name);
+  }
+  check_attrs(c, n);
+}
+
+static void check_tensors(Checker *c) {
+  const Module *m = c->m;
+  for (int i = 0; i < m->ntensors; i++) {
+    const Tensor *t = m->tensors[i];
+    for (int j = 0; j < i; j++)
+      if (strcmp(m->tensors[j]->name, t->name) == 0)
+        fail(c, "two tensors share a name", t->name);
+    if (m->shaped && (t->shape.rank < 0 || t->shape.rank > MAX_RANK))
+      fail(c, "tensor without a shape after infer-shapes", t->name);
+    if (m->shaped && ir_shape_elems(&t->shape) > IR_MAX_ELEMS)
+      fail(c, "tensor larger than the element limit", t->name);
+    if (t->kind == TK_VALUE && (!t->def || t->def->out != t))
+      fail(c, "value tensor without its defining node", t->name);
+  }
+}
+
+bool ir_verify(const Module *m, const char *after) {
+  Checker c = {m, after, true};
+  check_tensors(&c);
+  for (int i = 0; i < m->nnodes; i++)
+    check_node(&c, i);
+  if (m->nnodes > 0 && !(m->output && in_module(m, m->output)))
+    fail(&c, "no output tensor", NULL);
+  if (m->loss && !in_module(m, m->loss))
+    fail(&c, "loss tensor not in the module", NULL);
+  return c.ok;
+}

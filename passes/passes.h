@@ -1,0 +1,45 @@
+/* passes.h - the passes over the IR and the pipeline that runs them.
+ *
+ * Each pass is `void pass_NAME(Module *)`; the comment above each states
+ * what it requires and what it keeps. Passes report user errors (shape
+ * mismatches) through m->diag; the pipeline stops at the first pass that
+ * reported any. */
+#ifndef CNNC_PASSES_H
+#define CNNC_PASSES_H
+
+#include "ir.h"
+
+/* Requires: a lowered module. Gives every tensor its shape, or reports the
+ * layer whose input does not fit it. Sets m->shaped on success. */
+void pass_infer_shapes(Module *m);
+
+/* Requires: nothing. Folds an elementwise activation into the conv2d whose
+ * only user it is (ConvAttr.act); keeps shapes. */
+void pass_fuse_conv_relu(Module *m);
+
+/* Requires: nothing. The same for dense (DenseAttr.act). */
+void pass_fuse_dense_act(Module *m);
+
+/* Requires: nothing. maxpool/avgpool followed by dropout, the pool's only
+ * user, become one pool_dropout; keeps shapes. */
+void pass_fuse_pool_dropout(Module *m);
+
+/* Requires: nothing. cross_entropy(softmax(z), y) becomes
+ * softmax_xent(z, y); the softmax stays as the model's prediction. */
+void pass_fuse_softmax_xent(Module *m);
+
+typedef struct PipelineOptions {
+  const char *only;        /* comma-separated pass names; NULL: all */
+  const char *print_after; /* a pass name, "all", or NULL */
+  FILE *out;               /* where --print-after writes */
+} PipelineOptions;
+
+/* Checks that every name in opts->only and opts->print_after is a pass;
+ * reports the first unknown one (with a suggestion) and returns false. */
+bool pipeline_check_options(const PipelineOptions *opts, Diag *d);
+/* Runs the passes; returns false if one reported an error. */
+bool pipeline_run(Module *m, const PipelineOptions *opts);
+/* Prints the pass names, one per line, in pipeline order. */
+void pipeline_list(FILE *out);
+
+#endif

@@ -1,0 +1,21 @@
+# lit configuration for cnnc: every .cnn file under test/ is a test.
+import os
+import lit.formats
+
+config.name = "cnnc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".cnn", ".test"]
+config.excludes = ["Inputs", "corpus"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.cnnc_obj_root, "test")
+
+config.substitutions.append(("%cnnc", os.path.join(config.cnnc_obj_root, "cnnc")))
+config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
+config.environment["PATH"] = os.pathsep.join(
+    [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
+for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+if config.fuzz_binary and os.path.exists(config.fuzz_binary):
+    config.available_features.add("fuzzer")
+    config.substitutions.append(("%fuzzer", config.fuzz_binary))
