@@ -16,6 +16,8 @@
 }
 
 %code {
+#include <string.h>
+
 int cnn_yylex(CNN_YYSTYPE *lval, CNN_YYLTYPE *lloc, void *scanner);
 static void cnn_yyerror(CNN_YYLTYPE *loc, void *scanner, ParseCtx *ctx,
                         const char *msg);
@@ -145,18 +147,30 @@ value
 
 %%
 
+/* The innermost bracket still open whose closer bison expects, so that
+ * "expecting '}'" names a '{' and not an unrelated '('. */
+static int open_bracket_for(const ParseCtx *ctx, const char *msg) {
+  int top = ctx->nopen < MAX_OPEN ? ctx->nopen : MAX_OPEN;
+  for (int i = top - 1; i >= 0; i--) {
+    const char *closer = ctx->open_char[i] == '{' ? "'}'" : "')'";
+    if (strstr(msg, closer))
+      return i;
+  }
+  return -1;
+}
+
 /* Bison's message, plus the unclosed bracket when the file ended early:
  * "expecting '}' (to close '{' at 3:14)". */
 static void cnn_yyerror(CNN_YYLTYPE *loc, void *scanner, ParseCtx *ctx,
                         const char *msg) {
   (void)scanner;
-  int top = ctx->nopen - 1;
-  if (ctx->at_eof && top >= 0 && top < MAX_OPEN) {
-    Loc open = ctx->open_loc[top];
-    char c = ctx->open_char[top];
+  int open = ctx->at_eof ? open_bracket_for(ctx, msg) : -1;
+  if (open >= 0) {
+    Loc where = ctx->open_loc[open];
+    char c = ctx->open_char[open];
     diag_error(ctx->diag, at(*loc), "%s (to close '%c' at %d:%d)", msg, c,
-               open.line, open.col);
-    diag_note(ctx->diag, open, "'%c' opened here", c);
+               where.line, where.col);
+    diag_note(ctx->diag, where, "'%c' opened here", c);
     return;
   }
   diag_error(ctx->diag, at(*loc), "%s", msg);

@@ -156,7 +156,7 @@ static void infer_node(Module *m, Node *n) {
 
 void pass_infer_shapes(Module *m) {
   int before = m->diag->errors;
-  if (m->input && !fits(m, NULL, "input", &m->input->shape))
+  if (m->input && !fits(m, NULL, "shape", &m->input->shape))
     return;
   for (int i = 0; i < m->nnodes; i++) {
     Node *n = m->nodes[i];

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# setup.sh - installs everything cnnc needs to build and test on Debian 12.
+#
+# Idempotent and quick when all is there: apt-get runs only for packages
+# that are missing. Needs root, or sudo.
+set -euo pipefail
+
+packages=(
+  gcc libc6-dev cmake ninja-build flex bison python3
+  llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev zlib1g-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup.sh: run as root (or install sudo)" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "setup.sh: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,38 @@
+/* fuzz_frontend.c - libFuzzer target over the whole front end: reading,
+ * parsing, lowering, every pass with the verifier, printing and the summary.
+ *
+ * Any input must end in either a clean module or reported errors; a crash,
+ * a sanitizer report or a verifier failure (which aborts) is a bug. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ast.h"
+#include "ir.h"
+#include "passes.h"
+#include "summary.h"
+
+static FILE *sink(void) {
+  static FILE *f;
+  if (!f)
+    f = fopen("/dev/null", "w");
+  return f;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  Arena a;
+  arena_init(&a);
+  Source src = {"fuzz.cnn", arena_strndup(&a, (const char *)data, size), size};
+  Diag d;
+  diag_init(&d, &src, sink());
+  Ast *ast = parse_source(&src, &d, &a);
+  Module *m = ast && !d.errors ? ir_lower(ast, &d, &a) : NULL;
+  PipelineOptions po = {NULL, NULL, sink()};
+  if (m && pipeline_run(m, &po)) {
+    if (!ir_verify(m, "the fuzzer's pipeline"))
+      __builtin_trap();
+    ir_print(sink(), m);
+    summary_print(sink(), m);
+  }
+  arena_free_all(&a);
+  return 0;
+}
