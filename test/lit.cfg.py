@@ -1,15 +1,17 @@
 # lit configuration for cnnc: every .cnn file under test/ is a test.
 import os
+import sys
 import lit.formats
 
 config.name = "cnnc"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".cnn", ".test"]
-config.excludes = ["Inputs", "corpus"]
+config.excludes = ["Inputs", "regressions"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.cnnc_obj_root, "test")
 
 config.substitutions.append(("%cnnc", os.path.join(config.cnnc_obj_root, "cnnc")))
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
 config.environment["PATH"] = os.pathsep.join(
     [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
