@@ -151,6 +151,9 @@ int main(int argc, char **argv) {
     summary_print(stdout, m);
   if (ok && o.print_ir)
     ir_print(stdout, m);
+  if (ok && !o.summary && !o.print_ir && !o.pipeline.print_after)
+    fprintf(stderr, "cnnc: %s: no errors; code generation is not built yet "
+            "(try --summary or --print-ir)\n", o.file);
   arena_free_all(&arena);
   return ok ? 0 : 1;
 }
