@@ -1,0 +1,112 @@
+/* cnnrt.h - the contract between the code cnnc generates and libcnnrt.
+ *
+ * The generated object defines one constant, `cnn_model`, that describes the
+ * network (its parameters, their layouts, the sizes of every buffer, the
+ * defaults of the .cnn's train block) and points at the two generated
+ * functions. libcnnrt owns everything that is not specialised: data, the
+ * epoch loop, initialisation, metrics, progress and checkpoints; it defines
+ * `main` and calls cnn_main(&cnn_model, argc, argv).
+ *
+ * Every field is 8 bytes wide (int64_t, double or a pointer) so that the
+ * struct the code generator emits has the same layout as this one on every
+ * 64-bit target without padding rules to get wrong. */
+#ifndef CNNRT_H
+#define CNNRT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CNN_ABI_VERSION 1
+
+typedef enum CnnParamKind {
+  CNN_PARAM_CONV_WEIGHT = 0,  /* [kh, kw, cin, cout] (HWIO) */
+  CNN_PARAM_DENSE_WEIGHT = 1, /* [in, out] */
+  CNN_PARAM_BIAS = 2,         /* [n] */
+} CnnParamKind;
+
+typedef enum CnnOptimizerKind { CNN_OPT_SGD = 0, CNN_OPT_ADAM = 1 } CnnOptimizerKind;
+
+/* One trained tensor inside the flat parameter buffer. */
+typedef struct CnnParam {
+  const char *name;   /* PyTorch state_dict name: "conv2d_1.weight" */
+  int64_t kind;       /* CnnParamKind */
+  int64_t rank;
+  int64_t shape[4];   /* cnnc's layout, see CnnParamKind */
+  int64_t offset;     /* first float in the parameter buffer */
+  int64_t size;       /* floats */
+  int64_t fan_in;     /* inputs per output unit: kh*kw*cin, or in */
+  int64_t fan_out;    /* kh*kw*cout, or out */
+  /* A dense weight right after flatten(HxWxC) reads its inputs in cnnc's
+   * H,W,C order; PyTorch flattens C,H,W. These give H, W, C so that the
+   * checkpoint can reorder rows; all zero for any other tensor. */
+  int64_t flat_h, flat_w, flat_c;
+} CnnParam;
+
+/* Trains on images [n][h][w][c] (floats, pixel/255) with labels [n] (class
+ * indices), n <= batch: forward, loss, backward, optimizer update of
+ * `params` in place. `step` counts updates from 1 (Adam's bias correction)
+ * and with `seed` keys the dropout masks. Adds the summed loss of the n
+ * images to *loss_sum and the number classified right to *correct. */
+typedef void (*CnnTrainStepFn)(float *params, float *opt_state,
+                               const float *images, const int32_t *labels,
+                               int64_t n, void *arena, int64_t step,
+                               uint64_t seed, float lr, double *loss_sum,
+                               int64_t *correct);
+
+/* Inference (no dropout) of n <= batch images: probs is [n][num_classes]. */
+typedef void (*CnnInferFn)(const float *params, const float *images,
+                           float *probs, int64_t n, void *arena);
+
+typedef struct CnnModel {
+  int64_t abi_version; /* CNN_ABI_VERSION */
+  const char *name;    /* the model's name in the .cnn */
+  int64_t input_h, input_w, input_c;
+  int64_t num_classes;
+  int64_t batch; /* the largest n the functions accept */
+  int64_t num_params;
+  int64_t num_param_tensors;
+  const CnnParam *params;
+  int64_t opt_state_floats; /* adam: 2 x num_params; sgd: num_params */
+  int64_t train_arena_bytes;
+  int64_t infer_arena_bytes;
+  /* the train block's values, defaults for the trainer's flags */
+  int64_t optimizer; /* CnnOptimizerKind */
+  double lr, momentum, beta1, beta2, eps;
+  int64_t epochs;
+  int64_t seed;
+  int64_t validation;      /* images held out, when validation_frac == 0 */
+  double validation_frac;  /* in (0, 1), or 0 */
+  const char *data;        /* folder of the IDX files, or NULL */
+  CnnTrainStepFn train_step;
+  CnnInferFn infer;
+} CnnModel;
+
+/* Defined by the generated object. */
+extern const CnnModel cnn_model;
+
+/* The trainer's main program; returns the process exit status. */
+int cnn_main(const CnnModel *m, int argc, char **argv);
+
+/* The counter-based generator shared by generated code and the runtime:
+ * a pure function of (seed, stream, counter), so that a value never depends
+ * on which thread draws it or in what order. With G = 0x9e3779b97f4a7c15
+ * and mix = splitmix64's finaliser
+ *   mix(z): z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9;
+ *           z = (z ^ z >> 27) * 0x94d049bb133111eb; return z ^ z >> 31
+ * it is
+ *   key = mix(seed ^ mix(stream + G));  cnn_random = mix(key + counter * G)
+ * (all arithmetic mod 2^64). Streams in use:
+ *   dropout of layer L at step S: stream = S * 2^16 + L, counter = image
+ *     index in the batch * elements per image + element; an element is kept
+ *     when (r >> 40) >= rate * 2^24 (and then scaled by 1 / (1 - rate));
+ *   the runtime's streams (initialisation, shuffling) start at 2^62. */
+uint64_t cnn_random(uint64_t seed, uint64_t stream, uint64_t counter);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
