@@ -61,6 +61,8 @@ typedef enum AttrKind {
   ATTR_DROPOUT, /* DropoutAttr */
   ATTR_DENSE,   /* DenseAttr */
   ATTR_ACT,     /* ActAttr */
+  ATTR_ACT_BWD, /* Activation: which derivative */
+  ATTR_OPT,     /* OptAttr */
 } AttrKind;
 
 enum {
@@ -69,6 +71,8 @@ enum {
   OPF_PARAMS = 1 << 2,
   OPF_LOSS = 1 << 3,
   OPF_FUSED = 1 << 4,
+  OPF_GRAD = 1 << 5,
+  OPF_UPDATE = 1 << 6,
 };
 
 typedef struct OpInfo {
@@ -128,6 +132,13 @@ typedef struct ActAttr {
   float alpha;
 } ActAttr;
 
+/* The optimizer's constants; the learning rate is a run-time argument so
+ * that the trainer's --lr needs no recompilation. */
+typedef struct OptAttr {
+  float momentum;
+  float beta1, beta2, eps;
+} OptAttr;
+
 /* The op that computes an elementwise activation, and back; ACT_NONE and
  * non-activation ops map to OP_COUNT and ACT_NONE. */
 Op ir_act_op(ActKind k);
@@ -153,8 +164,19 @@ typedef enum TensorKind {
   TK_INPUT,  /* the image */
   TK_LABELS, /* the class index of the image, for the loss */
   TK_PARAM,  /* trained weights and biases */
+  TK_STATE,  /* optimizer state: momentum, Adam's moments */
   TK_VALUE,  /* defined by a node */
 } TensorKind;
+
+/* Where a tensor lives at run time (plan-memory). */
+typedef enum Buffer {
+  BUF_NONE,   /* not planned yet */
+  BUF_INPUT,  /* the caller's images */
+  BUF_LABELS, /* the caller's labels */
+  BUF_PARAMS, /* the parameter buffer */
+  BUF_STATE,  /* the optimizer-state buffer */
+  BUF_ARENA,  /* the scratch arena: activations and gradients */
+} Buffer;
 
 typedef struct Tensor {
   const char *name; /* unique in the module; printed as %name */
@@ -163,6 +185,10 @@ typedef struct Tensor {
   Shape shape;
   Node *def; /* TK_VALUE only */
   Loc loc;   /* the layer that made it */
+  struct Tensor *grad; /* its gradient, while autodiff runs */
+  Buffer buffer;       /* plan-memory: where it lives */
+  int64_t offset;      /* plan-memory: bytes into that buffer; in the
+                          arena, the whole batch's slice */
 } Tensor;
 
 int64_t ir_shape_elems(const Shape *s); /* -1 if not inferred */
@@ -171,11 +197,12 @@ const char *ir_shape_str(const Shape *s, char *buf, size_t cap);
 
 /* ---- nodes ---------------------------------------------------------------- */
 
-enum { MAX_INPUTS = 3 };
+enum { MAX_INPUTS = 4 };
 
 struct Node {
   Op op;
   const char *layer; /* the layer it came from, for messages and the summary */
+  int layer_index;   /* its position in the file; keys dropout's random stream */
   Loc loc;
   bool implicit; /* lowered from `activation=`, not a layer of its own */
   bool dead;     /* removed by a pass; swept by ir_sweep() */
@@ -188,6 +215,8 @@ struct Node {
     DropoutAttr dropout;
     DenseAttr dense;
     ActAttr act;
+    Activation act_bwd;
+    OptAttr opt;
   } attr;
 };
 
@@ -230,6 +259,12 @@ typedef struct Module {
   bool has_train;
   TrainSpec train;
   bool shaped; /* infer-shapes succeeded */
+  bool differentiated; /* autodiff ran */
+  /* plan-memory: bytes of each buffer for one batch of train.batch images;
+   * the forward tensors come first, so infer needs only the first
+   * infer_arena_bytes of the arena. */
+  int64_t param_floats, state_floats;
+  int64_t train_arena_bytes, infer_arena_bytes;
 } Module;
 
 Module *ir_module_new(Arena *a, Diag *d, const char *name, Loc loc);

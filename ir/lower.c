@@ -21,7 +21,8 @@ typedef struct Lowerer {
   Module *m;
   Diag *d;
   Arena *a;
-  Tensor *cur; /* the output of the layer before */
+  Tensor *cur;     /* the output of the layer before */
+  int layer_index; /* of the layer being lowered */
 } Lowerer;
 
 typedef void (*LowerFn)(Lowerer *, const AstLayer *, const char *name,
@@ -148,6 +149,7 @@ static Tensor *param(Lowerer *lo, const char *layer, const char *what,
 static Node *emit(Lowerer *lo, Op op, const char *layer, const char *out,
                   Loc loc, Tensor **in, int nin) {
   Node *n = ir_node_new(lo->m, op, layer, out, loc, in, nin);
+  n->layer_index = lo->layer_index;
   lo->cur = n->out;
   return n;
 }
@@ -382,7 +384,7 @@ Module *ir_lower(const Ast *ast, Diag *d, Arena *a) {
     return NULL;
   }
   Lowerer lo = {ir_module_new(a, d, ast->model_name, ast->model_loc), d, a,
-                NULL};
+                NULL, 0};
   const AstLayer **layers;
   int n = collect_layers(ast, &layers, a);
   if (n == 0)
@@ -390,8 +392,10 @@ Module *ir_lower(const Ast *ast, Diag *d, Arena *a) {
                "least input(...) and one layer", ast->model_name);
   const char **names = arena_array(a, (size_t)n + 1, sizeof(char *));
   assign_names(&lo, layers, n, names);
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
+    lo.layer_index = i;
     lower_layer(&lo, layers[i], names[i], i == 0);
+  }
   if (n == 1 && lo.m->input)
     diag_error(d, layers[0]->loc, "model '%s' has only an input; add the "
                "layers that compute something", ast->model_name);

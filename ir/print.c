@@ -11,10 +11,25 @@
 
 static const char *dtype_name(DType t) { return t == DT_F32 ? "f32" : "i32"; }
 
+static const char *buffer_name(Buffer b) {
+  switch (b) {
+  case BUF_NONE: return "none";
+  case BUF_INPUT: return "input";
+  case BUF_LABELS: return "labels";
+  case BUF_PARAMS: return "params";
+  case BUF_STATE: return "state";
+  case BUF_ARENA: return "arena";
+  }
+  unreachable();
+}
+
+/* " : f32[28x28x64]", and after plan-memory " @arena+1024". */
 static void print_type(FILE *out, const Tensor *t) {
   char buf[96];
   fprintf(out, " : %s[%s]", dtype_name(t->dtype),
           ir_shape_str(&t->shape, buf, sizeof buf));
+  if (t->buffer != BUF_NONE)
+    fprintf(out, " @%s+%" PRId64, buffer_name(t->buffer), t->offset);
 }
 
 static void print_act(FILE *out, Activation a) {
@@ -40,7 +55,7 @@ static void print_attrs(FILE *out, const Node *n) {
   }
   case ATTR_POOL: {
     const PoolAttr *p = &n->attr.pool;
-    if (n->op == OP_POOL_DROPOUT)
+    if (n->op == OP_POOL_DROPOUT || n->op == OP_POOL_DROPOUT_BWD)
       fprintf(out, " {pool=%s, size=%d, stride=%d, rate=%g}",
               p->kind == POOL_MAX ? "max" : "avg", p->size, p->stride,
               p->rate);
@@ -59,6 +74,19 @@ static void print_attrs(FILE *out, const Node *n) {
   case ATTR_ACT:
     fprintf(out, " {alpha=%g}", n->attr.act.alpha);
     return;
+  case ATTR_ACT_BWD:
+    fprintf(out, " {act=%s", ir_act_name(n->attr.act_bwd.kind));
+    if (n->attr.act_bwd.kind == ACT_LEAKY_RELU)
+      fprintf(out, "(%g)", n->attr.act_bwd.alpha);
+    fputc('}', out);
+    return;
+  case ATTR_OPT:
+    if (n->op == OP_ADAM_UPDATE)
+      fprintf(out, " {beta1=%g, beta2=%g, eps=%g}", n->attr.opt.beta1,
+              n->attr.opt.beta2, n->attr.opt.eps);
+    else
+      fprintf(out, " {momentum=%g}", n->attr.opt.momentum);
+    return;
   }
 }
 
@@ -76,6 +104,7 @@ static const char *kind_name(TensorKind k) {
   case TK_INPUT: return "input";
   case TK_LABELS: return "labels";
   case TK_PARAM: return "param";
+  case TK_STATE: return "state";
   case TK_VALUE: break;
   }
   unreachable();
@@ -118,5 +147,10 @@ void ir_print(FILE *out, const Module *m) {
     fprintf(out, "  loss %%%s\n", m->loss->name);
   if (m->has_train)
     print_train(out, &m->train);
+  if (m->train_arena_bytes)
+    fprintf(out, "  memory {params=%" PRId64 " floats, state=%" PRId64
+            " floats, arena=%" PRId64 " bytes, infer_arena=%" PRId64
+            " bytes}\n", m->param_floats, m->state_floats,
+            m->train_arena_bytes, m->infer_arena_bytes);
   fprintf(out, "}\n");
 }

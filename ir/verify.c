@@ -43,7 +43,7 @@ static void check_attrs(Checker *c, const Node *n) {
     const ConvAttr *a = &n->attr.conv;
     if (a->filters < 1 || a->kh < 1 || a->kw < 1 || a->sh < 1 || a->sw < 1)
       fail(c, "conv2d with a size below 1", name);
-    if (a->bias != (n->nin == 3))
+    if (n->op == OP_CONV2D && a->bias != (n->nin == 3))
       fail(c, "conv2d bias attribute disagrees with its inputs", name);
     break;
   }
@@ -58,11 +58,13 @@ static void check_attrs(Checker *c, const Node *n) {
   case ATTR_DENSE:
     if (n->attr.dense.units < 1)
       fail(c, "dense with no units", name);
-    if (n->attr.dense.bias != (n->nin == 3))
+    if (n->op == OP_DENSE && n->attr.dense.bias != (n->nin == 3))
       fail(c, "dense bias attribute disagrees with its inputs", name);
     break;
   case ATTR_NONE:
   case ATTR_ACT:
+  case ATTR_ACT_BWD:
+  case ATTR_OPT:
     break;
   }
 }

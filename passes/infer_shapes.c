@@ -149,7 +149,7 @@ static void infer_node(Module *m, Node *n) {
   case OP_SIGMOID:
   case OP_TANH:
   case OP_SOFTMAX: n->out->shape = n->in[0]->shape; return;
-  case OP_COUNT: break;
+  default: break;
   }
   unreachable();
 }
@@ -160,8 +160,10 @@ void pass_infer_shapes(Module *m) {
     return;
   for (int i = 0; i < m->nnodes; i++) {
     Node *n = m->nodes[i];
-    /* After an error upstream there is nothing sound to say here. */
-    if (n->in[0]->shape.rank < 0)
+    /* After an error upstream there is nothing sound to say here; the
+     * backward graph is shaped by autodiff. */
+    if (n->in[0]->shape.rank < 0 ||
+        (ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE)))
       continue;
     infer_node(m, n);
   }

@@ -28,6 +28,18 @@ void pass_fuse_pool_dropout(Module *m);
  * softmax_xent(z, y); the softmax stays as the model's prediction. */
 void pass_fuse_softmax_xent(Module *m);
 
+/* Requires: infer-shapes and a loss (else it does nothing). Appends the
+ * backward graph: gradient nodes for every forward node, in reverse. */
+void pass_autodiff(Module *m);
+
+/* Requires: autodiff. Appends the optimizer state and one update node per
+ * parameter (sgd with momentum, or adam). */
+void pass_optimizer(Module *m);
+
+/* Requires: infer-shapes; runs last. Places every tensor in the parameter,
+ * state or arena buffer and sizes them. */
+void pass_plan_memory(Module *m);
+
 typedef struct PipelineOptions {
   const char *only;        /* comma-separated pass names; NULL: all */
   const char *print_after; /* a pass name, "all", or NULL */

@@ -20,6 +20,9 @@ static const Pass pipeline[] = {
     {"fuse-conv-relu", pass_fuse_conv_relu},
     {"fuse-dense-act", pass_fuse_dense_act},
     {"fuse-pool-dropout", pass_fuse_pool_dropout},
+    {"autodiff", pass_autodiff},
+    {"optimizer", pass_optimizer},
+    {"plan-memory", pass_plan_memory},
 };
 enum { NPASSES = sizeof pipeline / sizeof pipeline[0] };
 

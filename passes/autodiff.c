@@ -1,0 +1,140 @@
+/* autodiff.c - appends the backward graph.
+ *
+ * Requires: infer-shapes (gradients take their shapes from the forward
+ * tensors) and a loss (a train block). Without a loss it does nothing: an
+ * inference-only module has no backward graph.
+ * Keeps: the forward graph; adds one or more gradient nodes per forward
+ * node, in reverse order, and sets Tensor.grad of every tensor that gets a
+ * gradient. The model's input gets none: nothing consumes it.
+ *
+ *   %conv2d_2 = conv2d %conv2d_1, %w, %b {..., act=relu}
+ * gives
+ *   %d.conv2d_2.pre = act_bwd %d.conv2d_2, %conv2d_2 {act=relu}
+ *   %d.conv2d_2.weight = conv2d_bwd_weight %conv2d_1, %d.conv2d_2.pre
+ *   %d.conv2d_2.bias = conv2d_bwd_bias %d.conv2d_2.pre
+ *   %d.conv2d_1 = conv2d_bwd_data %d.conv2d_2.pre, %w
+ *
+ * A tensor read by several nodes sums its gradients with `add`. */
+#include "passes.h"
+
+static Node *grad_node(Module *m, Op op, const Node *fwd, const char *name,
+                       const Shape *shape, Tensor *a, Tensor *b) {
+  Tensor *in[2] = {a, b};
+  Node *n = ir_node_new(m, op, fwd->layer, name, fwd->loc, in, b ? 2 : 1);
+  n->layer_index = fwd->layer_index;
+  n->out->shape = *shape;
+  n->attr = fwd->attr;
+  return n;
+}
+
+/* Records g as (a part of) t's gradient. */
+static void accumulate(Module *m, const Node *fwd, Tensor *t, Tensor *g) {
+  if (!t->grad) {
+    t->grad = g;
+    return;
+  }
+  const char *name = arena_printf(m->arena, "%s.sum", g->name);
+  t->grad = grad_node(m, OP_ADD, fwd, name, &t->shape, t->grad, g)->out;
+}
+
+static const char *grad_name(Module *m, const Tensor *t) {
+  return arena_printf(m->arena, "d.%s%s", t->name, t->grad ? ".part" : "");
+}
+
+/* The gradient flowing into input i of fwd, computed by `op`; NULL for
+ * the model's input, whose gradient nothing needs. */
+static Node *grad_input(Module *m, const Node *fwd, int i, Op op, Tensor *a,
+                        Tensor *b) {
+  Tensor *x = fwd->in[i];
+  if (x->kind == TK_INPUT || x->kind == TK_LABELS)
+    return NULL;
+  Node *n = grad_node(m, op, fwd, grad_name(m, x), &x->shape, a, b);
+  accumulate(m, fwd, x, n->out);
+  return n;
+}
+
+/* The gradient before the fused activation: dy * act'(y). */
+static Tensor *pre_activation(Module *m, const Node *fwd, Activation act) {
+  Tensor *dy = fwd->out->grad;
+  if (act.kind == ACT_NONE)
+    return dy;
+  const char *name = arena_printf(m->arena, "d.%s.pre", fwd->out->name);
+  Node *n = grad_node(m, OP_ACT_BWD, fwd, name, &fwd->out->shape, dy,
+                      fwd->out);
+  n->attr.act_bwd = act;
+  return n->out;
+}
+
+/* conv2d and dense: weight, bias, then the input's gradient. */
+static void grad_linear(Module *m, const Node *fwd, Activation act,
+                        Op bwd_data, Op bwd_weight, Op bwd_bias) {
+  Tensor *dz = pre_activation(m, fwd, act);
+  grad_input(m, fwd, 1, bwd_weight, fwd->in[0], dz);
+  if (fwd->nin == 3)
+    grad_input(m, fwd, 2, bwd_bias, dz, NULL);
+  grad_input(m, fwd, 0, bwd_data, dz, fwd->in[1]);
+}
+
+/* The softmax whose output is the prediction paired with this loss. */
+static Tensor *softmax_of(const Module *m, const Tensor *logits) {
+  for (int i = 0; i < m->nnodes; i++)
+    if (m->nodes[i]->op == OP_SOFTMAX && m->nodes[i]->in[0] == logits)
+      return m->nodes[i]->out;
+  unreachable();
+}
+
+static void grad_node_of(Module *m, const Node *n) {
+  Tensor *dy = n->out->grad;
+  switch (n->op) {
+  case OP_SOFTMAX_XENT:
+    grad_input(m, n, 0, OP_SOFTMAX_XENT_BWD, softmax_of(m, n->in[0]), n->in[1]);
+    return;
+  case OP_CROSS_ENTROPY:
+    grad_input(m, n, 0, OP_CROSS_ENTROPY_BWD, n->in[0], n->in[1]);
+    return;
+  case OP_CONV2D:
+    grad_linear(m, n, n->attr.conv.act, OP_CONV2D_BWD_DATA,
+                OP_CONV2D_BWD_WEIGHT, OP_CONV2D_BWD_BIAS);
+    return;
+  case OP_DENSE:
+    grad_linear(m, n, n->attr.dense.act, OP_DENSE_BWD_DATA,
+                OP_DENSE_BWD_WEIGHT, OP_DENSE_BWD_BIAS);
+    return;
+  case OP_MAXPOOL: grad_input(m, n, 0, OP_MAXPOOL_BWD, dy, n->in[0]); return;
+  case OP_AVGPOOL: grad_input(m, n, 0, OP_AVGPOOL_BWD, dy, NULL); return;
+  case OP_POOL_DROPOUT:
+    grad_input(m, n, 0, OP_POOL_DROPOUT_BWD, dy, n->in[0]);
+    return;
+  case OP_DROPOUT: grad_input(m, n, 0, OP_DROPOUT_BWD, dy, NULL); return;
+  case OP_FLATTEN: grad_input(m, n, 0, OP_FLATTEN_BWD, dy, NULL); return;
+  case OP_SOFTMAX: grad_input(m, n, 0, OP_SOFTMAX_BWD, dy, n->out); return;
+  case OP_RELU:
+  case OP_LEAKY_RELU:
+  case OP_SIGMOID:
+  case OP_TANH: {
+    Node *g = grad_input(m, n, 0, OP_ACT_BWD, dy, n->out);
+    if (g)
+      g->attr.act_bwd = ir_op_act(n);
+    return;
+  }
+  default:
+    unreachable();
+  }
+}
+
+void pass_autodiff(Module *m) {
+  if (!m->loss || m->differentiated)
+    return;
+  if (!m->shaped) {
+    diag_tool_error(m->diag, "autodiff needs the infer-shapes pass first");
+    return;
+  }
+  int nforward = m->nnodes;
+  for (int i = nforward - 1; i >= 0; i--) {
+    Node *n = m->nodes[i];
+    bool is_loss = ir_op_info(n->op)->flags & OPF_LOSS;
+    if (is_loss || n->out->grad)
+      grad_node_of(m, n);
+  }
+  m->differentiated = true;
+}

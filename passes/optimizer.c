@@ -1,0 +1,59 @@
+/* optimizer.c - appends the parameter updates.
+ *
+ * Requires: autodiff (every parameter has its gradient).
+ * Keeps: everything; adds the optimizer's state tensors (TK_STATE) and one
+ * update node per parameter, whose output is the parameter itself updated
+ * in place (plan-memory gives it the parameter's storage).
+ *
+ *   adam: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+ *         w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ *   sgd:  v = momentum v + g;  w -= lr v      (PyTorch's form; no v when
+ *                                              momentum is 0)
+ * eps is Keras's 1e-7 by default, as the article used Keras; the step t
+ * and the learning rate are run-time arguments of the train step. */
+#include "passes.h"
+
+static Tensor *state(Module *m, const Tensor *p, const char *what) {
+  const char *name = arena_printf(m->arena, "%s.%s", p->name, what);
+  Tensor *t = ir_tensor_new(m, name, TK_STATE, DT_F32, p->loc);
+  t->shape = p->shape;
+  return t;
+}
+
+static void update(Module *m, Tensor *p) {
+  const Optimizer *o = &m->train.opt;
+  Tensor *in[4] = {p, p->grad, NULL, NULL};
+  int nin = 2;
+  Op op = OP_SGD_UPDATE;
+  if (o->kind == OPT_ADAM) {
+    in[nin++] = state(m, p, "adam_m");
+    in[nin++] = state(m, p, "adam_v");
+    op = OP_ADAM_UPDATE;
+  } else if (o->momentum > 0) {
+    in[nin++] = state(m, p, "velocity");
+  }
+  const char *name = arena_printf(m->arena, "%s.updated", p->name);
+  Node *n = ir_node_new(m, op, p->grad->def->layer, name, p->loc, in, nin);
+  n->layer_index = p->grad->def->layer_index;
+  n->out->shape = p->shape;
+  n->attr.opt = (OptAttr){(float)o->momentum, (float)o->beta1,
+                          (float)o->beta2, (float)o->eps};
+}
+
+static bool has_updates(const Module *m) {
+  for (int i = 0; i < m->nnodes; i++)
+    if (ir_op_info(m->nodes[i]->op)->flags & OPF_UPDATE)
+      return true;
+  return false;
+}
+
+void pass_optimizer(Module *m) {
+  if (!m->differentiated || has_updates(m))
+    return;
+  int ntensors = m->ntensors;
+  for (int i = 0; i < ntensors; i++) {
+    Tensor *p = m->tensors[i];
+    if (p->kind == TK_PARAM && p->grad)
+      update(m, p);
+  }
+}
