@@ -33,36 +33,51 @@ static int next_positional(const ParamSpec *specs, int n, int after) {
   return -1;
 }
 
+/* The slot of one argument, or -1 after reporting why it has none. As in
+ * Python, positional arguments come before keyword arguments. */
+static int slot_of(Diag *d, const char *what, const AstArg *a,
+                   const ParamSpec *specs, int n, int *pos, bool *keywords) {
+  if (a->key) {
+    *keywords = true;
+    int slot = find_key(specs, n, a->key);
+    if (slot < 0)
+      unknown_key(d, what, a, specs, n);
+    return slot;
+  }
+  if (*keywords) {
+    diag_error(d, a->value->loc, "%s: positional argument after a keyword "
+               "argument", what);
+    return -1;
+  }
+  *pos = next_positional(specs, n, *pos);
+  if (*pos < 0)
+    diag_error(d, a->value->loc, "%s: too many positional arguments", what);
+  return *pos;
+}
+
 bool args_bind(Diag *d, const char *what, Loc loc, const AstArg *args,
                const ParamSpec *specs, int nspecs, AstValue **out) {
   int before = d->errors;
+  Loc first[MAX_PARAMS];
   for (int i = 0; i < nspecs; i++)
     out[i] = NULL;
   int pos = -1;
+  bool keywords = false;
   for (const AstArg *a = args; a; a = a->next) {
-    int slot;
+    int slot = slot_of(d, what, a, specs, nspecs, &pos, &keywords);
     Loc where = a->key ? a->key_loc : a->value->loc;
-    if (a->key) {
-      slot = find_key(specs, nspecs, a->key);
-      if (slot < 0) {
-        unknown_key(d, what, a, specs, nspecs);
-        continue;
-      }
-    } else {
-      slot = pos = next_positional(specs, nspecs, pos);
-      if (slot < 0) {
-        diag_error(d, where, "%s: too many positional arguments", what);
-        break;
-      }
-    }
+    if (slot < 0)
+      continue;
     if (out[slot]) {
       diag_error(d, where, "%s: '%s' is given twice", what, specs[slot].key);
+      diag_note(d, first[slot], "first given here");
       continue;
     }
     out[slot] = a->value;
+    first[slot] = where;
   }
   for (int i = 0; i < nspecs; i++)
-    if (specs[i].required && !out[i] && d->errors == before)
+    if (specs[i].required && !out[i])
       diag_error(d, loc, "%s: missing required argument '%s'", what,
                  specs[i].key);
   return d->errors == before;
@@ -124,14 +139,14 @@ bool value_float(Diag *d, const AstValue *v, const char *what,
 
 bool value_bool(Diag *d, const AstValue *v, const char *what, const char *key,
                 bool *out) {
-  static const char *const names[] = {"false", "true"};
-  if (v->kind != VAL_IDENT) {
+  bool is_true = v->kind == VAL_IDENT && strcmp(v->text, "true") == 0;
+  bool is_false = v->kind == VAL_IDENT && strcmp(v->text, "false") == 0;
+  if (!is_true && !is_false) {
     wrong_type(d, v, what, key, "true or false");
     return false;
   }
-  int i = value_choice(d, v, what, key, names, 2);
-  *out = i == 1;
-  return i >= 0;
+  *out = is_true;
+  return true;
 }
 
 bool value_string(Diag *d, const AstValue *v, const char *what,

@@ -22,7 +22,7 @@ bool source_read_file(Source *src, const char *path, Diag *d, Arena *arena) {
   size_t n;
   while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
     len += n;
-    if (len == cap && cap < MAX_SOURCE) {
+    if (len == cap && cap <= MAX_SOURCE) {
       char *grown = realloc(buf, cap * 2);
       if (!grown)
         free(buf);
@@ -32,12 +32,12 @@ bool source_read_file(Source *src, const char *path, Diag *d, Arena *arena) {
       break;
     }
   }
-  bool bad = !buf || ferror(f) || len == MAX_SOURCE;
+  bool bad = !buf || ferror(f) || len > MAX_SOURCE;
   int err = errno;
   fclose(f);
   if (bad) {
     diag_tool_error(d, "cannot read '%s': %s", path,
-                    len == MAX_SOURCE ? "file is larger than 16 MiB"
+                    len > MAX_SOURCE ? "file is larger than 16 MiB"
                                       : strerror(err));
     free(buf);
     return false;
@@ -61,15 +61,14 @@ const char *value_kind_name(ValueKind k) {
 }
 
 void ctx_open(ParseCtx *ctx, char c, Loc loc) {
-  if (ctx->nopen < MAX_OPEN) {
-    ctx->open_loc[ctx->nopen] = loc;
-    ctx->open_char[ctx->nopen] = c;
-  }
+  ctx->open_loc[ctx->nopen % MAX_OPEN] = loc;
+  ctx->open_char[ctx->nopen % MAX_OPEN] = c;
   ctx->nopen++;
 }
 
-void ctx_close(ParseCtx *ctx) {
-  if (ctx->nopen > 0)
+void ctx_close(ParseCtx *ctx, char closer) {
+  char opener = closer == '}' ? '{' : '(';
+  if (ctx->nopen > 0 && ctx->open_char[(ctx->nopen - 1) % MAX_OPEN] == opener)
     ctx->nopen--;
 }
 
@@ -87,8 +86,11 @@ AstValue *ctx_number(ParseCtx *ctx, const char *text, bool negative,
     if (errno == ERANGE && fabs(f) > 1.0) {
       diag_error(ctx->diag, loc, "number '%s' is too large", v->text);
       f = 0;
+    } else if (errno == ERANGE && f == 0 && strpbrk(text, "123456789")) {
+      diag_error(ctx->diag, loc, "number '%s' is too small: it would be 0",
+                 v->text);
     }
-    v->f = f; /* underflow to 0 or a denormal is harmless */
+    v->f = f;
     return v;
   }
   long long i = strtoll(v->text, NULL, 10);

@@ -28,8 +28,11 @@ typedef struct ParseCtx {
   char open_char[MAX_OPEN];
 } ParseCtx;
 
+/* The last MAX_OPEN brackets are kept, in a ring indexed by depth. */
 void ctx_open(ParseCtx *ctx, char c, Loc loc);
-void ctx_close(ParseCtx *ctx);
+/* A closer pops only a bracket of its own kind: a stray ')' must not
+ * make the '{' around it look closed. */
+void ctx_close(ParseCtx *ctx, char closer);
 
 /* Literals with overflow checks; errors go to ctx->diag. */
 AstValue *ctx_number(ParseCtx *ctx, const char *text, bool negative,

@@ -7,6 +7,7 @@
 %define api.pure full
 %define api.prefix {cnn_yy}
 %define parse.error detailed
+%define parse.lac full
 %locations
 %param {void *scanner}
 %parse-param {ParseCtx *ctx}
@@ -150,8 +151,11 @@ value
 /* The innermost bracket still open whose closer bison expects, so that
  * "expecting '}'" names a '{' and not an unrelated '('. */
 static int open_bracket_for(const ParseCtx *ctx, const char *msg) {
-  int top = ctx->nopen < MAX_OPEN ? ctx->nopen : MAX_OPEN;
-  for (int i = top - 1; i >= 0; i--) {
+  if (ctx->nopen > 0 && !strstr(msg, "expecting"))
+    return (ctx->nopen - 1) % MAX_OPEN; /* bison listed nothing: the innermost */
+  int oldest = ctx->nopen > MAX_OPEN ? ctx->nopen - MAX_OPEN : 0;
+  for (int depth = ctx->nopen - 1; depth >= oldest; depth--) {
+    int i = depth % MAX_OPEN;
     const char *closer = ctx->open_char[i] == '{' ? "'}'" : "')'";
     if (strstr(msg, closer))
       return i;
@@ -164,6 +168,10 @@ static int open_bracket_for(const ParseCtx *ctx, const char *msg) {
 static void cnn_yyerror(CNN_YYLTYPE *loc, void *scanner, ParseCtx *ctx,
                         const char *msg) {
   (void)scanner;
+  if (strcmp(msg, "memory exhausted") == 0) {
+    diag_error(ctx->diag, at(*loc), "brackets nested too deeply");
+    return;
+  }
   int open = ctx->at_eof ? open_bracket_for(ctx, msg) : -1;
   if (open >= 0) {
     Loc where = ctx->open_loc[open];

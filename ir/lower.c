@@ -107,14 +107,26 @@ static const ActKind act_kinds[] = {ACT_NONE, ACT_RELU, ACT_LEAKY_RELU,
 
 enum { DEFAULT_LEAKY_ALPHA_X100 = 1 }; /* 0.01, PyTorch's default */
 
+/* leaky_relu's slope for x < 0: in [0, 1], as Keras requires. */
+static float alpha_arg(Lowerer *lo, const AstValue *v, const char *what) {
+  double alpha = DEFAULT_LEAKY_ALPHA_X100 / 100.0;
+  if (!v || !value_float(lo->d, v, what, "alpha", &alpha))
+    return (float)alpha;
+  if (!(alpha >= 0 && alpha <= 1)) {
+    diag_error(lo->d, v->loc, "%s: leaky_relu's 'alpha' must be in [0, 1], "
+               "got %s", what, v->text);
+    return DEFAULT_LEAKY_ALPHA_X100 / 100.0f;
+  }
+  return (float)alpha;
+}
+
 static float leaky_alpha(Lowerer *lo, const AstArg *args, Loc loc,
                          const char *what) {
   static const ParamSpec spec[] = {POS("alpha")};
   AstValue *v[1];
-  double alpha = DEFAULT_LEAKY_ALPHA_X100 / 100.0;
-  if (args_bind(lo->d, what, loc, args, spec, 1, v) && v[0])
-    value_float(lo->d, v[0], what, "alpha", &alpha);
-  return (float)alpha;
+  if (!args_bind(lo->d, what, loc, args, spec, 1, v))
+    return DEFAULT_LEAKY_ALPHA_X100 / 100.0f;
+  return alpha_arg(lo, v[0], what);
 }
 
 /* activation=relu | leaky_relu | leaky_relu(0.2) | ... */
@@ -125,12 +137,15 @@ static Activation activation_arg(Lowerer *lo, const AstValue *v,
     return act;
   if (v->kind == VAL_CALL && strcmp(v->text, "leaky_relu") == 0)
     return (Activation){ACT_LEAKY_RELU, leaky_alpha(lo, v->args, v->loc, what)};
-  if (v->kind == VAL_CALL) {
+  AstValue name = *v;
+  if (v->kind == VAL_CALL)
+    name.kind = VAL_IDENT; /* a call is checked by its callee's name first */
+  int i = value_choice(lo->d, &name, what, "activation", act_names, 6);
+  if (i >= 0 && v->kind == VAL_CALL) {
     diag_error(lo->d, v->loc, "%s: activation '%s' takes no arguments; only "
                "leaky_relu(alpha) does", what, v->text);
     return act;
   }
-  int i = value_choice(lo->d, v, what, "activation", act_names, 6);
   if (i >= 0)
     act.kind = act_kinds[i];
   if (act.kind == ACT_LEAKY_RELU)
@@ -214,8 +229,9 @@ static void lower_pool(Lowerer *lo, const AstLayer *l, const char *name,
 static void lower_dropout(Lowerer *lo, const AstLayer *l, const char *name,
                           AstValue **v) {
   double rate = 0;
+  /* Checked as the float the kernels use: 0.99999999 rounds to 1. */
   if (value_float(lo->d, v[0], name, "rate", &rate) &&
-      !(rate >= 0 && rate < 1)) {
+      !(rate >= 0 && (float)rate < 1)) {
     diag_error(lo->d, v[0]->loc, "%s: dropout rate must be in [0, 1), got "
                "%s", name, v[0]->text);
     rate = 0;
@@ -248,11 +264,7 @@ static void lower_act_layer(Lowerer *lo, const AstLayer *l, const char *name,
   for (int i = 1; i < 6; i++)
     if (strcmp(l->kind, act_names[i]) == 0)
       act.kind = act_kinds[i];
-  act.alpha = DEFAULT_LEAKY_ALPHA_X100 / 100.0f;
-  double alpha = act.alpha;
-  if (act.kind == ACT_LEAKY_RELU && v[0] &&
-      value_float(lo->d, v[0], name, "alpha", &alpha))
-    act.alpha = (float)alpha;
+  act.alpha = alpha_arg(lo, act.kind == ACT_LEAKY_RELU ? v[0] : NULL, name);
   Node *n = emit_unary(lo, ir_act_op(act.kind), name, l->loc);
   n->attr.act.alpha = act.alpha;
 }

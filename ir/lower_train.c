@@ -2,7 +2,10 @@
  *
  * Defaults follow Keras, the article's framework: adam(lr=0.001,
  * beta1=0.9, beta2=0.999, eps=1e-7), sgd(lr=0.01, momentum=0), batch 32,
- * one epoch, seed 1, no validation split. */
+ * one epoch, seed 1, no validation split. Settings are checked in the order
+ * they are written, so errors come out in source order. Optimizer numbers
+ * are checked as the float32 the generated code computes with. */
+#include <math.h>
 #include <string.h>
 
 #include "args.h"
@@ -26,87 +29,95 @@ static TrainSpec defaults(void) {
   return t;
 }
 
-/* Finds each setting's slot; unknown and repeated keys are errors. */
-static void bind_settings(Diag *d, const Ast *ast, const AstSetting **slot) {
-  for (const AstSetting *s = ast->settings; s; s = s->next) {
-    int k = 0;
-    while (k < NKEYS && strcmp(keys[k], s->key) != 0)
-      k++;
-    if (k == NKEYS) {
-      const char *sug = suggest(s->key, keys, NKEYS);
-      if (sug)
-        diag_error(d, s->loc, "unknown train setting '%s'; did you mean "
-                   "'%s'?", s->key, sug);
-      else
-        diag_error(d, s->loc, "unknown train setting '%s'", s->key);
-    } else if (slot[k]) {
-      diag_error(d, s->loc, "train setting '%s' is given twice", s->key);
-      diag_note(d, slot[k]->loc, "first given here");
-    } else {
-      slot[k] = s;
-    }
+/* The key's index; -1 after reporting an unknown or repeated key. */
+static int key_of(Diag *d, const AstSetting *s, const AstSetting **seen) {
+  int k = 0;
+  while (k < NKEYS && strcmp(keys[k], s->key) != 0)
+    k++;
+  if (k == NKEYS) {
+    const char *sug = suggest(s->key, keys, NKEYS);
+    if (sug)
+      diag_error(d, s->loc, "unknown train setting '%s'; did you mean '%s'?",
+                 s->key, sug);
+    else
+      diag_error(d, s->loc, "unknown train setting '%s'", s->key);
+    return -1;
   }
+  if (seen[k]) {
+    diag_error(d, s->loc, "train setting '%s' is given twice", s->key);
+    diag_note(d, seen[k]->loc, "first given here");
+    return -1;
+  }
+  seen[k] = s;
+  return k;
 }
 
-static bool check_range(Diag *d, const AstValue *v, const char *what,
-                        const char *key, double x, double lo, double hi,
-                        const char *range) {
-  if (x > lo && x < hi)
-    return true;
-  diag_error(d, v->loc, "%s: '%s' must be in %s, got %s", what, key, range,
-             v->text);
-  return false;
+/* x in (lo, hi) (or [lo, hi) when lo_closed) and still so as a float. */
+static bool in_range(Diag *d, const AstValue *v, const char *what,
+                     const char *key, double lo, bool lo_closed, double hi) {
+  double x = v->f;
+  float f = (float)x;
+  if (!((lo_closed ? x >= lo : x > lo) && x < hi)) {
+    diag_error(d, v->loc, "%s: '%s' must be in %s%g, %g), got %s", what, key,
+               lo_closed ? "[" : "(", lo, hi, v->text);
+    return false;
+  }
+  if (!((lo_closed ? f >= lo : f > lo) && f < hi && isfinite(f))) {
+    diag_error(d, v->loc, "%s: '%s' is %s, which is %g as a 32-bit float: "
+               "out of range", what, key, v->text, (double)f);
+    return false;
+  }
+  return true;
 }
 
 static void optimizer_param(Diag *d, const AstValue *v, const char *what,
-                            const char *key, double *out, double hi,
-                            const char *range) {
+                            const char *key, double *out, double lo,
+                            bool lo_closed, double hi) {
   double x;
   if (v && value_float(d, v, what, key, &x) &&
-      check_range(d, v, what, key, x, 0, hi, range))
+      in_range(d, v, what, key, lo, lo_closed, hi))
     *out = x;
 }
 
-/* adam | adam(lr, beta1=, beta2=, eps=) | sgd | sgd(lr, momentum=) */
+/* adam | adam(lr, beta1, beta2, eps) | sgd | sgd(lr, momentum) */
 static void lower_optimizer(Diag *d, const AstValue *v, Optimizer *o) {
   static const char *const names[] = {"adam", "sgd"};
-  static const ParamSpec adam[] = {{"lr", false, true}, {"beta1", 0, 0},
-                                   {"beta2", 0, 0}, {"eps", 0, 0}};
-  static const ParamSpec sgd[] = {{"lr", false, true}, {"momentum", 0, 0}};
-  AstValue probe = *v;
-  probe.kind = VAL_IDENT; /* a call is checked by its callee's name */
-  int k = value_choice(d, v->kind == VAL_CALL ? &probe : v, "train",
-                       "optimizer", names, 2);
+  static const ParamSpec adam[] = {{"lr", 0, 1}, {"beta1", 0, 1},
+                                   {"beta2", 0, 1}, {"eps", 0, 1}};
+  static const ParamSpec sgd[] = {{"lr", 0, 1}, {"momentum", 0, 1}};
+  AstValue name = *v;
+  if (v->kind == VAL_CALL)
+    name.kind = VAL_IDENT; /* a call is checked by its callee's name */
+  int k = value_choice(d, &name, "train", "optimizer", names, 2);
   if (k < 0)
     return;
   AstValue *a[4] = {0};
+  bool call = v->kind == VAL_CALL;
   if (k == 0) {
     *o = (Optimizer){OPT_ADAM, 0.001, 0, 0.9, 0.999, 1e-7};
-    if (v->kind == VAL_CALL && args_bind(d, "adam", v->loc, v->args, adam, 4, a)) {
-      optimizer_param(d, a[0], "adam", "lr", &o->lr, 1e9, "(0, inf)");
-      optimizer_param(d, a[1], "adam", "beta1", &o->beta1, 1, "(0, 1)");
-      optimizer_param(d, a[2], "adam", "beta2", &o->beta2, 1, "(0, 1)");
-      optimizer_param(d, a[3], "adam", "eps", &o->eps, 1, "(0, 1)");
+    if (call && args_bind(d, "adam", v->loc, v->args, adam, 4, a)) {
+      optimizer_param(d, a[0], "adam", "lr", &o->lr, 0, false, INFINITY);
+      optimizer_param(d, a[1], "adam", "beta1", &o->beta1, 0, true, 1);
+      optimizer_param(d, a[2], "adam", "beta2", &o->beta2, 0, true, 1);
+      optimizer_param(d, a[3], "adam", "eps", &o->eps, 0, false, 1);
     }
     return;
   }
   *o = (Optimizer){OPT_SGD, 0.01, 0, 0, 0, 0};
-  if (v->kind == VAL_CALL && args_bind(d, "sgd", v->loc, v->args, sgd, 2, a)) {
-    optimizer_param(d, a[0], "sgd", "lr", &o->lr, 1e9, "(0, inf)");
-    double mom = 0;
-    if (a[1] && value_float(d, a[1], "sgd", "momentum", &mom) &&
-        (mom == 0 || check_range(d, a[1], "sgd", "momentum", mom, 0, 1,
-                                 "[0, 1)")))
-      o->momentum = mom;
+  if (call && args_bind(d, "sgd", v->loc, v->args, sgd, 2, a)) {
+    optimizer_param(d, a[0], "sgd", "lr", &o->lr, 0, false, INFINITY);
+    optimizer_param(d, a[1], "sgd", "momentum", &o->momentum, 0, true, 1);
   }
 }
 
 /* validation = 5000 (images) | 0.1 (a fraction of the training set) */
 static void lower_validation(Diag *d, const AstValue *v, TrainSpec *t) {
   if (v->kind == VAL_FLOAT) {
-    if (check_range(d, v, "train", "validation", v->f, 0, 1, "(0, 1) as a "
-                    "fraction"))
+    if (v->f > 0 && v->f < 1)
       t->validation_frac = v->f;
+    else
+      diag_error(d, v->loc, "train: 'validation' as a fraction must be in "
+                 "(0, 1), got %s", v->text);
     return;
   }
   value_int(d, v, "train", "validation", 0, INT64_C(1) << 40,
@@ -131,33 +142,40 @@ static void lower_data(Diag *d, const AstValue *v, TrainSpec *t) {
   t->data = path;
 }
 
-bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
+static void lower_setting(Diag *d, int key, const AstValue *v, TrainSpec *t) {
   static const char *const losses[] = {"cross_entropy"};
+  int64_t seed;
+  switch (key) {
+  case KEY_LOSS: value_choice(d, v, "train", "loss", losses, 1); return;
+  case KEY_OPTIMIZER: lower_optimizer(d, v, &t->opt); return;
+  case KEY_BATCH:
+    value_int(d, v, "train", "batch", 1, MAX_BATCH, &t->batch);
+    return;
+  case KEY_EPOCHS:
+    value_int(d, v, "train", "epochs", 1, MAX_EPOCHS, &t->epochs);
+    return;
+  case KEY_SEED:
+    if (value_int(d, v, "train", "seed", 0, INT64_MAX, &seed))
+      t->seed = (uint64_t)seed;
+    return;
+  case KEY_VALIDATION: lower_validation(d, v, t); return;
+  case KEY_DATA: lower_data(d, v, t); return;
+  }
+  unreachable();
+}
+
+bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
   Diag *d = m->diag;
   int before = d->errors;
-  const AstSetting *s[NKEYS] = {0};
+  const AstSetting *seen[NKEYS] = {0};
   TrainSpec t = defaults();
-  bind_settings(d, ast, s);
-  if (s[KEY_LOSS]) {
-    *loss_loc = s[KEY_LOSS]->value->loc;
-    value_choice(d, s[KEY_LOSS]->value, "train", "loss", losses, 1);
+  for (const AstSetting *s = ast->settings; s; s = s->next) {
+    int k = key_of(d, s, seen);
+    if (k == KEY_LOSS)
+      *loss_loc = s->value->loc;
+    if (k >= 0)
+      lower_setting(d, k, s->value, &t);
   }
-  if (s[KEY_OPTIMIZER])
-    lower_optimizer(d, s[KEY_OPTIMIZER]->value, &t.opt);
-  if (s[KEY_BATCH])
-    value_int(d, s[KEY_BATCH]->value, "train", "batch", 1, MAX_BATCH,
-              &t.batch);
-  if (s[KEY_EPOCHS])
-    value_int(d, s[KEY_EPOCHS]->value, "train", "epochs", 1, MAX_EPOCHS,
-              &t.epochs);
-  int64_t seed = 1;
-  if (s[KEY_SEED] && value_int(d, s[KEY_SEED]->value, "train", "seed", 0,
-                               INT64_MAX, &seed))
-    t.seed = (uint64_t)seed;
-  if (s[KEY_VALIDATION])
-    lower_validation(d, s[KEY_VALIDATION]->value, &t);
-  if (s[KEY_DATA])
-    lower_data(d, s[KEY_DATA]->value, &t);
   m->has_train = true;
   m->train = t;
   return d->errors == before;

@@ -8,8 +8,41 @@
 #include "ir.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 
 static const char *dtype_name(DType t) { return t == DT_F32 ? "f32" : "i32"; }
+
+/* The shortest %g form that reads back as the same float (attributes are
+ * float32) or double (the train block): 0.25, 1e-07, 0.99999. */
+static const char *num(double v, bool is_float, char *buf) {
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, 32, "%.*g", prec, v);
+    double back = strtod(buf, NULL);
+    if (is_float ? (float)back == (float)v : back == v)
+      break;
+  }
+  return buf;
+}
+
+#define F32(v) num((v), true, (char[32]){0})
+#define F64(v) num((v), false, (char[32]){0})
+
+/* A string as a .cnn literal: quotes and backslashes escaped. */
+static void print_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(out, "\\%c", c);
+    else if (c == '\n')
+      fputs("\\n", out);
+    else if (c == '\t')
+      fputs("\\t", out);
+    else
+      fputc(c, out);
+  }
+  fputc('"', out);
+}
 
 static const char *buffer_name(Buffer b) {
   switch (b) {
@@ -37,7 +70,7 @@ static void print_act(FILE *out, Activation a) {
     return;
   fprintf(out, ", act=%s", ir_act_name(a.kind));
   if (a.kind == ACT_LEAKY_RELU)
-    fprintf(out, "(%g)", a.alpha);
+    fprintf(out, "(%s)", F32(a.alpha));
 }
 
 static void print_attrs(FILE *out, const Node *n) {
@@ -56,15 +89,15 @@ static void print_attrs(FILE *out, const Node *n) {
   case ATTR_POOL: {
     const PoolAttr *p = &n->attr.pool;
     if (n->op == OP_POOL_DROPOUT || n->op == OP_POOL_DROPOUT_BWD)
-      fprintf(out, " {pool=%s, size=%d, stride=%d, rate=%g}",
+      fprintf(out, " {pool=%s, size=%d, stride=%d, rate=%s}",
               p->kind == POOL_MAX ? "max" : "avg", p->size, p->stride,
-              p->rate);
+              F32(p->rate));
     else
       fprintf(out, " {size=%d, stride=%d}", p->size, p->stride);
     return;
   }
   case ATTR_DROPOUT:
-    fprintf(out, " {rate=%g}", n->attr.dropout.rate);
+    fprintf(out, " {rate=%s}", F32(n->attr.dropout.rate));
     return;
   case ATTR_DENSE:
     fprintf(out, " {units=%d", n->attr.dense.units);
@@ -72,20 +105,20 @@ static void print_attrs(FILE *out, const Node *n) {
     fputc('}', out);
     return;
   case ATTR_ACT:
-    fprintf(out, " {alpha=%g}", n->attr.act.alpha);
+    fprintf(out, " {alpha=%s}", F32(n->attr.act.alpha));
     return;
   case ATTR_ACT_BWD:
     fprintf(out, " {act=%s", ir_act_name(n->attr.act_bwd.kind));
     if (n->attr.act_bwd.kind == ACT_LEAKY_RELU)
-      fprintf(out, "(%g)", n->attr.act_bwd.alpha);
+      fprintf(out, "(%s)", F32(n->attr.act_bwd.alpha));
     fputc('}', out);
     return;
   case ATTR_OPT:
     if (n->op == OP_ADAM_UPDATE)
-      fprintf(out, " {beta1=%g, beta2=%g, eps=%g}", n->attr.opt.beta1,
-              n->attr.opt.beta2, n->attr.opt.eps);
+      fprintf(out, " {beta1=%s, beta2=%s, eps=%s}", F32(n->attr.opt.beta1),
+              F32(n->attr.opt.beta2), F32(n->attr.opt.eps));
     else
-      fprintf(out, " {momentum=%g}", n->attr.opt.momentum);
+      fprintf(out, " {momentum=%s}", F32(n->attr.opt.momentum));
     return;
   }
 }
@@ -114,18 +147,22 @@ static void print_train(FILE *out, const TrainSpec *t) {
   const Optimizer *o = &t->opt;
   fprintf(out, "  train {loss=cross_entropy, ");
   if (o->kind == OPT_ADAM)
-    fprintf(out, "optimizer=adam(lr=%g, beta1=%g, beta2=%g, eps=%g)", o->lr,
-            o->beta1, o->beta2, o->eps);
+    fprintf(out, "optimizer=adam(lr=%s, beta1=%s, beta2=%s, eps=%s)",
+            F64(o->lr), F64(o->beta1), F64(o->beta2), F64(o->eps));
   else
-    fprintf(out, "optimizer=sgd(lr=%g, momentum=%g)", o->lr, o->momentum);
+    fprintf(out, "optimizer=sgd(lr=%s, momentum=%s)", F64(o->lr),
+            F64(o->momentum));
   fprintf(out, ", batch=%" PRId64 ", epochs=%" PRId64 ", seed=%" PRIu64,
           t->batch, t->epochs, t->seed);
   if (t->validation_frac > 0)
-    fprintf(out, ", validation=%g", t->validation_frac);
+    fprintf(out, ", validation=%s", F64(t->validation_frac));
   else
     fprintf(out, ", validation=%" PRId64, t->validation);
-  if (t->data)
-    fprintf(out, ", data=idx(\"%s\")", t->data);
+  if (t->data) {
+    fputs(", data=idx(", out);
+    print_string(out, t->data);
+    fputc(')', out);
+  }
   fprintf(out, "}\n");
 }
 

@@ -37,12 +37,26 @@ static bool fits(Module *m, const Node *n, const char *what, const Shape *s) {
   return false;
 }
 
+/* The parameters of the whole model must fit IR_MAX_ELEMS too: the
+ * runtime addresses them as one buffer. */
+static bool params_fit(Module *m, Node *n, const Tensor *t, int64_t *total) {
+  if (t->kind != TK_PARAM)
+    return true;
+  *total += ir_shape_elems(&t->shape);
+  if (*total <= IR_MAX_ELEMS)
+    return true;
+  diag_error(m->diag, n->loc, "%s: the model has more than %" PRId64
+             " parameters with this layer, the most it may hold", n->layer,
+             IR_MAX_ELEMS);
+  return false;
+}
+
 static bool set_shape(Module *m, Node *n, Tensor *t, Shape s,
                       const char *what) {
   if (!fits(m, n, what, &s))
     return false;
   t->shape = s;
-  return true;
+  return params_fit(m, n, t, &m->param_floats);
 }
 
 static bool need_image(Module *m, const Node *n, const Shape *in) {
@@ -120,11 +134,13 @@ static void infer_dense(Module *m, Node *n) {
 
 static void infer_loss(Module *m, Node *n) {
   const Shape *in = &n->in[0]->shape;
+  const Node *last = n->in[0]->def;
   char buf[96];
   if (in->rank != 1) {
-    diag_error(m->diag, m->loc, "%s: cross_entropy needs a vector of class "
-               "scores, but the model's output is %s; end the model with "
-               "flatten() and dense(...)", m->name, str(in, buf, sizeof buf));
+    diag_error(m->diag, last->loc, "%s: cross_entropy needs a vector of "
+               "class scores, but this last layer's output is %s; end the "
+               "model with flatten() and dense(...)", last->layer,
+               str(in, buf, sizeof buf));
     return;
   }
   n->out->shape = (Shape){0, {0}};
@@ -156,6 +172,8 @@ static void infer_node(Module *m, Node *n) {
 
 void pass_infer_shapes(Module *m) {
   int before = m->diag->errors;
+  m->shaped = false;
+  m->param_floats = 0; /* counts parameters here; plan-memory recounts */
   if (m->input && !fits(m, NULL, "shape", &m->input->shape))
     return;
   for (int i = 0; i < m->nnodes; i++) {
