@@ -1,0 +1,118 @@
+/* cg.h - what the code generator's files share: the LLVM context of one
+ * emission, and small builders for loops, conditions and buffer access.
+ *
+ * Kernels are written as loop nests over compile-time constant bounds; the
+ * loops put the contiguous NHWC channel dimension innermost so that LLVM's
+ * vectoriser turns them into vector code for the target. The batch count n
+ * is the only run-time bound. */
+#ifndef CNNC_CG_H
+#define CNNC_CG_H
+
+#include <llvm-c/Core.h>
+
+#include "codegen.h"
+
+typedef struct Cg {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef f32, f64, i1, i32, i64, ptr, void_t;
+  const Module *m;
+  /* the function being emitted */
+  LLVMValueRef fn;
+  LLVMBasicBlockRef entry;
+  LLVMValueRef buf[BUF_ARENA + 1]; /* base pointer of each buffer */
+  LLVMValueRef n;                  /* images in this call (i64) */
+  bool training;                   /* dropout on, loss and gradients */
+  LLVMValueRef step, seed, lr;     /* train step arguments */
+  LLVMValueRef loss_sum, correct;  /* train step outputs */
+} Cg;
+
+/* constants */
+LLVMValueRef cg_i64(Cg *g, int64_t v);
+LLVMValueRef cg_f32(Cg *g, double v);
+
+/* loops: for (iv = 0; iv < count; iv++) */
+typedef struct CgLoop {
+  LLVMBasicBlockRef pre, header, body, exit;
+  LLVMValueRef iv;
+} CgLoop;
+LLVMValueRef cg_loop_begin(Cg *g, CgLoop *l, LLVMValueRef count,
+                           const char *name);
+void cg_loop_end(Cg *g, CgLoop *l);
+/* The same over a constant count. */
+LLVMValueRef cg_for(Cg *g, CgLoop *l, int64_t count, const char *name);
+
+/* if (cond) { ... } */
+typedef struct CgIf {
+  LLVMBasicBlockRef then, done;
+} CgIf;
+void cg_if_begin(Cg *g, CgIf *c, LLVMValueRef cond);
+void cg_if_end(Cg *g, CgIf *c);
+
+/* A mutable scalar: a stack slot that mem2reg turns into a register. */
+LLVMValueRef cg_var(Cg *g, LLVMTypeRef t, LLVMValueRef init,
+                    const char *name);
+
+/* arithmetic on i64 and f32 */
+LLVMValueRef cg_add(Cg *g, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_mul(Cg *g, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_addc(Cg *g, LLVMValueRef a, int64_t c);
+LLVMValueRef cg_mulc(Cg *g, LLVMValueRef a, int64_t c);
+LLVMValueRef cg_fadd(Cg *g, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fsub(Cg *g, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fmul(Cg *g, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fdiv(Cg *g, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fma(Cg *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+/* a + b with reassociation allowed, so that a dot product vectorises */
+LLVMValueRef cg_fadd_reassoc(Cg *g, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_call1(Cg *g, const char *intrinsic, LLVMValueRef x);
+LLVMValueRef cg_call2(Cg *g, const char *intrinsic, LLVMValueRef x,
+                      LLVMValueRef y);
+/* 0 <= i < n, for i64 i: one unsigned compare */
+LLVMValueRef cg_in_range(Cg *g, LLVMValueRef i, int64_t n);
+
+/* memory: a tensor's first float for image b (NULL: a per-batch tensor
+ * such as a parameter or its gradient), and element access */
+LLVMValueRef cg_tensor(Cg *g, const Tensor *t, LLVMValueRef b);
+LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i);
+LLVMValueRef cg_load(Cg *g, LLVMValueRef p, LLVMValueRef i);
+void cg_store(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
+/* p[i] += v */
+void cg_accum(Cg *g, LLVMValueRef p, LLVMValueRef i, LLVMValueRef v);
+/* p[0..count) = v */
+void cg_fill(Cg *g, LLVMValueRef p, int64_t count, LLVMValueRef v);
+
+/* the dropout mask of element e of image b (see runtime/cnnrt.h):
+ * 1 / (1 - rate) if kept, else 0 */
+LLVMValueRef cg_dropout_key(Cg *g, int layer_index);
+LLVMValueRef cg_dropout_scale(Cg *g, LLVMValueRef key, float rate,
+                              LLVMValueRef counter);
+
+/* activations on one value; the derivative from the output y */
+LLVMValueRef cg_activate(Cg *g, Activation a, LLVMValueRef x);
+LLVMValueRef cg_activation_grad(Cg *g, Activation a, LLVMValueRef y);
+
+/* the kernels: one per op, each looping over the n images itself */
+void cg_conv2d(Cg *g, const Node *n);
+void cg_conv2d_bwd_data(Cg *g, const Node *n);
+void cg_conv2d_bwd_weight(Cg *g, const Node *n);
+void cg_conv2d_bwd_bias(Cg *g, const Node *n);
+void cg_dense(Cg *g, const Node *n);
+void cg_dense_bwd_data(Cg *g, const Node *n);
+void cg_dense_bwd_weight(Cg *g, const Node *n);
+void cg_dense_bwd_bias(Cg *g, const Node *n);
+void cg_pool(Cg *g, const Node *n);
+void cg_pool_bwd(Cg *g, const Node *n);
+void cg_dropout(Cg *g, const Node *n);
+void cg_elementwise(Cg *g, const Node *n);
+void cg_softmax(Cg *g, const Node *n);
+void cg_softmax_bwd(Cg *g, const Node *n);
+void cg_loss(Cg *g, const Node *n);
+void cg_loss_bwd(Cg *g, const Node *n);
+void cg_update(Cg *g, const Node *n);
+
+/* the descriptor runtime/cnnrt.h declares */
+void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer);
+
+#endif

@@ -1,0 +1,202 @@
+/* cg_conv.c - conv2d forward and its three gradients, NHWC with HWIO
+ * weights.
+ *
+ * Every kernel puts a channel dimension innermost, contiguous in memory,
+ * so that the vectoriser works along channels:
+ *   forward      y[p][co] += x[q][ci] * w[k][ci][co]      (over co)
+ *   bwd weight  dw[k][ci][co] += x[q][ci] * dz[p][co]     (over co)
+ *   bwd data    dx[q][ci] += sum_co dz[p][co] * w[k][ci][co]  (a dot)
+ * where p is an output pixel, q the input pixel under kernel tap k. The
+ * gradients read dz, the gradient before the fused activation, which the
+ * autodiff pass materialises with act_bwd. */
+#include "cg.h"
+
+typedef struct ConvGeom {
+  int64_t h, w, cin;   /* input */
+  int64_t oh, ow, cout; /* output */
+  int64_t kh, kw, sh, sw;
+  int64_t ph, pw;      /* padding before the first row and column */
+} ConvGeom;
+
+/* 'same' pads (out - 1) * stride + kernel - in in total, the odd one at the
+ * end, as TensorFlow and Keras do. */
+static int64_t pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
+                          Padding p) {
+  int64_t total = (out - 1) * s + k - in;
+  return p == PAD_SAME && total > 0 ? total / 2 : 0;
+}
+
+static ConvGeom geometry(const ConvAttr *c, const Shape *x, const Shape *y) {
+  ConvGeom g = {x->dim[0], x->dim[1], x->dim[2], y->dim[0], y->dim[1],
+                y->dim[2], c->kh, c->kw, c->sh, c->sw, 0, 0};
+  g.ph = pad_before(g.h, g.oh, g.kh, g.sh, c->padding);
+  g.pw = pad_before(g.w, g.ow, g.kw, g.sw, c->padding);
+  return g;
+}
+
+/* The input coordinate under output coordinate o and tap k. */
+static LLVMValueRef input_coord(Cg *g, LLVMValueRef o, LLVMValueRef k,
+                                int64_t stride, int64_t pad) {
+  return cg_addc(g, cg_add(g, cg_mulc(g, o, stride), k), -pad);
+}
+
+/* Index of pixel (i, j) in an image of width w and c channels, times c. */
+static LLVMValueRef pixel(Cg *g, LLVMValueRef i, LLVMValueRef j, int64_t w,
+                          int64_t c) {
+  return cg_mulc(g, cg_add(g, cg_mulc(g, i, w), j), c);
+}
+
+/* Visits every (output pixel, valid tap) pair of image b; `body` gets the
+ * offsets of the output pixel, the input pixel and the tap's weights. */
+typedef void (*TapFn)(Cg *g, const Node *n, const ConvGeom *cg,
+                      LLVMValueRef b, LLVMValueRef out_px,
+                      LLVMValueRef in_px, LLVMValueRef tap);
+
+static void for_each_tap(Cg *g, const Node *n, const ConvGeom *c,
+                         LLVMValueRef b, TapFn body) {
+  CgLoop loh, low, lkh, lkw;
+  LLVMValueRef oh = cg_for(g, &loh, c->oh, "oh");
+  LLVMValueRef ow = cg_for(g, &low, c->ow, "ow");
+  LLVMValueRef out_px = pixel(g, oh, ow, c->ow, c->cout);
+  LLVMValueRef kh = cg_for(g, &lkh, c->kh, "kh");
+  LLVMValueRef ih = input_coord(g, oh, kh, c->sh, c->ph);
+  CgIf row;
+  cg_if_begin(g, &row, cg_in_range(g, ih, c->h));
+  LLVMValueRef kw = cg_for(g, &lkw, c->kw, "kw");
+  LLVMValueRef iw = input_coord(g, ow, kw, c->sw, c->pw);
+  CgIf col;
+  cg_if_begin(g, &col, cg_in_range(g, iw, c->w));
+  LLVMValueRef in_px = pixel(g, ih, iw, c->w, c->cin);
+  LLVMValueRef tap = cg_mulc(g, cg_add(g, cg_mulc(g, kh, c->kw), kw),
+                             c->cin * c->cout);
+  body(g, n, c, b, out_px, in_px, tap);
+  cg_if_end(g, &col);
+  cg_loop_end(g, &lkw);
+  cg_if_end(g, &row);
+  cg_loop_end(g, &lkh);
+  cg_loop_end(g, &low);
+  cg_loop_end(g, &loh);
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+static void fwd_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
+                    LLVMValueRef out_px, LLVMValueRef in_px,
+                    LLVMValueRef tap) {
+  LLVMValueRef x = cg_gep(g, g->f32, cg_tensor(g, n->in[0], b), in_px);
+  LLVMValueRef y = cg_gep(g, g->f32, cg_tensor(g, n->out, b), out_px);
+  LLVMValueRef w = cg_gep(g, g->f32, cg_tensor(g, n->in[1], NULL), tap);
+  CgLoop lci, lco;
+  LLVMValueRef ci = cg_for(g, &lci, c->cin, "ci");
+  LLVMValueRef xv = cg_load(g, x, ci);
+  LLVMValueRef wrow = cg_gep(g, g->f32, w, cg_mulc(g, ci, c->cout));
+  LLVMValueRef co = cg_for(g, &lco, c->cout, "co");
+  LLVMValueRef acc = cg_fma(g, xv, cg_load(g, wrow, co), cg_load(g, y, co));
+  cg_store(g, acc, y, co);
+  cg_loop_end(g, &lco);
+  cg_loop_end(g, &lci);
+}
+
+/* y = bias (or 0), then the taps, then the activation in place. */
+void cg_conv2d(Cg *g, const Node *n) {
+  ConvGeom c = geometry(&n->attr.conv, &n->in[0]->shape, &n->out->shape);
+  int64_t pixels = c.oh * c.ow;
+  CgLoop lb, lp, lco;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  LLVMValueRef y = cg_tensor(g, n->out, b);
+  LLVMValueRef p = cg_for(g, &lp, pixels, "p");
+  LLVMValueRef co = cg_for(g, &lco, c.cout, "co");
+  LLVMValueRef init = n->nin == 3
+                          ? cg_load(g, cg_tensor(g, n->in[2], NULL), co)
+                          : cg_f32(g, 0);
+  cg_store(g, init, y, cg_add(g, cg_mulc(g, p, c.cout), co));
+  cg_loop_end(g, &lco);
+  cg_loop_end(g, &lp);
+  for_each_tap(g, n, &c, b, fwd_tap);
+  if (n->attr.conv.act.kind != ACT_NONE) {
+    CgLoop le;
+    LLVMValueRef e = cg_for(g, &le, pixels * c.cout, "e");
+    cg_store(g, cg_activate(g, n->attr.conv.act, cg_load(g, y, e)), y, e);
+    cg_loop_end(g, &le);
+  }
+  cg_loop_end(g, &lb);
+}
+
+/* ---- gradients ------------------------------------------------------------ */
+
+static void weight_tap(Cg *g, const Node *n, const ConvGeom *c,
+                       LLVMValueRef b, LLVMValueRef out_px,
+                       LLVMValueRef in_px, LLVMValueRef tap) {
+  LLVMValueRef x = cg_gep(g, g->f32, cg_tensor(g, n->in[0], b), in_px);
+  LLVMValueRef dz = cg_gep(g, g->f32, cg_tensor(g, n->in[1], b), out_px);
+  LLVMValueRef dw = cg_gep(g, g->f32, cg_tensor(g, n->out, NULL), tap);
+  CgLoop lci, lco;
+  LLVMValueRef ci = cg_for(g, &lci, c->cin, "ci");
+  LLVMValueRef xv = cg_load(g, x, ci);
+  LLVMValueRef row = cg_gep(g, g->f32, dw, cg_mulc(g, ci, c->cout));
+  LLVMValueRef co = cg_for(g, &lco, c->cout, "co");
+  cg_store(g, cg_fma(g, xv, cg_load(g, dz, co), cg_load(g, row, co)), row,
+           co);
+  cg_loop_end(g, &lco);
+  cg_loop_end(g, &lci);
+}
+
+/* dw = sum over the batch and the output pixels; inputs x, dz */
+void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
+  ConvGeom c = geometry(&n->attr.conv, &n->in[0]->shape, &n->in[1]->shape);
+  cg_fill(g, cg_tensor(g, n->out, NULL), ir_shape_elems(&n->out->shape),
+          cg_f32(g, 0));
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  for_each_tap(g, n, &c, b, weight_tap);
+  cg_loop_end(g, &lb);
+}
+
+/* db = sum of dz over the batch and the pixels; input dz */
+void cg_conv2d_bwd_bias(Cg *g, const Node *n) {
+  const Shape *s = &n->in[0]->shape;
+  int64_t cout = s->dim[2], pixels = s->dim[0] * s->dim[1];
+  LLVMValueRef db = cg_tensor(g, n->out, NULL);
+  cg_fill(g, db, cout, cg_f32(g, 0));
+  CgLoop lb, lp, lco;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  LLVMValueRef dz = cg_tensor(g, n->in[0], b);
+  LLVMValueRef p = cg_for(g, &lp, pixels, "p");
+  LLVMValueRef co = cg_for(g, &lco, cout, "co");
+  cg_accum(g, db, co, cg_load(g, dz, cg_add(g, cg_mulc(g, p, cout), co)));
+  cg_loop_end(g, &lco);
+  cg_loop_end(g, &lp);
+  cg_loop_end(g, &lb);
+}
+
+static void data_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
+                     LLVMValueRef out_px, LLVMValueRef in_px,
+                     LLVMValueRef tap) {
+  LLVMValueRef dz = cg_gep(g, g->f32, cg_tensor(g, n->in[0], b), out_px);
+  LLVMValueRef dx = cg_gep(g, g->f32, cg_tensor(g, n->out, b), in_px);
+  LLVMValueRef w = cg_gep(g, g->f32, cg_tensor(g, n->in[1], NULL), tap);
+  CgLoop lci, lco;
+  LLVMValueRef ci = cg_for(g, &lci, c->cin, "ci");
+  LLVMValueRef row = cg_gep(g, g->f32, w, cg_mulc(g, ci, c->cout));
+  LLVMValueRef sum = cg_var(g, g->f32, cg_f32(g, 0), "dot");
+  LLVMValueRef co = cg_for(g, &lco, c->cout, "co");
+  LLVMValueRef prod = cg_fmul(g, cg_load(g, dz, co), cg_load(g, row, co));
+  LLVMValueRef s = LLVMBuildLoad2(g->b, g->f32, sum, "");
+  LLVMBuildStore(g->b, cg_fadd_reassoc(g, s, prod), sum);
+  cg_loop_end(g, &lco);
+  cg_accum(g, dx, ci, LLVMBuildLoad2(g->b, g->f32, sum, ""));
+  cg_loop_end(g, &lci);
+}
+
+/* dx: every input pixel gathers from the outputs its taps reach; inputs
+ * dz, w. The forward's tap walk scatters into dx instead, which visits the
+ * same (pixel, tap) pairs. */
+void cg_conv2d_bwd_data(Cg *g, const Node *n) {
+  ConvGeom c = geometry(&n->attr.conv, &n->out->shape, &n->in[0]->shape);
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  cg_fill(g, cg_tensor(g, n->out, b), ir_shape_elems(&n->out->shape),
+          cg_f32(g, 0));
+  for_each_tap(g, n, &c, b, data_tap);
+  cg_loop_end(g, &lb);
+}

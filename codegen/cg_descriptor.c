@@ -1,0 +1,122 @@
+/* cg_descriptor.c - the `cnn_model` constant of runtime/cnnrt.h.
+ *
+ * Built field by field in the order of struct CnnModel; every field is 8
+ * bytes, so the LLVM struct and the C struct agree without padding rules.
+ * The parameter table says, for each trained tensor, its PyTorch name, its
+ * cnnc layout and where it sits in the flat parameter buffer. */
+#include <string.h>
+
+#include "cg.h"
+#include "../runtime/cnnrt.h"
+
+static LLVMValueRef i64c(Cg *g, int64_t v) { return cg_i64(g, v); }
+static LLVMValueRef f64c(Cg *g, double v) { return LLVMConstReal(g->f64, v); }
+
+static LLVMValueRef string(Cg *g, const char *s, const char *name) {
+  if (!s)
+    return LLVMConstNull(g->ptr);
+  LLVMValueRef init = LLVMConstStringInContext(g->ctx, s, (unsigned)strlen(s),
+                                               false);
+  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+  return gv;
+}
+
+/* The dense node that reads parameter t, or the conv2d. */
+static const Node *consumer(const Module *m, const Tensor *t) {
+  for (int i = 0; i < m->nnodes; i++) {
+    const Node *n = m->nodes[i];
+    if ((n->op == OP_CONV2D || n->op == OP_DENSE) &&
+        (n->in[1] == t || (n->nin == 3 && n->in[2] == t)))
+      return n;
+  }
+  unreachable();
+}
+
+/* A dense layer reading a flatten (through dropout or activations) takes
+ * its inputs in H,W,C order: the checkpoint needs H, W and C. */
+static const Shape *flattened_from(const Node *dense) {
+  const Tensor *t = dense->in[0];
+  while (t->def && t->def->op != OP_FLATTEN &&
+         (ir_op_info(t->def->op)->flags & OPF_ELEMENTWISE))
+    t = t->def->in[0];
+  if (t->def && t->def->op == OP_FLATTEN && t->def->in[0]->shape.rank == 3)
+    return &t->def->in[0]->shape;
+  return NULL;
+}
+
+static LLVMValueRef param_entry(Cg *g, LLVMTypeRef type, const Tensor *t) {
+  const Node *n = consumer(g->m, t);
+  const Shape *s = &t->shape;
+  bool bias = s->rank == 1;
+  int64_t kind = bias ? CNN_PARAM_BIAS
+                 : n->op == OP_CONV2D ? CNN_PARAM_CONV_WEIGHT
+                                      : CNN_PARAM_DENSE_WEIGHT;
+  int64_t fan_in = 0, fan_out = 0;
+  if (!bias) {
+    int64_t taps = s->rank == 4 ? s->dim[0] * s->dim[1] : 1;
+    fan_in = taps * s->dim[s->rank - 2];
+    fan_out = taps * s->dim[s->rank - 1];
+  }
+  const Shape *flat = kind == CNN_PARAM_DENSE_WEIGHT ? flattened_from(n) : NULL;
+  LLVMValueRef dims[4];
+  for (int i = 0; i < 4; i++)
+    dims[i] = i64c(g, i < s->rank ? s->dim[i] : 0);
+  LLVMValueRef f[] = {
+      string(g, t->name, "param.name"), i64c(g, kind), i64c(g, s->rank),
+      LLVMConstArray2(g->i64, dims, 4), i64c(g, t->offset / 4),
+      i64c(g, ir_shape_elems(s)), i64c(g, fan_in), i64c(g, fan_out),
+      i64c(g, flat ? flat->dim[0] : 0), i64c(g, flat ? flat->dim[1] : 0),
+      i64c(g, flat ? flat->dim[2] : 0)};
+  return LLVMConstNamedStruct(type, f, sizeof f / sizeof f[0]);
+}
+
+static LLVMValueRef param_table(Cg *g, int64_t *count) {
+  LLVMTypeRef i64 = g->i64;
+  LLVMTypeRef fields[] = {g->ptr, i64, i64, LLVMArrayType2(i64, 4), i64, i64,
+                          i64, i64, i64, i64, i64};
+  LLVMTypeRef type = LLVMStructCreateNamed(g->ctx, "CnnParam");
+  LLVMStructSetBody(type, fields, sizeof fields / sizeof fields[0], false);
+  const Module *m = g->m;
+  LLVMValueRef *entries = arena_array(m->arena, (size_t)m->ntensors + 1,
+                                      sizeof(LLVMValueRef));
+  *count = 0;
+  for (int i = 0; i < m->ntensors; i++)
+    if (m->tensors[i]->kind == TK_PARAM)
+      entries[(*count)++] = param_entry(g, type, m->tensors[i]);
+  LLVMValueRef init = LLVMConstArray2(type, entries, (uint64_t)*count);
+  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_params");
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  return gv;
+}
+
+void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
+  const Module *m = g->m;
+  const TrainSpec *t = &m->train;
+  const Shape *in = &m->input->shape;
+  int64_t nparams;
+  LLVMValueRef params = param_table(g, &nparams);
+  LLVMValueRef f[] = {
+      i64c(g, CNN_ABI_VERSION), string(g, m->name, "model.name"),
+      i64c(g, in->dim[0]), i64c(g, in->dim[1]), i64c(g, in->dim[2]),
+      i64c(g, ir_shape_elems(&m->output->shape)), i64c(g, t->batch),
+      i64c(g, m->param_floats), i64c(g, nparams), params,
+      i64c(g, m->state_floats), i64c(g, m->train_arena_bytes),
+      i64c(g, m->infer_arena_bytes),
+      i64c(g, t->opt.kind == OPT_ADAM ? CNN_OPT_ADAM : CNN_OPT_SGD),
+      f64c(g, t->opt.lr), f64c(g, t->opt.momentum), f64c(g, t->opt.beta1),
+      f64c(g, t->opt.beta2), f64c(g, t->opt.eps), i64c(g, t->epochs),
+      i64c(g, (int64_t)t->seed), i64c(g, t->validation),
+      f64c(g, t->validation_frac), string(g, t->data, "model.data"), train,
+      infer};
+  LLVMValueRef init = LLVMConstStructInContext(g->ctx, f,
+                                               sizeof f / sizeof f[0], false);
+  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_model");
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+}

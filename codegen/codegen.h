@@ -1,0 +1,31 @@
+/* codegen.h - from a planned Module to machine code, through the LLVM-C API.
+ *
+ * One LLVM module per model: the train step and the inference function,
+ * every shape a compile-time constant, and the `cnn_model` descriptor that
+ * libcnnrt reads (runtime/cnnrt.h). */
+#ifndef CNNC_CODEGEN_H
+#define CNNC_CODEGEN_H
+
+#include "ir.h"
+
+typedef enum EmitKind {
+  EMIT_EXE,  /* object, then linked with libcnnrt into a trainer */
+  EMIT_OBJ,  /* an object file */
+  EMIT_ASM,  /* assembly */
+  EMIT_LLVM, /* LLVM IR text */
+} EmitKind;
+
+typedef struct CgOptions {
+  EmitKind emit;
+  int opt_level;      /* 0..3 */
+  const char *triple; /* NULL: the host */
+  const char *cpu;    /* NULL: the host's (or "generic" for another triple) */
+} CgOptions;
+
+/* Requires: a module after the whole pipeline (plan-memory ran) with a
+ * train block. Writes `path` (object, assembly or IR; EMIT_EXE writes the
+ * object). Errors (an unknown target, a file that cannot be written) go to
+ * d as tool errors. */
+bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d);
+
+#endif
