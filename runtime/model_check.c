@@ -1,0 +1,83 @@
+/* model_check.c - sanity checks of the generated cnn_model.
+ *
+ * The code generator and libcnnrt are built separately; an object from an
+ * older cnnc, or a bug on either side, would otherwise show up as a crash
+ * deep inside a kernel. Each check names the field it found wrong. */
+#include "runtime.h"
+
+enum { MAX_DIM = 1 << 20 }; /* keeps products of three inside int64 */
+
+static bool fail(const CnnModel *m, const char *what) {
+  cnn_error("the model '%s' is inconsistent: %s (a bug in the code generator?)",
+            m->name ? m->name : "?", what);
+  return false;
+}
+
+static bool check_shape(const CnnParam *p) {
+  if (p->rank < 1 || p->rank > 4)
+    return false;
+  int64_t n = 1;
+  for (int64_t i = 0; i < p->rank; i++) {
+    if (p->shape[i] < 1 || n > INT64_MAX / p->shape[i])
+      return false;
+    n *= p->shape[i];
+  }
+  return n == p->size;
+}
+
+static bool check_kind(const CnnParam *p) {
+  switch (p->kind) {
+  case CNN_PARAM_CONV_WEIGHT: return p->rank == 4;
+  case CNN_PARAM_DENSE_WEIGHT: return p->rank == 2;
+  case CNN_PARAM_BIAS: return p->rank == 1;
+  default: return false;
+  }
+}
+
+/* flatten(H, W, C) feeds the dense layer: H*W*C must be its input count */
+static bool check_flat(const CnnParam *p) {
+  if (p->flat_h == 0 && p->flat_w == 0 && p->flat_c == 0)
+    return true;
+  if (p->kind != CNN_PARAM_DENSE_WEIGHT || p->flat_h < 1 || p->flat_w < 1 ||
+      p->flat_c < 1 || p->flat_h > MAX_DIM || p->flat_w > MAX_DIM ||
+      p->flat_c > MAX_DIM)
+    return false;
+  return p->flat_h * p->flat_w * p->flat_c == p->shape[0];
+}
+
+static bool check_param(const CnnModel *m, const CnnParam *p) {
+  if (!p->name || !p->name[0] || !check_kind(p) || !check_shape(p))
+    return false;
+  if (p->offset < 0 || p->offset > m->num_params - p->size)
+    return false;
+  return p->kind == CNN_PARAM_BIAS || (p->fan_in > 0 && p->fan_out > 0);
+}
+
+static bool check_params(const CnnModel *m) {
+  if (m->num_param_tensors < 0 || (m->num_param_tensors > 0 && !m->params))
+    return fail(m, "no parameter table");
+  for (int64_t i = 0; i < m->num_param_tensors; i++) {
+    const CnnParam *p = &m->params[i];
+    if (!check_param(m, p) || !check_flat(p))
+      return fail(m, "a parameter's name, kind, shape, offset or fans");
+  }
+  return true;
+}
+
+bool cnn_model_check(const CnnModel *m) {
+  if (m->abi_version != CNN_ABI_VERSION) {
+    cnn_error("the model was generated for runtime ABI %lld, this libcnnrt "
+              "implements ABI %d: rebuild with one cnnc",
+              (long long)m->abi_version, CNN_ABI_VERSION);
+    return false;
+  }
+  if (!m->name || !m->train_step || !m->infer)
+    return fail(m, "a missing name or function");
+  if (m->input_h < 1 || m->input_w < 1 || m->input_c < 1 ||
+      m->num_classes < 1 || m->batch < 1)
+    return fail(m, "an input size, class count or batch below 1");
+  if (m->num_params < 0 || m->opt_state_floats < 0 ||
+      m->train_arena_bytes < 0 || m->infer_arena_bytes < 0)
+    return fail(m, "a negative size");
+  return check_params(m);
+}

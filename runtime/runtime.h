@@ -1,0 +1,183 @@
+/* runtime.h - libcnnrt's internal interfaces, one section per file.
+ *
+ * cnn_main (cnn_main.c) reads the options, loads the IDX files, splits off
+ * the validation images, initialises the parameters and runs the epoch loop
+ * (train.c), which gathers shuffled batches (dataset.c), calls the generated
+ * train step, evaluates with the generated inference (evaluate.c) and
+ * reports (progress.c, csvlog.c); the end is a safetensors checkpoint
+ * (safetensors.c over layout.c and atomic.c) and the test accuracy.
+ *
+ * Functions that can fail print one "cnnrt: error: ..." line and return
+ * false; the caller frees what it holds and cnn_main returns 1. */
+#ifndef CNNRT_RUNTIME_H
+#define CNNRT_RUNTIME_H
+
+#include "cnnrt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* --- error.c ----------------------------------------------------------- */
+#if defined(__GNUC__) || defined(__clang__)
+#define CNN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CNN_PRINTF(f, a)
+#endif
+void cnn_error(const char *fmt, ...) CNN_PRINTF(1, 2);
+/* malloc'd printf; NULL (after an error message) when out of memory */
+char *cnn_format(const char *fmt, ...) CNN_PRINTF(1, 2);
+
+/* --- random.c: the runtime's streams of cnn_random ---------------------- */
+#define CNN_STREAM_SHUFFLE (UINT64_C(1) << 62)              /* + epoch */
+#define CNN_STREAM_INIT ((UINT64_C(1) << 62) + (UINT64_C(1) << 32)) /* + tensor */
+double cnn_uniform(uint64_t r); /* [0, 1) from the top 53 bits */
+
+/* --- clock.c ------------------------------------------------------------ */
+double cnn_seconds(void); /* monotonic */
+
+/* --- arena.c ------------------------------------------------------------- */
+void *cnn_arena_create(int64_t bytes); /* 64-byte aligned, zeroed */
+void cnn_arena_free(void *arena);
+
+/* --- model_check.c: the generated constant is trusted, but checked ------- */
+bool cnn_model_check(const CnnModel *m);
+
+/* --- options.c ------------------------------------------------------------ */
+typedef struct CnnOptions {
+  const char *data;   /* folder of the IDX files */
+  const char *save;   /* checkpoint path, or NULL */
+  const char *log;    /* CSV path, or NULL */
+  int64_t epochs;
+  int64_t batch;      /* <= the model's batch */
+  int64_t threads;    /* accepted and checked; the runtime uses one */
+  int64_t limit;      /* first training images used; -1: all */
+  int64_t validation; /* images held out, when validation_frac == 0 */
+  double validation_frac;
+  double lr;
+  uint64_t seed;
+  bool quiet;
+  bool help; /* --help was given and printed */
+} CnnOptions;
+
+bool cnn_options_parse(const CnnModel *m, int argc, char **argv, CnnOptions *o);
+void cnn_options_usage(const CnnModel *m, const char *prog, FILE *out);
+
+/* --- idx.c: one IDX file ---------------------------------------------- */
+typedef enum CnnIdxKind { CNN_IDX_LABELS = 1, CNN_IDX_IMAGES = 3 } CnnIdxKind;
+
+typedef struct CnnIdx {
+  int64_t count, rows, cols; /* rows = cols = 1 for labels */
+  uint8_t *data;             /* count * rows * cols bytes */
+} CnnIdx;
+
+bool cnn_idx_read(const char *path, CnnIdxKind kind, CnnIdx *out);
+void cnn_idx_free(CnnIdx *idx);
+
+/* --- data.c: the four MNIST-style files of a folder, checked together ---- */
+typedef struct CnnSet {
+  int64_t count;
+  int64_t pixels; /* per image */
+  uint8_t *images; /* count * pixels */
+  uint8_t *labels; /* count */
+} CnnSet;
+
+bool cnn_data_load(const char *dir, const CnnModel *m, CnnSet *train,
+                   CnnSet *test);
+void cnn_set_free(CnnSet *s);
+
+/* --- dataset.c: split, shuffle, batches ------------------------------------ */
+typedef struct CnnSplit {
+  int64_t train;      /* the first `train` images */
+  int64_t validation; /* the `validation` images after them */
+} CnnSplit;
+
+bool cnn_split(int64_t available, const CnnOptions *o, CnnSplit *out);
+void cnn_shuffle(int64_t *order, int64_t n, uint64_t seed, int64_t epoch);
+/* images [n][pixels] as pixel/255 of the images order[first..first+n), or
+ * of first..first+n when order is NULL */
+void cnn_gather(const CnnSet *s, const int64_t *order, int64_t first,
+                int64_t n, float *images, int32_t *labels);
+
+/* --- init.c ------------------------------------------------------------------ */
+void cnn_init_params(const CnnModel *m, uint64_t seed, float *params);
+
+/* --- evaluate.c ------------------------------------------------------------ */
+typedef struct CnnScore {
+  double loss;     /* mean cross-entropy */
+  double accuracy;
+} CnnScore;
+
+typedef struct CnnEvalBuffers {
+  void *arena;   /* m->infer_arena_bytes */
+  float *images; /* [batch][pixels] */
+  int32_t *labels;
+  float *probs;  /* [batch][num_classes] */
+} CnnEvalBuffers;
+
+CnnScore cnn_evaluate(const CnnModel *m, const float *params,
+                      const CnnEvalBuffers *b, const CnnSet *s, int64_t first,
+                      int64_t count);
+
+/* --- progress.c ---------------------------------------------------------- */
+typedef struct CnnEpochStats {
+  int64_t epoch, epochs;
+  int64_t steps, images; /* of training, so far */
+  double loss, accuracy; /* running means over the epoch */
+  bool has_validation;
+  CnnScore validation;
+  double train_seconds; /* the steps only */
+  double seconds;       /* the whole epoch, evaluation included */
+} CnnEpochStats;
+
+typedef struct CnnProgress {
+  FILE *out;
+  bool tty, quiet;
+  int64_t total_steps; /* of this epoch */
+  double last_draw;
+  int width; /* of the last bar drawn, to blank what a shorter one leaves */
+} CnnProgress;
+
+void cnn_progress_init(CnnProgress *p, FILE *out, bool quiet);
+void cnn_progress_epoch_begin(CnnProgress *p, int64_t epoch, int64_t epochs,
+                              int64_t steps);
+void cnn_progress_step(CnnProgress *p, const CnnEpochStats *s);
+void cnn_progress_epoch_end(CnnProgress *p, const CnnEpochStats *s);
+
+/* --- csvlog.c --------------------------------------------------------------- */
+typedef struct CnnLog CnnLog;
+CnnLog *cnn_log_create(const char *path); /* NULL after an error */
+bool cnn_log_row(CnnLog *log, const CnnEpochStats *s);
+bool cnn_log_free(CnnLog *log); /* false when the final write failed */
+
+/* --- layout.c: cnnc's layouts to PyTorch's ------------------------------- */
+int cnn_torch_shape(const CnnParam *p, int64_t shape[4]); /* returns rank */
+void cnn_to_torch(const CnnParam *p, const float *src, float *dst);
+
+/* --- atomic.c ------------------------------------------------------------------ */
+bool cnn_check_writable(const char *path, const char *what);
+bool cnn_write_atomic(const char *path, const void *data, size_t size);
+
+/* --- safetensors.c ------------------------------------------------------------ */
+typedef struct CnnCheckpointInfo {
+  int64_t epochs, step;
+  uint64_t seed;
+  double test_accuracy;
+} CnnCheckpointInfo;
+
+bool cnn_save_safetensors(const CnnModel *m, const float *params,
+                          const CnnCheckpointInfo *info, const char *path);
+
+/* --- train.c -------------------------------------------------------------------- */
+typedef struct CnnTrainer CnnTrainer;
+CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
+                               const CnnSet *train, CnnSplit split);
+void cnn_trainer_free(CnnTrainer *t);
+/* all epochs, with progress and the log; false when the log cannot be written */
+bool cnn_trainer_run(CnnTrainer *t, CnnLog *log);
+CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test);
+const float *cnn_trainer_params(const CnnTrainer *t);
+int64_t cnn_trainer_steps(const CnnTrainer *t);
+
+#endif
