@@ -1,0 +1,153 @@
+/* data.c - the four MNIST-style files of a data folder, checked together.
+ *
+ * Each file may be plain or gzip (FILE or FILE.gz; plain wins when both are
+ * there). Beyond what idx.c checks in one file, the pairs must agree: as
+ * many labels as images, images of the model's input size, labels below
+ * its class count. The pixels stay bytes (a quarter of the memory of
+ * floats); cnn_gather converts a batch at a time. */
+#include "runtime.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct Pair {
+  const char *images, *labels; /* file names */
+  const char *what;            /* for messages */
+} Pair;
+
+static const Pair TRAIN = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "training"};
+static const Pair TEST = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+                          "test"};
+
+static bool exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static bool check_folder(const CnnModel *m, const char *dir) {
+  struct stat st;
+  if (!dir) {
+    cnn_error("no data folder: the model '%s' names none; give one with "
+              "--data DIR", m->name);
+    return false;
+  }
+  int failed = stat(dir, &st);
+  if (!failed && S_ISDIR(st.st_mode))
+    return true;
+  cnn_error("data folder '%s': %s; it should hold %s, %s, %s and %s (or the "
+            "same with .gz); give another with --data DIR, or download MNIST "
+            "with scripts/fetch-mnist.sh", dir,
+            failed ? strerror(errno) : "not a folder", TRAIN.images,
+            TRAIN.labels, TEST.images, TEST.labels);
+  return false;
+}
+
+/* DIR/NAME, else DIR/NAME.gz; NULL after naming both paths tried */
+static char *find(const char *dir, const char *name, const char *what) {
+  char *plain = cnn_format("%s/%s", dir, name);
+  char *gz = cnn_format("%s/%s.gz", dir, name);
+  char *found = NULL;
+  if (plain && gz) {
+    found = exists(plain) ? plain : exists(gz) ? gz : NULL;
+    if (!found)
+      cnn_error("cannot find the %s in '%s': tried %s and %s", what, dir,
+                plain, gz);
+  }
+  if (found != plain)
+    free(plain);
+  if (found != gz)
+    free(gz);
+  return found;
+}
+
+static bool read_named(const char *dir, const char *name, CnnIdxKind kind,
+                       const char *what, CnnIdx *out, char **path) {
+  *path = find(dir, name, what);
+  return *path && cnn_idx_read(*path, kind, out);
+}
+
+static bool check_images(const CnnModel *m, const CnnIdx *img,
+                         const char *path) {
+  if (img->count == 0) {
+    cnn_error("%s: holds no images", path);
+    return false;
+  }
+  if (img->rows == m->input_h && img->cols == m->input_w)
+    return true;
+  cnn_error("%s: images are %" PRId64 "x%" PRId64 ", but the model '%s' takes "
+            "%" PRId64 "x%" PRId64 "x%" PRId64 " images", path, img->rows,
+            img->cols, m->name, m->input_h, m->input_w, m->input_c);
+  return false;
+}
+
+static bool check_labels(const CnnModel *m, const CnnIdx *lab,
+                         const char *path) {
+  for (int64_t i = 0; i < lab->count; i++) {
+    if (lab->data[i] < m->num_classes)
+      continue;
+    cnn_error("%s: label %d of image %" PRId64 " is not below the model's %"
+              PRId64 " classes", path, lab->data[i], i, m->num_classes);
+    return false;
+  }
+  return true;
+}
+
+static bool check_pair(const CnnModel *m, const CnnIdx *img, const CnnIdx *lab,
+                       char *const paths[2]) {
+  if (!check_images(m, img, paths[0]))
+    return false;
+  if (img->count != lab->count) {
+    cnn_error("%s has %" PRId64 " labels, but %s has %" PRId64 " images",
+              paths[1], lab->count, paths[0], img->count);
+    return false;
+  }
+  return check_labels(m, lab, paths[1]);
+}
+
+static bool load_pair(const CnnModel *m, const char *dir, const Pair *p,
+                      CnnSet *out) {
+  CnnIdx img = {0}, lab = {0};
+  char *paths[2] = {NULL, NULL};
+  char what[64];
+  snprintf(what, sizeof what, "%s images", p->what);
+  bool ok = read_named(dir, p->images, CNN_IDX_IMAGES, what, &img, &paths[0]);
+  snprintf(what, sizeof what, "%s labels", p->what);
+  ok = ok && read_named(dir, p->labels, CNN_IDX_LABELS, what, &lab, &paths[1]);
+  ok = ok && check_pair(m, &img, &lab, paths);
+  if (ok)
+    *out = (CnnSet){img.count, img.rows * img.cols, img.data, lab.data};
+  else {
+    cnn_idx_free(&img);
+    cnn_idx_free(&lab);
+  }
+  free(paths[0]);
+  free(paths[1]);
+  return ok;
+}
+
+bool cnn_data_load(const char *dir, const CnnModel *m, CnnSet *train,
+                   CnnSet *test) {
+  *train = *test = (CnnSet){0};
+  if (m->input_c != 1) {
+    cnn_error("the model '%s' takes %" PRId64 "x%" PRId64 "x%" PRId64 " images,"
+              " but IDX files hold one channel", m->name, m->input_h,
+              m->input_w, m->input_c);
+    return false;
+  }
+  if (!check_folder(m, dir) || !load_pair(m, dir, &TRAIN, train))
+    return false;
+  if (load_pair(m, dir, &TEST, test))
+    return true;
+  cnn_set_free(train);
+  return false;
+}
+
+void cnn_set_free(CnnSet *s) {
+  free(s->images);
+  free(s->labels);
+  *s = (CnnSet){0};
+}
