@@ -1,0 +1,62 @@
+/* dataset.c - which images train and validate, in what order, in batches.
+ *
+ * As Keras's validation_split: the LAST images of the (limited) training
+ * file are the validation set, the ones before it train. Each epoch's order
+ * is a Fisher-Yates shuffle of the identity driven by cnn_random(seed,
+ * 2^62 + epoch, i): a pure function of (seed, epoch), so any epoch's order
+ * can be recomputed without replaying the ones before it. */
+#include "runtime.h"
+
+#include <inttypes.h>
+
+static int64_t held_out(int64_t n, const CnnOptions *o) {
+  if (o->validation_frac > 0) /* Keras: split_at = int(n * (1 - split)) */
+    return n - (int64_t)((double)n * (1.0 - o->validation_frac));
+  return o->validation;
+}
+
+bool cnn_split(int64_t available, const CnnOptions *o, CnnSplit *out) {
+  bool limited = o->limit > 0 && o->limit < available;
+  int64_t n = limited ? o->limit : available;
+  int64_t validation = held_out(n, o);
+  if (validation < n) {
+    *out = (CnnSplit){n - validation, validation};
+    return true;
+  }
+  if (limited)
+    cnn_error("--limit %" PRId64 " keeps %" PRId64 " training images: too few "
+              "to hold out %" PRId64 " for validation and train on the rest; "
+              "raise --limit or lower --validation", o->limit, n, validation);
+  else
+    cnn_error("the training file has %" PRId64 " images: too few to hold out %"
+              PRId64 " for validation and train on the rest; lower "
+              "--validation", n, validation);
+  return false;
+}
+
+/* j = r mod (i + 1) is biased by at most (i + 1) / 2^64: nothing next to
+ * the 2^32 images an IDX file can hold. */
+void cnn_shuffle(int64_t *order, int64_t n, uint64_t seed, int64_t epoch) {
+  uint64_t stream = CNN_STREAM_SHUFFLE + (uint64_t)epoch;
+  for (int64_t i = 0; i < n; i++)
+    order[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {
+    int64_t j = (int64_t)(cnn_random(seed, stream, (uint64_t)i) %
+                          (uint64_t)(i + 1));
+    int64_t t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+}
+
+void cnn_gather(const CnnSet *s, const int64_t *order, int64_t first,
+                int64_t n, float *images, int32_t *labels) {
+  for (int64_t b = 0; b < n; b++) {
+    int64_t k = order ? order[first + b] : first + b;
+    const uint8_t *src = s->images + k * s->pixels;
+    float *dst = images + b * s->pixels;
+    for (int64_t p = 0; p < s->pixels; p++)
+      dst[p] = (float)src[p] / 255.0f;
+    labels[b] = s->labels[k];
+  }
+}
