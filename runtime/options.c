@@ -1,0 +1,266 @@
+/* options.c - the trainer's command line.
+ *
+ * The .cnn's train block gives the defaults (they are in the CnnModel); the
+ * flags override them. One table drives both the parser and --help, so the
+ * two cannot drift apart. Numbers go through strtoll/strtod with errno and
+ * end-pointer checks: "--epochs 1e3", "--epochs 99999999999999999999" and
+ * "--lr nan" are errors, not silent garbage. */
+#include "runtime.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum FlagId {
+  F_DATA, F_EPOCHS, F_BATCH, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
+  F_SAVE, F_LOG, F_QUIET, F_HELP
+} FlagId;
+
+typedef struct Flag {
+  FlagId id;
+  const char *name; /* after the two dashes */
+  const char *meta; /* the value's placeholder; NULL for a switch */
+  const char *help;
+} Flag;
+
+static const Flag FLAGS[] = {
+  {F_DATA, "data", "DIR", "folder of the four MNIST-style IDX files"},
+  {F_EPOCHS, "epochs", "N", "passes over the training images"},
+  {F_BATCH, "batch", "N", "images per step"},
+  {F_LR, "lr", "X", "learning rate"},
+  {F_SEED, "seed", "N", "seed of initialisation, shuffling and dropout"},
+  {F_THREADS, "threads", "N", "worker threads; this runtime runs one"},
+  {F_LIMIT, "limit", "N", "use only the first N training images"},
+  {F_VALIDATION, "validation", "N|F",
+   "hold out the last N training images, or a fraction F"},
+  {F_SAVE, "save", "FILE", "write the trained weights as safetensors"},
+  {F_LOG, "log", "FILE.csv", "write one CSV row per epoch"},
+  {F_QUIET, "quiet", NULL, "print only the final test_acc line"},
+  {F_HELP, "help", NULL, "print this help and exit"},
+};
+enum { NUM_FLAGS = sizeof FLAGS / sizeof FLAGS[0], MAX_EPOCHS = 1000000,
+       MAX_THREADS = 4096 };
+
+/* --- numbers ------------------------------------------------------------- */
+
+static bool not_a(const Flag *f, const char *s, const char *what) {
+  cnn_error("--%s: '%s' is not %s", f->name, s, what);
+  return false;
+}
+
+static bool parse_int(const Flag *f, const char *s, int64_t lo, int64_t hi,
+                      int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end || isspace((unsigned char)*s))
+    return not_a(f, s, "a whole number");
+  if (errno == ERANGE || v < lo || v > hi) {
+    cnn_error("--%s: %s is out of range (%" PRId64 " to %" PRId64 ")", f->name,
+              s, lo, hi);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+static bool parse_u64(const Flag *f, const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  /* strtoull takes "-1" as 2^64-1: only digits may start the number */
+  if (!isdigit((unsigned char)*s) || end == s || *end)
+    return not_a(f, s, "a whole number from 0 to 18446744073709551615");
+  if (errno == ERANGE) {
+    cnn_error("--%s: %s is out of range (0 to %" PRIu64 ")", f->name, s,
+              UINT64_MAX);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+static bool parse_real(const Flag *f, const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || isspace((unsigned char)*s))
+    return not_a(f, s, "a number");
+  if (!isfinite(v))
+    return not_a(f, s, "a finite number");
+  if (errno == ERANGE) { /* beyond double's range, or below its smallest */
+    cnn_error("--%s: %s is out of range", f->name, s);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+/* --- the flags' values ------------------------------------------------------ */
+
+static bool parse_positive(const Flag *f, const char *s, double *out) {
+  if (!parse_real(f, s, out))
+    return false;
+  if (*out > 0)
+    return true;
+  cnn_error("--%s: %s must be above 0", f->name, s);
+  return false;
+}
+
+/* The train step was compiled for at most m->batch images: the arena and
+ * every buffer inside it have that many rows. */
+static bool parse_batch(const CnnModel *m, const Flag *f, const char *s,
+                        int64_t *out) {
+  if (!parse_int(f, s, 1, INT64_MAX, out))
+    return false;
+  if (*out <= m->batch)
+    return true;
+  cnn_error("--batch: %s is larger than %" PRId64 ", the batch the model's "
+            "train step was compiled for (its buffers have that many rows); "
+            "raise `batch` in the .cnn's train block and recompile to use more",
+            s, m->batch);
+  return false;
+}
+
+/* "--validation 5000" holds out images; "--validation 0.1" a fraction */
+static bool parse_validation(const Flag *f, const char *s, CnnOptions *o) {
+  if (!strpbrk(s, ".eE")) {
+    o->validation_frac = 0;
+    return parse_int(f, s, 0, INT64_MAX, &o->validation);
+  }
+  if (!parse_real(f, s, &o->validation_frac))
+    return false;
+  if (o->validation_frac > 0 && o->validation_frac < 1)
+    return true;
+  return not_a(f, s, "a whole number of images or a fraction between 0 and 1");
+}
+
+static bool parse_text(const Flag *f, const char *s, const char **out) {
+  if (!*s)
+    return not_a(f, s, "a path (it is empty)");
+  *out = s;
+  return true;
+}
+
+static bool apply(const CnnModel *m, const Flag *f, const char *v,
+                  CnnOptions *o) {
+  switch (f->id) {
+  case F_DATA: return parse_text(f, v, &o->data);
+  case F_EPOCHS: return parse_int(f, v, 0, MAX_EPOCHS, &o->epochs);
+  case F_BATCH: return parse_batch(m, f, v, &o->batch);
+  case F_LR: return parse_positive(f, v, &o->lr);
+  case F_SEED: return parse_u64(f, v, &o->seed);
+  case F_THREADS: return parse_int(f, v, 1, MAX_THREADS, &o->threads);
+  case F_LIMIT: return parse_int(f, v, 1, INT64_MAX, &o->limit);
+  case F_VALIDATION: return parse_validation(f, v, o);
+  case F_SAVE: return parse_text(f, v, &o->save);
+  case F_LOG: return parse_text(f, v, &o->log);
+  case F_QUIET: return o->quiet = true;
+  case F_HELP: return o->help = true;
+  }
+  return false;
+}
+
+/* --- the command line ---------------------------------------------------------- */
+
+static const Flag *find_flag(const char *name, size_t len) {
+  for (int i = 0; i < NUM_FLAGS; i++)
+    if (strlen(FLAGS[i].name) == len && !strncmp(FLAGS[i].name, name, len))
+      return &FLAGS[i];
+  return NULL;
+}
+
+static void set_defaults(const CnnModel *m, CnnOptions *o) {
+  *o = (CnnOptions){
+    .data = m->data, .epochs = m->epochs, .batch = m->batch, .threads = 1,
+    .limit = -1, .validation = m->validation,
+    .validation_frac = m->validation_frac, .lr = m->lr,
+    .seed = (uint64_t)m->seed,
+  };
+}
+
+/* argv[*i] is "--name", "--name=value" or "--name value" (which takes the
+ * next argument); *i moves past what was used. */
+static bool parse_arg(const CnnModel *m, int argc, char **argv, int *i,
+                      CnnOptions *o) {
+  const char *arg = argv[*i];
+  if (!strcmp(arg, "-h"))
+    arg = "--help";
+  if (strncmp(arg, "--", 2) || !arg[2]) {
+    cnn_error("unexpected argument '%s' (options start with --; see --help)",
+              arg);
+    return false;
+  }
+  const char *eq = strchr(arg + 2, '=');
+  size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+  const Flag *f = find_flag(arg + 2, len);
+  if (!f) {
+    cnn_error("unknown option '%.*s' (see --help)", (int)len + 2, arg);
+    return false;
+  }
+  if (!f->meta && eq) {
+    cnn_error("--%s takes no value", f->name);
+    return false;
+  }
+  if (f->meta && !eq && *i + 1 >= argc) {
+    cnn_error("--%s needs a value: --%s %s", f->name, f->name, f->meta);
+    return false;
+  }
+  const char *value = !f->meta ? "" : eq ? eq + 1 : argv[++*i];
+  return apply(m, f, value, o);
+}
+
+bool cnn_options_parse(const CnnModel *m, int argc, char **argv,
+                       CnnOptions *o) {
+  set_defaults(m, o);
+  for (int i = 1; i < argc && !o->help; i++)
+    if (!parse_arg(m, argc, argv, &i, o))
+      return false;
+  if (o->help)
+    cnn_options_usage(m, argc > 0 ? argv[0] : "train", stdout);
+  return true;
+}
+
+/* --- --help ------------------------------------------------------------------ */
+
+static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
+  switch (id) {
+  case F_DATA: snprintf(buf, n, "%s", m->data ? m->data : "none"); break;
+  case F_EPOCHS: snprintf(buf, n, "%" PRId64, m->epochs); break;
+  case F_BATCH:
+    snprintf(buf, n, "%" PRId64 ", also the most it was compiled for", m->batch);
+    break;
+  case F_LR: snprintf(buf, n, "%g", m->lr); break;
+  case F_SEED: snprintf(buf, n, "%" PRIu64, (uint64_t)m->seed); break;
+  case F_THREADS: snprintf(buf, n, "1"); break;
+  case F_LIMIT: snprintf(buf, n, "all"); break;
+  case F_VALIDATION:
+    if (m->validation_frac > 0)
+      snprintf(buf, n, "%g", m->validation_frac);
+    else
+      snprintf(buf, n, "%" PRId64, m->validation);
+    break;
+  case F_SAVE: case F_LOG: snprintf(buf, n, "none"); break;
+  case F_QUIET: case F_HELP: buf[0] = '\0'; break;
+  }
+}
+
+void cnn_options_usage(const CnnModel *m, const char *prog, FILE *out) {
+  fprintf(out, "usage: %s [options]\n", prog);
+  fprintf(out, "Trains the model '%s' (%" PRId64 "x%" PRId64 "x%" PRId64
+          " images, %" PRId64 " classes) on IDX files.\n\n",
+          m->name, m->input_h, m->input_w, m->input_c, m->num_classes);
+  for (int i = 0; i < NUM_FLAGS; i++) {
+    const Flag *f = &FLAGS[i];
+    char left[64], def[256];
+    snprintf(left, sizeof left, "--%s%s%s", f->name, f->meta ? " " : "",
+             f->meta ? f->meta : "");
+    show_default(m, f->id, def, sizeof def);
+    fprintf(out, "  %-18s %s%s%s%s\n", left, f->help, def[0] ? " (default: " : "",
+            def, def[0] ? ")" : "");
+  }
+  fprintf(out, "\nEvery option also takes the form --option=value.\n");
+}
