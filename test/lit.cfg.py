@@ -21,3 +21,20 @@ for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME"):
 if config.fuzz_binary and os.path.exists(config.fuzz_binary):
     config.available_features.add("fuzzer")
     config.substitutions.append(("%fuzzer", config.fuzz_binary))
+
+# test/Runtime: fake models compiled with the build's C compiler (and its
+# sanitizers, which libcnnrt.a then needs) and linked against libcnnrt.a.
+cnnrt_cflags = "-std=c17 -O1 -g"
+if config.sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    cnnrt_cflags += (" -fsanitize=address,undefined -fno-omit-frame-pointer"
+                     " -fno-sanitize-recover=undefined")
+config.substitutions.append(("%cc", config.cc + " " + cnnrt_cflags))
+config.substitutions.append(
+    ("%cnnrt_lib", os.path.join(config.cnnc_obj_root, "runtime", "libcnnrt.a")))
+config.substitutions.append(
+    ("%cnnrt_include", os.path.join(config.cnnc_src_root, "runtime")))
+config.substitutions.append(("%zlib", config.cnnrt_link_flags))
+mnist = os.path.join(config.cnnc_src_root, "data", "mnist")
+if os.path.exists(os.path.join(mnist, "t10k-labels-idx1-ubyte")):
+    config.available_features.add("mnist")
+    config.substitutions.append(("%mnist", mnist))
