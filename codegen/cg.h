@@ -17,6 +17,9 @@ typedef struct Cg {
   LLVMModuleRef mod;
   LLVMBuilderRef b;
   LLVMTypeRef f32, f64, i1, i32, i64, ptr, void_t;
+  LLVMTypeRef vec; /* <vw x float> */
+  int vw;          /* floats in the target's widest vector: 16, 8 or 4 */
+  bool reference;  /* plain loop nests only: the kernels' yardstick */
   const Module *m;
   /* the function being emitted */
   LLVMValueRef fn;
@@ -26,11 +29,19 @@ typedef struct Cg {
   bool training;                   /* dropout on, loss and gradients */
   LLVMValueRef step, seed, lr;     /* train step arguments */
   LLVMValueRef loss_sum, correct;  /* train step outputs */
+  int64_t scratch;        /* arena offset of the kernels' scratch */
+  int64_t scratch_bytes;  /* the most any kernel needs */
 } Cg;
 
-/* constants */
+/* constants; cg_const_like gives a float or a splat vector of like's type */
 LLVMValueRef cg_i64(Cg *g, int64_t v);
 LLVMValueRef cg_f32(Cg *g, double v);
+LLVMValueRef cg_const_like(Cg *g, LLVMValueRef like, double v);
+
+/* vectors of g->vw floats: the target's widest */
+LLVMValueRef cg_vload(Cg *g, LLVMValueRef p, LLVMValueRef i);
+void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
+LLVMValueRef cg_splat(Cg *g, LLVMValueRef scalar);
 
 /* loops: for (iv = 0; iv < count; iv++) */
 typedef struct CgLoop {
@@ -92,6 +103,13 @@ LLVMValueRef cg_dropout_scale(Cg *g, LLVMValueRef key, float rate,
 /* activations on one value; the derivative from the output y */
 LLVMValueRef cg_activate(Cg *g, Activation a, LLVMValueRef x);
 LLVMValueRef cg_activation_grad(Cg *g, Activation a, LLVMValueRef y);
+
+/* the register-blocked convolutions (cg_conv_fast.c): false when the shape
+ * does not suit them and the loop nest must do */
+int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n);
+bool cg_conv2d_fast(Cg *g, const Node *n);
+bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n);
+bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n);
 
 /* the kernels: one per op, each looping over the n images itself */
 void cg_conv2d(Cg *g, const Node *n);

@@ -1,5 +1,8 @@
 /* cg_conv.c - conv2d forward and its three gradients, NHWC with HWIO
- * weights.
+ * weights: the plain loop nests. They are the reference the register-blocked
+ * kernels of cg_conv_fast.c are tested against, and the path for shapes
+ * those do not take (channels that are not a multiple of the vector width,
+ * strided backward data) or when --reference asks for them.
  *
  * Every kernel puts a channel dimension innermost, contiguous in memory,
  * so that the vectoriser works along channels:
@@ -99,6 +102,8 @@ static void fwd_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
 
 /* y = bias (or 0), then the taps, then the activation in place. */
 void cg_conv2d(Cg *g, const Node *n) {
+  if (cg_conv2d_fast(g, n))
+    return;
   ConvGeom c = geometry(&n->attr.conv, &n->in[0]->shape, &n->out->shape);
   int64_t pixels = c.oh * c.ow;
   CgLoop lb, lp, lco;
@@ -143,6 +148,8 @@ static void weight_tap(Cg *g, const Node *n, const ConvGeom *c,
 
 /* dw = sum over the batch and the output pixels; inputs x, dz */
 void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
+  if (cg_conv2d_bwd_weight_fast(g, n))
+    return;
   ConvGeom c = geometry(&n->attr.conv, &n->in[0]->shape, &n->in[1]->shape);
   cg_fill(g, cg_tensor(g, n->out, NULL), ir_shape_elems(&n->out->shape),
           cg_f32(g, 0));
@@ -192,6 +199,8 @@ static void data_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
  * dz, w. The forward's tap walk scatters into dx instead, which visits the
  * same (pixel, tap) pairs. */
 void cg_conv2d_bwd_data(Cg *g, const Node *n) {
+  if (cg_conv2d_bwd_data_fast(g, n))
+    return;
   ConvGeom c = geometry(&n->attr.conv, &n->out->shape, &n->in[0]->shape);
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");

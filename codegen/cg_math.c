@@ -1,9 +1,12 @@
 /* cg_math.c - activations, their derivatives, and dropout's random mask. */
 #include "cg.h"
 
+/* Activations work on a float or a vector of floats alike: constants take
+ * the operand's type. */
 static LLVMValueRef select_pos(Cg *g, LLVMValueRef test, LLVMValueRef a,
                                LLVMValueRef b) {
-  LLVMValueRef pos = LLVMBuildFCmp(g->b, LLVMRealOGT, test, cg_f32(g, 0), "");
+  LLVMValueRef zero = cg_const_like(g, test, 0);
+  LLVMValueRef pos = LLVMBuildFCmp(g->b, LLVMRealOGT, test, zero, "");
   return LLVMBuildSelect(g->b, pos, a, b, "");
 }
 
@@ -12,19 +15,19 @@ static LLVMValueRef exp_f(Cg *g, LLVMValueRef x) {
 }
 
 LLVMValueRef cg_activate(Cg *g, Activation a, LLVMValueRef x) {
-  LLVMValueRef one = cg_f32(g, 1);
+  LLVMValueRef one = cg_const_like(g, x, 1);
   switch (a.kind) {
   case ACT_NONE: return x;
-  case ACT_RELU: return select_pos(g, x, x, cg_f32(g, 0));
+  case ACT_RELU: return select_pos(g, x, x, cg_const_like(g, x, 0));
   case ACT_LEAKY_RELU:
-    return select_pos(g, x, x, cg_fmul(g, x, cg_f32(g, a.alpha)));
+    return select_pos(g, x, x, cg_fmul(g, x, cg_const_like(g, x, a.alpha)));
   case ACT_SIGMOID: /* 1 / (1 + e^-x) */
     return cg_fdiv(g, one,
                    cg_fadd(g, one, exp_f(g, LLVMBuildFNeg(g->b, x, ""))));
   case ACT_TANH: /* 1 - 2 / (e^2x + 1): saturates to +-1 without NaN */
     return cg_fsub(g, one,
-                   cg_fdiv(g, cg_f32(g, 2),
-                           cg_fadd(g, exp_f(g, cg_fmul(g, x, cg_f32(g, 2))),
+                   cg_fdiv(g, cg_const_like(g, x, 2),
+                           cg_fadd(g, exp_f(g, cg_fmul(g, x, cg_const_like(g, x, 2))),
                                    one)));
   case ACT_SOFTMAX: break; /* not elementwise: cg_softmax */
   }
@@ -33,11 +36,12 @@ LLVMValueRef cg_activate(Cg *g, Activation a, LLVMValueRef x) {
 
 /* f'(x) written in terms of y = f(x), which the backward pass has. */
 LLVMValueRef cg_activation_grad(Cg *g, Activation a, LLVMValueRef y) {
-  LLVMValueRef one = cg_f32(g, 1);
+  LLVMValueRef one = cg_const_like(g, y, 1);
   switch (a.kind) {
   case ACT_NONE: return one;
-  case ACT_RELU: return select_pos(g, y, one, cg_f32(g, 0));
-  case ACT_LEAKY_RELU: return select_pos(g, y, one, cg_f32(g, a.alpha));
+  case ACT_RELU: return select_pos(g, y, one, cg_const_like(g, y, 0));
+  case ACT_LEAKY_RELU:
+    return select_pos(g, y, one, cg_const_like(g, y, a.alpha));
   case ACT_SIGMOID: return cg_fmul(g, y, cg_fsub(g, one, y));
   case ACT_TANH: return cg_fsub(g, one, cg_fmul(g, y, y));
   case ACT_SOFTMAX: break;

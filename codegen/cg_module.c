@@ -15,6 +15,31 @@
 
 #include "cg.h"
 
+/* The widest float vector of the target: 16 lanes with AVX-512, 8 with
+ * AVX, 4 otherwise (SSE, NEON). */
+static int vector_width(LLVMTargetMachineRef tm) {
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  int vw = 4;
+  if (strstr(features, "+avx512f"))
+    vw = 16;
+  else if (strstr(features, "+avx"))
+    vw = 8;
+  (void)triple;
+  LLVMDisposeMessage(features);
+  LLVMDisposeMessage(triple);
+  return vw;
+}
+
+static int64_t scratch_bytes(const Cg *g) {
+  int64_t most = 0;
+  for (int i = 0; i < g->m->nnodes; i++) {
+    int64_t s = cg_conv_scratch_bytes(g, g->m->nodes[i]);
+    most = s > most ? s : most;
+  }
+  return most;
+}
+
 static void init_types(Cg *g) {
   g->f32 = LLVMFloatTypeInContext(g->ctx);
   g->f64 = LLVMDoubleTypeInContext(g->ctx);
@@ -23,6 +48,7 @@ static void init_types(Cg *g) {
   g->i64 = LLVMInt64TypeInContext(g->ctx);
   g->ptr = LLVMPointerTypeInContext(g->ctx, 0);
   g->void_t = LLVMVoidTypeInContext(g->ctx);
+  g->vec = LLVMVectorType(g->f32, (unsigned)g->vw);
 }
 
 static void emit_node(Cg *g, const Node *n) {
@@ -97,6 +123,7 @@ static LLVMValueRef emit_train_step(Cg *g) {
   LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, p, p};
   char *name = arena_printf(g->m->arena, "%s_train_step", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 11);
+  g->scratch = g->m->train_arena_bytes;
   g->buf[BUF_PARAMS] = LLVMGetParam(fn, 0);
   g->buf[BUF_STATE] = LLVMGetParam(fn, 1);
   g->buf[BUF_INPUT] = LLVMGetParam(fn, 2);
@@ -126,6 +153,7 @@ static LLVMValueRef emit_infer(Cg *g) {
   LLVMTypeRef params[] = {p, p, p, g->i64, p};
   char *name = arena_printf(g->m->arena, "%s_infer", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 5);
+  g->scratch = g->m->infer_arena_bytes;
   g->buf[BUF_PARAMS] = LLVMGetParam(fn, 0);
   g->buf[BUF_INPUT] = LLVMGetParam(fn, 1);
   g->n = LLVMGetParam(fn, 3);
@@ -230,10 +258,13 @@ bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d) {
     return false;
   Cg g = {0};
   g.m = m;
+  g.vw = vector_width(tm);
+  g.reference = o->reference;
   g.ctx = LLVMContextCreate();
   g.mod = LLVMModuleCreateWithNameInContext(m->name, g.ctx);
   g.b = LLVMCreateBuilderInContext(g.ctx);
   init_types(&g);
+  g.scratch_bytes = scratch_bytes(&g);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
   LLVMSetModuleDataLayout(g.mod, layout);
   char *triple = LLVMGetTargetMachineTriple(tm);

@@ -9,6 +9,37 @@ LLVMValueRef cg_i64(Cg *g, int64_t v) {
 
 LLVMValueRef cg_f32(Cg *g, double v) { return LLVMConstReal(g->f32, v); }
 
+LLVMValueRef cg_const_like(Cg *g, LLVMValueRef like, double v) {
+  LLVMTypeRef t = LLVMTypeOf(like);
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind)
+    return cg_f32(g, v);
+  LLVMValueRef lanes[64];
+  unsigned n = LLVMGetVectorSize(t);
+  for (unsigned i = 0; i < n; i++)
+    lanes[i] = cg_f32(g, v);
+  return LLVMConstVector(lanes, n);
+}
+
+/* Loads and stores of vectors promise only float alignment: NHWC rows
+ * start wherever the channel count puts them. */
+LLVMValueRef cg_vload(Cg *g, LLVMValueRef p, LLVMValueRef i) {
+  LLVMValueRef v = LLVMBuildLoad2(g->b, g->vec, cg_gep(g, g->f32, p, i), "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+
+void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
+  LLVMValueRef s = LLVMBuildStore(g->b, v, cg_gep(g, g->f32, p, i));
+  LLVMSetAlignment(s, 4);
+}
+
+LLVMValueRef cg_splat(Cg *g, LLVMValueRef x) {
+  LLVMValueRef undef = LLVMGetUndef(g->vec);
+  LLVMValueRef one = LLVMBuildInsertElement(g->b, undef, x, cg_i64(g, 0), "");
+  LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->vw));
+  return LLVMBuildShuffleVector(g->b, one, undef, mask, "");
+}
+
 /* pre -> header: iv = phi(0, iv + 1); iv < count ? body : exit */
 LLVMValueRef cg_loop_begin(Cg *g, CgLoop *l, LLVMValueRef count,
                            const char *name) {
@@ -131,7 +162,7 @@ LLVMValueRef cg_call2(Cg *g, const char *name, LLVMValueRef x,
  * run of the same binary, which is what determinism needs. */
 LLVMValueRef cg_fma(Cg *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
   LLVMTypeRef ft;
-  LLVMValueRef fn = intrinsic(g, "llvm.fmuladd", g->f32, &ft);
+  LLVMValueRef fn = intrinsic(g, "llvm.fmuladd", LLVMTypeOf(a), &ft);
   LLVMValueRef args[3] = {a, b, c};
   return LLVMBuildCall2(g->b, ft, fn, args, 3, "");
 }

@@ -20,6 +20,7 @@ typedef struct CgOptions {
   int opt_level;      /* 0..3 */
   const char *triple; /* NULL: the host */
   const char *cpu;    /* NULL: the host's (or "generic" for another triple) */
+  bool reference;     /* plain loop nests only (the kernels' yardstick) */
 } CgOptions;
 
 /* Requires: a module after the whole pipeline (plan-memory ran) with a

@@ -1,14 +1,19 @@
 /* main.c - the cnnc command line.
  *
- * Reads one .cnn file, lowers it, runs the pass pipeline and does what the
- * flags ask: print the IR, print the summary. Exit status 0 on success, 1 on
- * any error in the user's input or command line. */
+ * Reads one .cnn file, lowers it, runs the pass pipeline, and then prints
+ * what was asked (--summary, --print-ir) or generates code: a trainer
+ * executable by default, or an object, assembly or LLVM IR with --emit.
+ * Exit status 0 on success, 1 on any error in the input or command line. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "ast.h"
+#include "codegen.h"
 #include "ir.h"
+#include "link.h"
 #include "passes.h"
 #include "summary.h"
 
@@ -21,17 +26,29 @@
 
 typedef struct Options {
   const char *file;
+  const char *output;
   bool summary, print_ir, list_passes;
   PipelineOptions pipeline;
+  CgOptions cg;
 } Options;
 
 static void usage(FILE *out) {
   fputs(
       "usage: cnnc [options] FILE.cnn\n"
       "\n"
-      "Compiles a convolutional network described in FILE.cnn.\n"
+      "Compiles the network described in FILE.cnn into a trainer: a native\n"
+      "executable that trains it (run it with --help for its flags).\n"
       "\n"
-      "options:\n"
+      "output:\n"
+      "  -o FILE               the output (default: FILE.cnn's name without\n"
+      "                        .cnn, plus .o, .s or .ll for --emit)\n"
+      "  --emit=KIND           exe (default), obj, asm or llvm\n"
+      "  -O0 .. -O3            optimisation level (default -O2)\n"
+      "  --target=TRIPLE       generate code for another CPU (default: this\n"
+      "  --cpu=NAME            machine's); with --emit=obj, asm or llvm\n"
+      "  --reference           plain loop-nest kernels only (slow; the\n"
+      "                        yardstick the fast kernels are tested against)\n"
+      "inspection:\n"
       "  --summary             print the layers, output shapes and parameter\n"
       "                        counts, forward FLOPs and activation bytes\n"
       "  --print-ir            print the IR after the pipeline\n"
@@ -48,11 +65,12 @@ static void usage(FILE *out) {
 }
 
 static const char *const known_flags[] = {
-    "--summary", "--print-ir", "--print-after=", "--passes=",
-    "--list-passes", "--help", "--version"};
+    "--summary", "--print-ir", "--print-after=", "--passes=", "--list-passes",
+    "--help", "--version", "--emit=", "--target=", "--cpu=", "--reference"};
+enum { NFLAGS = sizeof known_flags / sizeof known_flags[0] };
 
 static bool unknown_flag(Diag *d, const char *arg) {
-  const char *s = suggest(arg, known_flags, 7);
+  const char *s = suggest(arg, known_flags, NFLAGS);
   if (s)
     diag_tool_error(d, "unknown option '%s'; did you mean '%s'?", arg, s);
   else
@@ -63,6 +81,44 @@ static bool unknown_flag(Diag *d, const char *arg) {
 static const char *flag_value(const char *arg, const char *flag) {
   size_t n = strlen(flag);
   return strncmp(arg, flag, n) == 0 ? arg + n : NULL;
+}
+
+static bool parse_emit(const char *v, Options *o, Diag *d) {
+  static const char *const kinds[] = {"exe", "obj", "asm", "llvm"};
+  for (int i = 0; i < 4; i++)
+    if (strcmp(v, kinds[i]) == 0) {
+      o->cg.emit = (EmitKind)i;
+      return true;
+    }
+  diag_tool_error(d, "--emit=%s: expected exe, obj, asm or llvm", v);
+  return false;
+}
+
+/* One argument that is not a flag of the inspection group; returns false
+ * after reporting. *i advances past a separate value (-o FILE). */
+static bool parse_codegen_arg(int argc, char **argv, int *i, Options *o,
+                              Diag *d) {
+  const char *a = argv[*i], *v;
+  if (!strcmp(a, "-o")) {
+    if (*i + 1 >= argc) {
+      diag_tool_error(d, "-o needs a file name");
+      return false;
+    }
+    o->output = argv[++*i];
+  } else if ((v = flag_value(a, "--emit="))) {
+    return parse_emit(v, o, d);
+  } else if (a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+    o->cg.opt_level = a[2] - '0';
+  } else if ((v = flag_value(a, "--target="))) {
+    o->cg.triple = v;
+  } else if ((v = flag_value(a, "--cpu="))) {
+    o->cg.cpu = v;
+  } else if (!strcmp(a, "--reference")) {
+    o->cg.reference = true;
+  } else {
+    return unknown_flag(d, a);
+  }
+  return true;
 }
 
 /* Returns false after reporting a bad command line; sets *done for --help
@@ -89,7 +145,8 @@ static bool parse_args(int argc, char **argv, Options *o, Diag *d,
     } else if ((v = flag_value(a, "--passes="))) {
       o->pipeline.only = v;
     } else if (a[0] == '-' && a[1] != '\0') {
-      return unknown_flag(d, a);
+      if (!parse_codegen_arg(argc, argv, &i, o, d))
+        return false;
     } else if (o->file) {
       diag_tool_error(d, "more than one input file ('%s' and '%s')", o->file,
                       a);
@@ -105,7 +162,6 @@ static bool parse_args(int argc, char **argv, Options *o, Diag *d,
   return pipeline_check_options(&o->pipeline, d);
 }
 
-/* The pipeline a summary needs: shapes, and nothing that merges rows. */
 static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
   Source src = {0};
   if (!source_read_file(&src, o->file, d, a))
@@ -119,7 +175,7 @@ static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
     return false;
   PipelineOptions po = o->pipeline;
   if (o->summary && !po.only)
-    po.only = "infer-shapes";
+    po.only = "infer-shapes"; /* the summary shows the layers as written */
   if (!pipeline_run(m, &po))
     return false;
   d->src = NULL; /* src lives on the stack of this function */
@@ -127,9 +183,47 @@ static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
   return true;
 }
 
+/* FILE.cnn -> FILE (exe), FILE.o, FILE.s, FILE.ll, in the current folder. */
+static const char *default_output(const Options *o, Arena *a) {
+  static const char *const ext[] = {"", ".o", ".s", ".ll"};
+  const char *base = strrchr(o->file, '/');
+  base = base ? base + 1 : o->file;
+  size_t n = strlen(base);
+  if (n > 4 && strcmp(base + n - 4, ".cnn") == 0)
+    n -= 4;
+  return arena_printf(a, "%.*s%s", (int)n, base, ext[o->cg.emit]);
+}
+
+static bool generate(const Options *o, Module *m, Diag *d, Arena *a) {
+  if (!m->has_train) {
+    diag_tool_error(d, "%s: no train block; a trainer needs one (loss, "
+                    "optimizer, batch, ...)", o->file);
+    return false;
+  }
+  if (!m->train_arena_bytes) {
+    diag_tool_error(d, "code generation needs the whole pipeline; drop "
+                    "--passes");
+    return false;
+  }
+  const char *out = o->output ? o->output : default_output(o, a);
+  if (o->cg.emit != EMIT_EXE)
+    return cg_emit(m, &o->cg, out, d);
+  char obj[] = "/tmp/cnnc-XXXXXX";
+  int fd = mkstemp(obj);
+  if (fd < 0) {
+    diag_tool_error(d, "cannot create a temporary object file in /tmp");
+    return false;
+  }
+  close(fd);
+  bool ok = cg_emit(m, &o->cg, obj, d) && link_trainer(obj, out, d);
+  remove(obj);
+  return ok;
+}
+
 int main(int argc, char **argv) {
   Options o = {0};
   o.pipeline.out = stdout;
+  o.cg.opt_level = 2;
   Diag d;
   diag_init(&d, NULL, stderr);
   bool done = false;
@@ -143,6 +237,7 @@ int main(int argc, char **argv) {
   arena_init(&arena);
   Module *m = NULL;
   bool ok = compile(&o, &d, &arena, &m);
+  bool inspect = o.summary || o.print_ir || o.pipeline.print_after;
   if (ok && o.summary && !m->shaped) {
     diag_tool_error(&d, "--summary needs the infer-shapes pass");
     ok = false;
@@ -151,9 +246,8 @@ int main(int argc, char **argv) {
     summary_print(stdout, m);
   if (ok && o.print_ir)
     ir_print(stdout, m);
-  if (ok && !o.summary && !o.print_ir && !o.pipeline.print_after)
-    fprintf(stderr, "cnnc: %s: no errors; code generation is not built yet "
-            "(try --summary or --print-ir)\n", o.file);
+  if (ok && !inspect)
+    ok = generate(&o, m, &d, &arena);
   arena_free_all(&arena);
   return ok ? 0 : 1;
 }

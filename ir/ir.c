@@ -53,6 +53,22 @@ int64_t ir_shape_elems(const Shape *s) {
   return n;
 }
 
+bool ir_tensor_per_image(const Tensor *t) {
+  if (t->kind != TK_VALUE)
+    return t->kind == TK_INPUT || t->kind == TK_LABELS;
+  switch (t->def->op) {
+  case OP_CONV2D_BWD_WEIGHT:
+  case OP_CONV2D_BWD_BIAS:
+  case OP_DENSE_BWD_WEIGHT:
+  case OP_DENSE_BWD_BIAS:
+  case OP_SGD_UPDATE:
+  case OP_ADAM_UPDATE:
+    return false;
+  default:
+    return true;
+  }
+}
+
 const char *ir_shape_str(const Shape *s, char *buf, size_t cap) {
   if (s->rank < 0) {
     snprintf(buf, cap, "?");

@@ -192,6 +192,10 @@ typedef struct Tensor {
 } Tensor;
 
 int64_t ir_shape_elems(const Shape *s); /* -1 if not inferred */
+/* Whether each image of a batch has its own copy at run time: the input,
+ * activations and their gradients do; parameters, their gradients (summed
+ * over the batch), optimizer state and the updated parameters do not. */
+bool ir_tensor_per_image(const Tensor *t);
 /* "28x28x64", "10", "" for a scalar, "?" if not inferred. */
 const char *ir_shape_str(const Shape *s, char *buf, size_t cap);
 

@@ -21,20 +21,13 @@ enum { ALIGN = 64 };
 
 static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
 
-/* A parameter's gradient is summed over the batch: one copy, not batch. */
-static bool is_param_grad(const Tensor *t) {
-  Op op = t->def ? t->def->op : OP_COUNT;
-  return op == OP_CONV2D_BWD_WEIGHT || op == OP_CONV2D_BWD_BIAS ||
-         op == OP_DENSE_BWD_WEIGHT || op == OP_DENSE_BWD_BIAS;
-}
-
 static bool is_view(const Node *n) {
   return n->op == OP_FLATTEN || n->op == OP_FLATTEN_BWD ||
          (ir_op_info(n->op)->flags & OPF_UPDATE);
 }
 
 static void place_arena(Module *m, Tensor *t, int64_t batch) {
-  int64_t copies = is_param_grad(t) ? 1 : batch;
+  int64_t copies = ir_tensor_per_image(t) ? batch : 1;
   t->buffer = BUF_ARENA;
   t->offset = m->train_arena_bytes;
   m->train_arena_bytes += align_up(ir_shape_elems(&t->shape) * 4 * copies);

@@ -1,0 +1,343 @@
+/* cg_conv_fast.c - register-blocked convolutions with explicit vectors.
+ *
+ * The core computes a valid convolution of one image, HWIO weights, output
+ * channels in the lanes of the target's widest vector (vw floats):
+ *
+ *   for each output row, for each block of R output pixels and CB vectors
+ *   of output channels:   acc[R][CB] = bias
+ *     for each tap (kh, kw) and input channel ci:
+ *       wv[v] = w[kh][kw][ci][co0 + v*vw ...]              CB vector loads
+ *       acc[r][v] += splat(x[row + kh][col_r + kw][ci]) * wv[v]   R*CB FMAs
+ *     y = act(acc)
+ *
+ * R * CB accumulators stay in registers (24 of AVX-512's and NEON's 32, 12
+ * of AVX2's 16), so each weight vector loaded feeds R FMAs. Padding is done
+ * once per image by copying into a zeroed scratch buffer, which removes every
+ * bounds test from the inner loops. The backward pass reuses the core:
+ * with stride 1, dx is the valid convolution of dz padded by kernel - 1 - pad
+ * with the flipped weights, transposed to [kh][kw][cout][cin]; dw gathers
+ * the outer products x (x) dz into the same kind of register block, rows of
+ * input channels by vectors of output channels. */
+#include "cg.h"
+
+enum { MAX_BLOCK_VECTORS = 4 };
+
+typedef struct Core {
+  LLVMValueRef x;       /* one image, rows of xw pixels of ci channels */
+  int64_t xw, ci;
+  LLVMValueRef w;       /* [kh][kw][ci][co] */
+  int64_t kh, kw, sh, sw;
+  LLVMValueRef y;       /* oh x ow x co */
+  int64_t oh, ow, co;
+  LLVMValueRef bias;    /* [co] or NULL */
+  Activation act;
+} Core;
+
+static int max_accumulators(const Cg *g) { return g->vw == 8 ? 12 : 24; }
+
+/* Vectors of output channels per block: the channel count in vectors, at
+ * most MAX_BLOCK_VECTORS, dividing it. */
+static int64_t block_vectors(const Cg *g, int64_t channels) {
+  int64_t cv = channels / g->vw, cb = cv < MAX_BLOCK_VECTORS ? cv : MAX_BLOCK_VECTORS;
+  while (cv % cb)
+    cb--;
+  return cb;
+}
+
+/* acc[r][v] for R pixels x CB vectors, starting at output (oh, ow0), output
+ * channel co0. */
+static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
+                       LLVMValueRef co0, int64_t R, int64_t CB) {
+  LLVMValueRef acc[24 * MAX_BLOCK_VECTORS];
+  for (int64_t v = 0; v < CB; v++) {
+    LLVMValueRef co = cg_addc(g, co0, v * g->vw);
+    LLVMValueRef init = c->bias ? cg_vload(g, c->bias, co)
+                                : cg_const_like(g, LLVMGetUndef(g->vec), 0);
+    for (int64_t r = 0; r < R; r++)
+      acc[r * CB + v] = cg_var(g, g->vec, init, "acc");
+  }
+  CgLoop lkh, lkw, lci;
+  LLVMValueRef kh = cg_for(g, &lkh, c->kh, "kh");
+  LLVMValueRef kw = cg_for(g, &lkw, c->kw, "kw");
+  LLVMValueRef row = cg_mulc(g, cg_add(g, cg_mulc(g, oh, c->sh), kh), c->xw);
+  LLVMValueRef tap = cg_mulc(g, cg_add(g, cg_mulc(g, kh, c->kw), kw), c->ci);
+  LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
+  LLVMValueRef wrow = cg_add(g, cg_mulc(g, cg_add(g, tap, ci), c->co), co0);
+  LLVMValueRef wv[MAX_BLOCK_VECTORS];
+  for (int64_t v = 0; v < CB; v++)
+    wv[v] = cg_vload(g, c->w, cg_addc(g, wrow, v * g->vw));
+  for (int64_t r = 0; r < R; r++) {
+    LLVMValueRef col = cg_add(g, cg_mulc(g, cg_addc(g, ow0, r), c->sw), kw);
+    LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, row, col), c->ci), ci);
+    LLVMValueRef xs = cg_splat(g, cg_load(g, c->x, xi));
+    for (int64_t v = 0; v < CB; v++) {
+      LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
+      LLVMBuildStore(g->b, cg_fma(g, xs, wv[v], a), acc[r * CB + v]);
+    }
+  }
+  cg_loop_end(g, &lci);
+  cg_loop_end(g, &lkw);
+  cg_loop_end(g, &lkh);
+  for (int64_t r = 0; r < R; r++) {
+    LLVMValueRef px = cg_add(g, cg_mulc(g, oh, c->ow), cg_addc(g, ow0, r));
+    for (int64_t v = 0; v < CB; v++) {
+      LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
+      LLVMValueRef at = cg_add(g, cg_mulc(g, px, c->co),
+                               cg_addc(g, co0, v * g->vw));
+      cg_vstore(g, cg_activate(g, c->act, a), c->y, at);
+    }
+  }
+}
+
+/* One image: rows, blocks of R pixels (and a last, shorter block), channel
+ * blocks of CB vectors. */
+static void core_image(Cg *g, const Core *c) {
+  int64_t CB = block_vectors(g, c->co);
+  int64_t R = max_accumulators(g) / CB;
+  if (R > c->ow)
+    R = c->ow;
+  int64_t blocks = c->ow / R, rest = c->ow % R;
+  CgLoop loh, lct, lbk;
+  LLVMValueRef oh = cg_for(g, &loh, c->oh, "oh");
+  LLVMValueRef ct = cg_for(g, &lct, c->co / (CB * g->vw), "ct");
+  LLVMValueRef co0 = cg_mulc(g, ct, CB * g->vw);
+  LLVMValueRef bk = cg_for(g, &lbk, blocks, "blk");
+  core_block(g, c, oh, cg_mulc(g, bk, R), co0, R, CB);
+  cg_loop_end(g, &lbk);
+  if (rest)
+    core_block(g, c, oh, cg_i64(g, blocks * R), co0, rest, CB);
+  cg_loop_end(g, &lct);
+  cg_loop_end(g, &loh);
+}
+
+/* dst (hp x wp x c, zeroed) gets src (h x w x c) at (top, left). */
+static void pad_copy(Cg *g, LLVMValueRef src, int64_t h, int64_t w, int64_t c,
+                     LLVMValueRef dst, int64_t top, int64_t left, int64_t hp,
+                     int64_t wp) {
+  cg_fill(g, dst, hp * wp * c, cg_f32(g, 0));
+  CgLoop li, lj;
+  LLVMValueRef i = cg_for(g, &li, h, "pi");
+  LLVMValueRef from = cg_mulc(g, i, w * c);
+  LLVMValueRef to = cg_mulc(g, cg_addc(g, i, top), wp * c);
+  to = cg_addc(g, to, left * c);
+  LLVMValueRef j = cg_for(g, &lj, w * c, "pj");
+  cg_store(g, cg_load(g, src, cg_add(g, from, j)), dst, cg_add(g, to, j));
+  cg_loop_end(g, &lj);
+  cg_loop_end(g, &li);
+}
+
+/* ---- geometry -------------------------------------------------------------- */
+
+typedef struct Geom {
+  int64_t h, w, ci, oh, ow, co, kh, kw, sh, sw, ph, pw;
+  int64_t hp, wp; /* the padded input the forward reads */
+} Geom;
+
+static int64_t pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
+                          Padding p) {
+  int64_t total = (out - 1) * s + k - in;
+  return p == PAD_SAME && total > 0 ? total / 2 : 0;
+}
+
+static Geom geom(const ConvAttr *a, const Shape *x, const Shape *y) {
+  Geom g = {x->dim[0], x->dim[1], x->dim[2], y->dim[0], y->dim[1], y->dim[2],
+            a->kh, a->kw, a->sh, a->sw, 0, 0, 0, 0};
+  g.ph = pad_before(g.h, g.oh, g.kh, g.sh, a->padding);
+  g.pw = pad_before(g.w, g.ow, g.kw, g.sw, a->padding);
+  g.hp = (g.oh - 1) * g.sh + g.kh;
+  g.wp = (g.ow - 1) * g.sw + g.kw;
+  if (g.hp < g.h)
+    g.hp = g.h;
+  if (g.wp < g.w)
+    g.wp = g.w;
+  return g;
+}
+
+static bool padded(const Geom *c) {
+  return c->ph || c->pw || c->hp != c->h || c->wp != c->w;
+}
+
+static int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+static bool fast_forward_ok(const Cg *g, const Geom *c) {
+  return !g->reference && c->co % g->vw == 0;
+}
+
+static bool fast_data_ok(const Cg *g, const Geom *c) {
+  return !g->reference && c->ci % g->vw == 0 && c->sh == 1 && c->sw == 1;
+}
+
+static Geom node_geom(const Node *n) {
+  if (n->op == OP_CONV2D)
+    return geom(&n->attr.conv, &n->in[0]->shape, &n->out->shape);
+  if (n->op == OP_CONV2D_BWD_WEIGHT)
+    return geom(&n->attr.conv, &n->in[0]->shape, &n->in[1]->shape);
+  return geom(&n->attr.conv, &n->out->shape, &n->in[0]->shape);
+}
+
+int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
+  if (n->op != OP_CONV2D && n->op != OP_CONV2D_BWD_WEIGHT &&
+      n->op != OP_CONV2D_BWD_DATA)
+    return 0;
+  Geom c = node_geom(n);
+  if (n->op == OP_CONV2D_BWD_DATA)
+    return fast_data_ok(g, &c)
+               ? align64(c.kh * c.kw * c.ci * c.co * 4) +
+                     align64((c.h + c.kh - 1) * (c.w + c.kw - 1) * c.co * 4)
+               : 0;
+  return fast_forward_ok(g, &c) && padded(&c)
+             ? align64(c.hp * c.wp * c.ci * 4)
+             : 0;
+}
+
+static LLVMValueRef scratch(Cg *g, int64_t offset) {
+  LLVMValueRef off = cg_i64(g, g->scratch + offset);
+  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
+  return LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
+}
+
+/* Image b's input, padded into scratch when the convolution pads. */
+static LLVMValueRef padded_input(Cg *g, const Geom *c, const Tensor *x,
+                                 LLVMValueRef b) {
+  LLVMValueRef src = cg_tensor(g, x, b);
+  if (!padded(c))
+    return src;
+  LLVMValueRef dst = scratch(g, 0);
+  pad_copy(g, src, c->h, c->w, c->ci, dst, c->ph, c->pw, c->hp, c->wp);
+  return dst;
+}
+
+/* ---- the three kernels ------------------------------------------------------ */
+
+bool cg_conv2d_fast(Cg *g, const Node *n) {
+  Geom c = node_geom(n);
+  if (!fast_forward_ok(g, &c))
+    return false;
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  Core core = {padded_input(g, &c, n->in[0], b), c.wp, c.ci,
+               cg_tensor(g, n->in[1], NULL), c.kh, c.kw, c.sh, c.sw,
+               cg_tensor(g, n->out, b), c.oh, c.ow, c.co,
+               n->nin == 3 ? cg_tensor(g, n->in[2], NULL) : NULL,
+               n->attr.conv.act};
+  core_image(g, &core);
+  cg_loop_end(g, &lb);
+  return true;
+}
+
+/* wT[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co] */
+static void flip_transpose(Cg *g, const Geom *c, LLVMValueRef w,
+                           LLVMValueRef wt) {
+  CgLoop lt, lco, lci;
+  LLVMValueRef t = cg_for(g, &lt, c->kh * c->kw, "tap");
+  LLVMValueRef src_tap = cg_addc(g, cg_mulc(g, t, -1), c->kh * c->kw - 1);
+  LLVMValueRef co = cg_for(g, &lco, c->co, "co");
+  LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
+  LLVMValueRef from = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, src_tap, c->ci),
+                                                  ci), c->co), co);
+  LLVMValueRef to = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, t, c->co), co),
+                                      c->ci), ci);
+  cg_store(g, cg_load(g, w, from), wt, to);
+  cg_loop_end(g, &lci);
+  cg_loop_end(g, &lco);
+  cg_loop_end(g, &lt);
+}
+
+/* dx = valid conv of dz padded by (kernel - 1 - pad) with flipped w^T;
+ * inputs dz, w. Stride 1 only. */
+bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
+  Geom c = node_geom(n);
+  if (!fast_data_ok(g, &c))
+    return false;
+  LLVMValueRef wt = scratch(g, 0);
+  flip_transpose(g, &c, cg_tensor(g, n->in[1], NULL), wt);
+  LLVMValueRef dzp = scratch(g, align64(c.kh * c.kw * c.ci * c.co * 4));
+  int64_t hp = c.h + c.kh - 1, wp = c.w + c.kw - 1;
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  pad_copy(g, cg_tensor(g, n->in[0], b), c.oh, c.ow, c.co, dzp,
+           c.kh - 1 - c.ph, c.kw - 1 - c.pw, hp, wp);
+  Core core = {dzp, wp, c.co, wt, c.kh, c.kw, 1, 1, cg_tensor(g, n->out, b),
+               c.h, c.w, c.ci, NULL, {ACT_NONE, 0}};
+  core_image(g, &core);
+  cg_loop_end(g, &lb);
+  return true;
+}
+
+/* Rows of input channels per block: the largest divisor of ci that keeps
+ * rows * CB accumulators in registers. */
+static int64_t block_rows(const Cg *g, int64_t ci, int64_t cb) {
+  int64_t rows = max_accumulators(g) / cb;
+  if (rows > ci)
+    rows = ci;
+  while (ci % rows)
+    rows--;
+  return rows;
+}
+
+/* dw[tap][ci0 + r][co0 + v] += sum over pixels x[pixel + tap][ci0 + r] *
+ * dz[pixel][co0 + v], for one image. */
+static void weight_block(Cg *g, const Geom *c, LLVMValueRef x, LLVMValueRef dz,
+                         LLVMValueRef dw, LLVMValueRef kh, LLVMValueRef kw,
+                         LLVMValueRef ci0, LLVMValueRef co0, int64_t RB,
+                         int64_t CB) {
+  LLVMValueRef acc[24 * MAX_BLOCK_VECTORS], at[24 * MAX_BLOCK_VECTORS];
+  LLVMValueRef tap = cg_add(g, cg_mulc(g, kh, c->kw), kw);
+  for (int64_t r = 0; r < RB; r++)
+    for (int64_t v = 0; v < CB; v++) {
+      LLVMValueRef row = cg_addc(g, cg_add(g, cg_mulc(g, tap, c->ci), ci0), r);
+      at[r * CB + v] = cg_add(g, cg_mulc(g, row, c->co),
+                              cg_addc(g, co0, v * g->vw));
+      acc[r * CB + v] = cg_var(g, g->vec, cg_vload(g, dw, at[r * CB + v]),
+                               "acc");
+    }
+  CgLoop loh, low;
+  LLVMValueRef oh = cg_for(g, &loh, c->oh, "oh");
+  LLVMValueRef ow = cg_for(g, &low, c->ow, "ow");
+  LLVMValueRef px = cg_mulc(g, cg_add(g, cg_mulc(g, oh, c->ow), ow), c->co);
+  LLVMValueRef ih = cg_add(g, cg_mulc(g, oh, c->sh), kh);
+  LLVMValueRef iw = cg_add(g, cg_mulc(g, ow, c->sw), kw);
+  LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, ih, c->wp), iw),
+                                      c->ci), ci0);
+  LLVMValueRef dv[MAX_BLOCK_VECTORS];
+  for (int64_t v = 0; v < CB; v++)
+    dv[v] = cg_vload(g, dz, cg_add(g, px, cg_addc(g, co0, v * g->vw)));
+  for (int64_t r = 0; r < RB; r++) {
+    LLVMValueRef xs = cg_splat(g, cg_load(g, x, cg_addc(g, xi, r)));
+    for (int64_t v = 0; v < CB; v++) {
+      LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
+      LLVMBuildStore(g->b, cg_fma(g, xs, dv[v], a), acc[r * CB + v]);
+    }
+  }
+  cg_loop_end(g, &low);
+  cg_loop_end(g, &loh);
+  for (int64_t k = 0; k < RB * CB; k++)
+    cg_vstore(g, LLVMBuildLoad2(g->b, g->vec, acc[k], ""), dw, at[k]);
+}
+
+/* inputs x, dz: dw summed over the batch, image by image so that one
+ * image's x and dz stay in cache while every tap and block reads them. */
+bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
+  Geom c = node_geom(n);
+  if (!fast_forward_ok(g, &c))
+    return false;
+  LLVMValueRef dw = cg_tensor(g, n->out, NULL);
+  cg_fill(g, dw, ir_shape_elems(&n->out->shape), cg_f32(g, 0));
+  int64_t CB = block_vectors(g, c.co), RB = block_rows(g, c.ci, CB);
+  CgLoop lb, lkh, lkw, lci, lco;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  LLVMValueRef x = padded_input(g, &c, n->in[0], b);
+  LLVMValueRef dz = cg_tensor(g, n->in[1], b);
+  LLVMValueRef kh = cg_for(g, &lkh, c.kh, "kh");
+  LLVMValueRef kw = cg_for(g, &lkw, c.kw, "kw");
+  LLVMValueRef cib = cg_for(g, &lci, c.ci / RB, "cib");
+  LLVMValueRef cob = cg_for(g, &lco, c.co / (CB * g->vw), "cob");
+  weight_block(g, &c, x, dz, dw, kh, kw, cg_mulc(g, cib, RB),
+               cg_mulc(g, cob, CB * g->vw), RB, CB);
+  cg_loop_end(g, &lco);
+  cg_loop_end(g, &lci);
+  cg_loop_end(g, &lkw);
+  cg_loop_end(g, &lkh);
+  cg_loop_end(g, &lb);
+  return true;
+}

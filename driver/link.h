@@ -1,0 +1,13 @@
+/* link.h - turning the generated object into a trainer executable. */
+#ifndef CNNC_LINK_H
+#define CNNC_LINK_H
+
+#include <stdbool.h>
+
+#include "diag.h"
+
+/* Links `object` with libcnnrt into the executable `output` through the
+ * system C compiler ($CC, else cc). Errors go to d. */
+bool link_trainer(const char *object, const char *output, Diag *d);
+
+#endif
