@@ -26,14 +26,24 @@ static const char *kind_name(CnnIdxKind kind) {
   return kind == CNN_IDX_IMAGES ? "images" : "labels";
 }
 
+/* zlib's message repeats the path ("f.gz: incorrect data check") */
+static const char *zlib_message(const Reader *r) {
+  int err;
+  const char *msg = gzerror(r->gz, &err);
+  size_t len = strlen(r->path);
+  if (err == Z_ERRNO)
+    return strerror(errno);
+  if (!strncmp(msg, r->path, len) && !strncmp(msg + len, ": ", 2))
+    return msg + len + 2;
+  return msg;
+}
+
 /* Reads up to n bytes; a short count means the end of the data. */
 static bool read_some(Reader *r, void *buf, size_t n, size_t *got) {
   int k = gzread(r->gz, buf, (unsigned)n);
   if (k < 0) {
-    int err;
-    const char *msg = gzerror(r->gz, &err);
     cnn_error("%s: cannot read after byte %" PRId64 ": %s", r->path, r->offset,
-              err == Z_ERRNO ? strerror(errno) : msg);
+              zlib_message(r));
     return false;
   }
   *got = (size_t)k;

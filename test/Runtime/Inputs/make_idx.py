@@ -16,7 +16,9 @@ model, not trivial for a broken one. Deterministic.
   trailing  train labels followed by 5 extra bytes
   count     one train label fewer than train images
   label     test label 7 becomes 12 (the fake model has 10 classes)
+  empty     train images file empty
   gzcut     (with --gz) the gzip stream of the train images cut short
+  gzcrc     (with --gz) the train images' gzip checksum spoilt
 """
 import argparse
 import gzip
@@ -60,17 +62,21 @@ def spoil(files, kind):
     elif kind == "count":
         n = struct.unpack(">I", tl[4:8])[0]
         tl = struct.pack(">II", 0x801, n - 1) + tl[8:-1]
+    elif kind == "empty":
+        ti = b""
     elif kind == "label":
         sl = sl[:8 + 7] + bytes([12]) + sl[8 + 8:]
     return [ti, tl, si, sl]
 
 
-def write(out, name, data, gz, cut):
+def write(out, name, data, gz, damage):
     if gz:
         data = gzip.compress(data, mtime=0)
         name += ".gz"
-        if cut:
+        if damage == "gzcut":
             data = data[:len(data) // 2]
+        elif damage == "gzcrc":  # the CRC-32 is the trailer's first 4 bytes
+            data = data[:-8] + bytes([data[-8] ^ 0xFF]) + data[-7:]
     with open(os.path.join(out, name), "wb") as f:
         f.write(data)
 
@@ -90,7 +96,7 @@ def main():
     files = spoil(files, a.kind)
     os.makedirs(a.out, exist_ok=True)
     for i, (name, data) in enumerate(zip(NAMES, files)):
-        write(a.out, name, data, a.gz, a.kind == "gzcut" and i == 0)
+        write(a.out, name, data, a.gz, a.kind if i == 0 else None)
 
 
 if __name__ == "__main__":
