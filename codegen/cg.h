@@ -25,7 +25,9 @@ typedef struct Cg {
   LLVMValueRef fn;
   LLVMBasicBlockRef entry;
   LLVMValueRef buf[BUF_ARENA + 1]; /* base pointer of each buffer */
-  LLVMValueRef n;                  /* images in this call (i64) */
+  LLVMValueRef n;                  /* images in this chunk (i64) */
+  LLVMValueRef batch_n;            /* images in the whole call: the mean's n */
+  LLVMValueRef image_base;         /* index in the batch of the chunk's first */
   bool training;                   /* dropout on, loss and gradients */
   LLVMValueRef step, seed, lr;     /* train step arguments */
   LLVMValueRef loss_sum, correct;  /* train step outputs */
@@ -95,7 +97,11 @@ void cg_accum(Cg *g, LLVMValueRef p, LLVMValueRef i, LLVMValueRef v);
 void cg_fill(Cg *g, LLVMValueRef p, int64_t count, LLVMValueRef v);
 
 /* the dropout mask of element e of image b (see runtime/cnnrt.h):
- * 1 / (1 - rate) if kept, else 0 */
+ * 1 / (1 - rate) if kept, else 0; the counter of element e of the chunk's
+ * image b counts from the batch's first image, so that masks do not depend
+ * on how the batch was cut into chunks */
+LLVMValueRef cg_dropout_counter(Cg *g, LLVMValueRef b, int64_t elems,
+                                LLVMValueRef e);
 LLVMValueRef cg_dropout_key(Cg *g, int layer_index);
 LLVMValueRef cg_dropout_scale(Cg *g, LLVMValueRef key, float rate,
                               LLVMValueRef counter);
@@ -129,6 +135,9 @@ void cg_softmax_bwd(Cg *g, const Node *n);
 void cg_loss(Cg *g, const Node *n);
 void cg_loss_bwd(Cg *g, const Node *n);
 void cg_update(Cg *g, const Node *n);
+
+/* the arena a train step (or an inference call) needs: every chunk's */
+int64_t cg_arena_bytes(const Cg *g, bool training);
 
 /* the descriptor runtime/cnnrt.h declares */
 void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer);

@@ -89,7 +89,7 @@ void cg_loss(Cg *g, const Node *n) {
 void cg_loss_bwd(Cg *g, const Node *n) {
   int64_t k = ir_shape_elems(&n->out->shape);
   LLVMValueRef inv_n = cg_fdiv(g, cg_f32(g, 1),
-                               LLVMBuildSIToFP(g->b, g->n, g->f32, ""));
+                               LLVMBuildSIToFP(g->b, g->batch_n, g->f32, ""));
   CgLoop lb, lo;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef p = cg_tensor(g, n->in[0], b), d = cg_tensor(g, n->out, b);

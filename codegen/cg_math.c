@@ -67,6 +67,11 @@ static LLVMValueRef golden(Cg *g) {
   return LLVMConstInt(g->i64, 0x9e3779b97f4a7c15ULL, false);
 }
 
+LLVMValueRef cg_dropout_counter(Cg *g, LLVMValueRef b, int64_t elems,
+                                LLVMValueRef e) {
+  return cg_add(g, cg_mulc(g, cg_add(g, g->image_base, b), elems), e);
+}
+
 /* key = mix(seed ^ mix(stream + G)), stream = step * 2^16 + layer */
 LLVMValueRef cg_dropout_key(Cg *g, int layer_index) {
   LLVMValueRef stream = LLVMBuildShl(g->b, g->step, cg_i64(g, 16), "");

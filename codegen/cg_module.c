@@ -116,54 +116,122 @@ static void finish_function(Cg *g) {
   memset(g->buf, 0, sizeof g->buf);
 }
 
-/* void train_step(params, opt_state, images, labels, n, arena, step, seed,
- *                 lr, loss_sum, correct) */
-static LLVMValueRef emit_train_step(Cg *g) {
+/* ---- chunks ------------------------------------------------------------------
+ *
+ * A call over n images runs as ceil(n / chunk_images) chunks, each with
+ * its own slice of the arena, through the runtime's cnn_parallel_for.
+ * Chunk k reads images [k * chunk_images, ...) and writes its own partial
+ * parameter gradients; the train step then sums them in chunk order and
+ * updates the parameters. Nothing depends on which thread ran a chunk. */
+
+/* The arguments of a call, as the chunk functions receive them. */
+enum { CTX_PARAMS, CTX_STATE, CTX_IMAGES, CTX_LABELS, CTX_N, CTX_ARENA,
+       CTX_STEP, CTX_SEED, CTX_LR, CTX_PROBS, CTX_LOSS, CTX_CORRECT,
+       CTX_FIELDS };
+
+static LLVMTypeRef context_type(Cg *g) {
   LLVMTypeRef p = g->ptr, i = g->i64;
-  LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, p, p};
-  char *name = arena_printf(g->m->arena, "%s_train_step", g->m->name);
-  LLVMValueRef fn = new_function(g, name, params, 11);
-  g->scratch = g->m->train_arena_bytes;
-  g->buf[BUF_PARAMS] = LLVMGetParam(fn, 0);
-  g->buf[BUF_STATE] = LLVMGetParam(fn, 1);
-  g->buf[BUF_INPUT] = LLVMGetParam(fn, 2);
-  g->buf[BUF_LABELS] = LLVMGetParam(fn, 3);
-  g->n = LLVMGetParam(fn, 4);
-  g->buf[BUF_ARENA] = LLVMGetParam(fn, 5);
-  g->step = LLVMGetParam(fn, 6);
-  g->seed = LLVMGetParam(fn, 7);
-  g->lr = LLVMGetParam(fn, 8);
-  g->loss_sum = LLVMGetParam(fn, 9);
-  g->correct = LLVMGetParam(fn, 10);
-  g->training = true;
-  for (int k = 0; k < g->m->nnodes; k++)
-    emit_node(g, g->m->nodes[k]);
-  finish_function(g);
-  return fn;
+  unsigned k = (unsigned)g->m->chunks;
+  LLVMTypeRef f[CTX_FIELDS] = {p, p, p, p, i, p, i, i, g->f32, p,
+                               LLVMArrayType2(g->f64, k),
+                               LLVMArrayType2(g->i64, k)};
+  return LLVMStructTypeInContext(g->ctx, f, CTX_FIELDS, false);
+}
+
+static LLVMValueRef ctx_field(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
+                              unsigned i) {
+  return LLVMBuildStructGEP2(g->b, ct, ctx, i, "");
+}
+
+static LLVMValueRef ctx_get(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
+                            unsigned i, LLVMTypeRef t) {
+  return LLVMBuildLoad2(g->b, t, ctx_field(g, ct, ctx, i), "");
+}
+
+static LLVMValueRef byte_offset(Cg *g, LLVMValueRef p, LLVMValueRef off) {
+  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
+  return LLVMBuildInBoundsGEP2(g->b, i8, p, &off, 1, "");
+}
+
+static int64_t chunk_stride(const Cg *g, bool training) {
+  int64_t bytes = (training ? g->m->train_arena_bytes : g->m->infer_arena_bytes) +
+                  g->scratch_bytes;
+  return (bytes + 63) / 64 * 64;
+}
+
+int64_t cg_arena_bytes(const Cg *g, bool training) {
+  return g->m->chunks * chunk_stride(g, training);
+}
+
+/* Points g at chunk k of the call described by ctx: its images, labels,
+ * arena slice, image count and first image. */
+static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
+                        bool training) {
+  const Shape *in = &g->m->input->shape;
+  int64_t c = g->m->chunk_images;
+  g->batch_n = ctx_get(g, ct, ctx, CTX_N, g->i64);
+  g->image_base = cg_mulc(g, k, c);
+  LLVMValueRef left = LLVMBuildSub(g->b, g->batch_n, g->image_base, "");
+  LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntSGT, left, cg_i64(g, c), "");
+  g->n = LLVMBuildSelect(g->b, full, cg_i64(g, c), left, "n");
+  g->buf[BUF_PARAMS] = ctx_get(g, ct, ctx, CTX_PARAMS, g->ptr);
+  g->buf[BUF_INPUT] = byte_offset(
+      g, ctx_get(g, ct, ctx, CTX_IMAGES, g->ptr),
+      cg_mulc(g, g->image_base, ir_shape_elems(in) * 4));
+  g->buf[BUF_ARENA] = byte_offset(g, ctx_get(g, ct, ctx, CTX_ARENA, g->ptr),
+                                  cg_mulc(g, k, chunk_stride(g, training)));
+  if (!training)
+    return;
+  g->buf[BUF_LABELS] = byte_offset(g, ctx_get(g, ct, ctx, CTX_LABELS, g->ptr),
+                                   cg_mulc(g, g->image_base, 4));
+  g->step = ctx_get(g, ct, ctx, CTX_STEP, g->i64);
+  g->seed = ctx_get(g, ct, ctx, CTX_SEED, g->i64);
+  g->lr = ctx_get(g, ct, ctx, CTX_LR, g->f32);
+  LLVMValueRef idx[2] = {cg_i64(g, 0), k};
+  LLVMTypeRef losses = LLVMArrayType2(g->f64, (uint64_t)g->m->chunks);
+  LLVMTypeRef counts = LLVMArrayType2(g->i64, (uint64_t)g->m->chunks);
+  g->loss_sum = LLVMBuildInBoundsGEP2(g->b, losses,
+                                      ctx_field(g, ct, ctx, CTX_LOSS), idx, 2, "");
+  g->correct = LLVMBuildInBoundsGEP2(g->b, counts,
+                                     ctx_field(g, ct, ctx, CTX_CORRECT), idx, 2,
+                                     "");
 }
 
 static bool is_forward(const Node *n) {
   return !(ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE | OPF_LOSS));
 }
 
-/* void infer(params, images, probs, n, arena): the forward graph without
- * dropout, then the prediction copied out. */
-static LLVMValueRef emit_infer(Cg *g) {
-  LLVMTypeRef p = g->ptr;
-  LLVMTypeRef params[] = {p, p, p, g->i64, p};
-  char *name = arena_printf(g->m->arena, "%s_infer", g->m->name);
-  LLVMValueRef fn = new_function(g, name, params, 5);
+/* void NAME_train_chunk(ctx, k): forward, loss and backward of chunk k */
+static LLVMValueRef emit_train_chunk(Cg *g, LLVMTypeRef ct) {
+  LLVMTypeRef params[] = {g->ptr, g->i64};
+  char *name = arena_printf(g->m->arena, "%s_train_chunk", g->m->name);
+  LLVMValueRef fn = new_function(g, name, params, 2);
+  enter_chunk(g, ct, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), true);
+  g->scratch = g->m->train_arena_bytes;
+  g->training = true;
+  for (int i = 0; i < g->m->nnodes; i++)
+    if (!(ir_op_info(g->m->nodes[i]->op)->flags & OPF_UPDATE))
+      emit_node(g, g->m->nodes[i]);
+  finish_function(g);
+  return fn;
+}
+
+/* void NAME_infer_chunk(ctx, k): the forward graph without dropout, and
+ * the prediction copied out */
+static LLVMValueRef emit_infer_chunk(Cg *g, LLVMTypeRef ct) {
+  LLVMTypeRef params[] = {g->ptr, g->i64};
+  char *name = arena_printf(g->m->arena, "%s_infer_chunk", g->m->name);
+  LLVMValueRef fn = new_function(g, name, params, 2);
+  LLVMValueRef ctx = LLVMGetParam(fn, 0);
+  enter_chunk(g, ct, ctx, LLVMGetParam(fn, 1), false);
   g->scratch = g->m->infer_arena_bytes;
-  g->buf[BUF_PARAMS] = LLVMGetParam(fn, 0);
-  g->buf[BUF_INPUT] = LLVMGetParam(fn, 1);
-  g->n = LLVMGetParam(fn, 3);
-  g->buf[BUF_ARENA] = LLVMGetParam(fn, 4);
   g->training = false;
-  for (int k = 0; k < g->m->nnodes; k++)
-    if (is_forward(g->m->nodes[k]))
-      emit_node(g, g->m->nodes[k]);
+  for (int i = 0; i < g->m->nnodes; i++)
+    if (is_forward(g->m->nodes[i]))
+      emit_node(g, g->m->nodes[i]);
   int64_t classes = ir_shape_elems(&g->m->output->shape);
-  LLVMValueRef probs = LLVMGetParam(fn, 2);
+  LLVMValueRef probs = cg_gep(g, g->f32, ctx_get(g, ct, ctx, CTX_PROBS, g->ptr),
+                              cg_mulc(g, g->image_base, classes));
   CgLoop lb, lk;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef out = cg_tensor(g, g->m->output, b);
@@ -172,6 +240,116 @@ static LLVMValueRef emit_infer(Cg *g) {
   cg_store(g, cg_load(g, out, k), row, k);
   cg_loop_end(g, &lk);
   cg_loop_end(g, &lb);
+  finish_function(g);
+  return fn;
+}
+
+/* cnn_parallel_for(chunk_fn, ctx, ceil(n / chunk_images)) */
+static void run_chunks(Cg *g, LLVMValueRef chunk_fn, LLVMValueRef ctx,
+                       LLVMValueRef n) {
+  LLVMTypeRef params[] = {g->ptr, g->ptr, g->i64};
+  LLVMTypeRef ft = LLVMFunctionType(g->void_t, params, 3, false);
+  LLVMValueRef pf = LLVMGetNamedFunction(g->mod, "cnn_parallel_for");
+  if (!pf)
+    pf = LLVMAddFunction(g->mod, "cnn_parallel_for", ft);
+  int64_t c = g->m->chunk_images;
+  LLVMValueRef count = LLVMBuildSDiv(g->b, cg_addc(g, n, c - 1), cg_i64(g, c), "");
+  LLVMValueRef args[] = {chunk_fn, ctx, count};
+  LLVMBuildCall2(g->b, ft, pf, args, 3, "");
+}
+
+static LLVMValueRef new_context(Cg *g, LLVMTypeRef ct, const LLVMValueRef *v) {
+  LLVMValueRef ctx = cg_var(g, ct, LLVMConstNull(ct), "ctx");
+  for (unsigned i = 0; i < CTX_LOSS; i++)
+    if (v[i])
+      LLVMBuildStore(g->b, v[i], ctx_field(g, ct, ctx, i));
+  return ctx;
+}
+
+/* chunk 0's gradients += chunk k's, for k = 1, 2, ... in order */
+static void reduce_gradients(Cg *g, LLVMValueRef arena, LLVMValueRef chunks) {
+  int64_t floats = g->m->grads_bytes / 4;
+  LLVMValueRef g0 = byte_offset(g, arena, cg_i64(g, g->m->grads_offset));
+  CgLoop lk, li;
+  LLVMValueRef k = cg_loop_begin(g, &lk, LLVMBuildSub(g->b, chunks,
+                                                      cg_i64(g, 1), ""), "k");
+  LLVMValueRef off = cg_mulc(g, cg_addc(g, k, 1), chunk_stride(g, true));
+  LLVMValueRef gk = byte_offset(g, byte_offset(g, arena, off),
+                                cg_i64(g, g->m->grads_offset));
+  LLVMValueRef i = cg_for(g, &li, floats, "i");
+  cg_store(g, cg_fadd(g, cg_load(g, g0, i), cg_load(g, gk, i)), g0, i);
+  cg_loop_end(g, &li);
+  cg_loop_end(g, &lk);
+}
+
+/* *out += the chunks' partial sums, in chunk order */
+static void sum_outputs(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
+                        LLVMValueRef chunks, LLVMValueRef loss_sum,
+                        LLVMValueRef correct) {
+  LLVMTypeRef losses = LLVMArrayType2(g->f64, (uint64_t)g->m->chunks);
+  LLVMTypeRef counts = LLVMArrayType2(g->i64, (uint64_t)g->m->chunks);
+  CgLoop lk;
+  LLVMValueRef k = cg_loop_begin(g, &lk, chunks, "k");
+  LLVMValueRef idx[2] = {cg_i64(g, 0), k};
+  LLVMValueRef l = LLVMBuildLoad2(g->b, g->f64, LLVMBuildInBoundsGEP2(
+      g->b, losses, ctx_field(g, ct, ctx, CTX_LOSS), idx, 2, ""), "");
+  LLVMValueRef c = LLVMBuildLoad2(g->b, g->i64, LLVMBuildInBoundsGEP2(
+      g->b, counts, ctx_field(g, ct, ctx, CTX_CORRECT), idx, 2, ""), "");
+  LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->f64,
+                                                          loss_sum, ""), l, ""),
+                 loss_sum);
+  LLVMBuildStore(g->b, LLVMBuildAdd(g->b, LLVMBuildLoad2(g->b, g->i64,
+                                                         correct, ""), c, ""),
+                 correct);
+  cg_loop_end(g, &lk);
+}
+
+/* void train_step(params, opt_state, images, labels, n, arena, step, seed,
+ *                 lr, loss_sum, correct) */
+static LLVMValueRef emit_train_step(Cg *g) {
+  LLVMTypeRef ct = context_type(g);
+  LLVMValueRef chunk_fn = emit_train_chunk(g, ct);
+  LLVMTypeRef p = g->ptr, i = g->i64;
+  LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, p, p};
+  char *name = arena_printf(g->m->arena, "%s_train_step", g->m->name);
+  LLVMValueRef fn = new_function(g, name, params, 11);
+  LLVMValueRef a[CTX_FIELDS] = {0};
+  for (unsigned k = 0; k <= CTX_LR; k++)
+    a[k] = LLVMGetParam(fn, k);
+  LLVMValueRef ctx = new_context(g, ct, a);
+  LLVMValueRef n = a[CTX_N], arena = a[CTX_ARENA];
+  run_chunks(g, chunk_fn, ctx, n);
+  int64_t c = g->m->chunk_images;
+  LLVMValueRef chunks = LLVMBuildSDiv(g->b, cg_addc(g, n, c - 1), cg_i64(g, c), "");
+  reduce_gradients(g, arena, chunks);
+  sum_outputs(g, ct, ctx, chunks, LLVMGetParam(fn, 9), LLVMGetParam(fn, 10));
+  g->buf[BUF_PARAMS] = a[CTX_PARAMS];
+  g->buf[BUF_STATE] = a[CTX_STATE];
+  g->buf[BUF_ARENA] = arena;
+  g->step = a[CTX_STEP];
+  g->lr = a[CTX_LR];
+  for (int k = 0; k < g->m->nnodes; k++)
+    if (ir_op_info(g->m->nodes[k]->op)->flags & OPF_UPDATE)
+      emit_node(g, g->m->nodes[k]);
+  finish_function(g);
+  return fn;
+}
+
+/* void infer(params, images, probs, n, arena) */
+static LLVMValueRef emit_infer(Cg *g) {
+  LLVMTypeRef ct = context_type(g);
+  LLVMValueRef chunk_fn = emit_infer_chunk(g, ct);
+  LLVMTypeRef p = g->ptr;
+  LLVMTypeRef params[] = {p, p, p, g->i64, p};
+  char *name = arena_printf(g->m->arena, "%s_infer", g->m->name);
+  LLVMValueRef fn = new_function(g, name, params, 5);
+  LLVMValueRef a[CTX_FIELDS] = {0};
+  a[CTX_PARAMS] = LLVMGetParam(fn, 0);
+  a[CTX_IMAGES] = LLVMGetParam(fn, 1);
+  a[CTX_PROBS] = LLVMGetParam(fn, 2);
+  a[CTX_N] = LLVMGetParam(fn, 3);
+  a[CTX_ARENA] = LLVMGetParam(fn, 4);
+  run_chunks(g, chunk_fn, new_context(g, ct, a), a[CTX_N]);
   finish_function(g);
   return fn;
 }

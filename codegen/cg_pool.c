@@ -71,7 +71,7 @@ void cg_pool(Cg *g, const Node *n) {
     if (!max)
       v = cg_fmul(g, v, cg_f32(g, 1.0 / (double)(p.size * p.size)));
     if (mask) {
-      LLVMValueRef e = cg_add(g, cg_mulc(g, b, elems), cg_add(g, out_px, c));
+      LLVMValueRef e = cg_dropout_counter(g, b, elems, cg_add(g, out_px, c));
       v = cg_fmul(g, v, cg_dropout_scale(g, key, n->attr.pool.rate, e));
     }
     cg_store(g, v, y, c);
@@ -123,7 +123,7 @@ void cg_pool_bwd(Cg *g, const Node *n) {
   LLVMValueRef gv = cg_load(g, dy, e);
   if (mask)
     gv = cg_fmul(g, gv, cg_dropout_scale(g, key, n->attr.pool.rate,
-                                         cg_add(g, cg_mulc(g, b, elems), e)));
+                                         cg_dropout_counter(g, b, elems, e)));
   if (max) {
     cg_accum(g, dx, argmax(g, &p, x, oh, ow, c), gv);
   } else {
@@ -153,7 +153,7 @@ void cg_dropout(Cg *g, const Node *n) {
   LLVMValueRef v = cg_load(g, x, e);
   if (mask)
     v = cg_fmul(g, v, cg_dropout_scale(g, key, n->attr.dropout.rate,
-                                       cg_add(g, cg_mulc(g, b, elems), e)));
+                                       cg_dropout_counter(g, b, elems, e)));
   cg_store(g, v, y, e);
   cg_loop_end(g, &le);
   cg_loop_end(g, &lb);

@@ -20,6 +20,10 @@ extern char **environ;
 #ifndef CNNC_RUNTIME_LIB
 #define CNNC_RUNTIME_LIB ""
 #endif
+/* A sanitizer build's libcnnrt needs the sanitizer runtimes at link time. */
+#ifndef CNNC_LINK_FLAG
+#define CNNC_LINK_FLAG "-lm"
+#endif
 
 static bool exists(const char *path) { return access(path, R_OK) == 0; }
 
@@ -71,7 +75,8 @@ bool link_trainer(const char *object, const char *output, Diag *d) {
   }
   const char *cc = getenv("CC");
   char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-o", (char *)output,
-                  (char *)object, lib, "-lz", "-lm", "-pthread", NULL};
+                  (char *)object, lib, "-lz", "-lm", "-pthread",
+                  CNNC_LINK_FLAG, NULL};
   int rc = run(argv);
   if (rc < 0)
     diag_tool_error(d, "cannot run '%s': %s", argv[0], strerror(-rc));

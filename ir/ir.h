@@ -264,11 +264,14 @@ typedef struct Module {
   TrainSpec train;
   bool shaped; /* infer-shapes succeeded */
   bool differentiated; /* autodiff ran */
-  /* plan-memory: bytes of each buffer for one batch of train.batch images;
-   * the forward tensors come first, so infer needs only the first
-   * infer_arena_bytes of the arena. */
+  /* plan-memory: the batch runs as `chunks` chunks of at most
+   * chunk_images images; the arena sizes are one chunk's. The forward
+   * tensors come first, so infer needs only the first infer_arena_bytes;
+   * the parameter gradients are the last grads_bytes, from grads_offset. */
   int64_t param_floats, state_floats;
+  int64_t chunks, chunk_images;
   int64_t train_arena_bytes, infer_arena_bytes;
+  int64_t grads_offset, grads_bytes;
 } Module;
 
 Module *ir_module_new(Arena *a, Diag *d, const char *name, Loc loc);

@@ -186,8 +186,10 @@ void ir_print(FILE *out, const Module *m) {
     print_train(out, &m->train);
   if (m->train_arena_bytes)
     fprintf(out, "  memory {params=%" PRId64 " floats, state=%" PRId64
-            " floats, arena=%" PRId64 " bytes, infer_arena=%" PRId64
-            " bytes}\n", m->param_floats, m->state_floats,
-            m->train_arena_bytes, m->infer_arena_bytes);
+            " floats, chunks=%" PRId64 " of %" PRId64 " images, arena=%"
+            PRId64 " bytes, infer_arena=%" PRId64 " bytes, grads=%" PRId64
+            "+%" PRId64 "}\n", m->param_floats, m->state_floats, m->chunks,
+            m->chunk_images, m->train_arena_bytes, m->infer_arena_bytes,
+            m->grads_offset, m->grads_bytes);
   fprintf(out, "}\n");
 }

@@ -6,18 +6,24 @@
  * nothing: the caller passes the parameter, state and arena buffers.
  *
  * Parameters and optimizer state are packed in creation order (floats, so
- * the runtime can address them as float arrays). In the arena each
- * activation or activation gradient holds the whole batch, [batch][elems],
- * aligned to 64 bytes; parameter gradients hold one copy. Forward tensors
- * come first so that inference needs only a prefix of the arena. Views
- * (flatten and its gradient) and in-place updates share their input's
- * storage.
+ * the runtime can address them as float arrays).
+ *
+ * The batch is cut into a fixed number of chunks (at most MAX_CHUNKS, of
+ * chunk_images images each) that threads process independently; the arena
+ * planned here is one chunk's, and the code generator lays out one per
+ * chunk. Each activation or activation gradient holds the chunk's images,
+ * [chunk_images][elems], aligned to 64 bytes; parameter gradients hold one
+ * copy and come last, in one contiguous region, so that the chunks' partial
+ * gradients are summed by one loop in a fixed order: the same sums whatever
+ * the number of threads. Forward tensors come first so that inference needs
+ * only a prefix. Views (flatten and its gradient) and in-place updates
+ * share their input's storage.
  *
  * This plan gives every tensor its own slice; reusing slices of tensors
  * whose lifetimes do not overlap is the next step. */
 #include "passes.h"
 
-enum { ALIGN = 64 };
+enum { ALIGN = 64, MAX_CHUNKS = 8 };
 
 static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -33,19 +39,33 @@ static void place_arena(Module *m, Tensor *t, int64_t batch) {
   m->train_arena_bytes += align_up(ir_shape_elems(&t->shape) * 4 * copies);
 }
 
-static void place_values(Module *m, bool backward) {
+typedef enum Stage { FORWARD, BACKWARD, PARAM_GRADS } Stage;
+
+static Stage stage_of(const Node *n) {
+  if (!(ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE)))
+    return FORWARD;
+  return ir_tensor_per_image(n->out) || is_view(n) ? BACKWARD : PARAM_GRADS;
+}
+
+static void place_values(Module *m, Stage stage) {
   for (int i = 0; i < m->nnodes; i++) {
     Node *n = m->nodes[i];
-    bool is_bwd = ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE);
-    if (is_bwd != backward)
+    if (stage_of(n) != stage)
       continue;
     if (is_view(n)) {
       n->out->buffer = n->in[0]->buffer;
       n->out->offset = n->in[0]->offset;
     } else {
-      place_arena(m, n->out, m->has_train ? m->train.batch : 1);
+      place_arena(m, n->out, m->chunk_images);
     }
   }
+}
+
+/* chunks = min(batch, MAX_CHUNKS); chunk_images = ceil(batch / chunks) */
+static void choose_chunks(Module *m) {
+  int64_t batch = m->has_train ? m->train.batch : 1;
+  m->chunks = batch < MAX_CHUNKS ? batch : MAX_CHUNKS;
+  m->chunk_images = (batch + m->chunks - 1) / m->chunks;
 }
 
 static void place_leaves(Module *m) {
@@ -76,8 +96,12 @@ void pass_plan_memory(Module *m) {
     return;
   }
   m->param_floats = m->state_floats = m->train_arena_bytes = 0;
+  choose_chunks(m);
   place_leaves(m);
-  place_values(m, false);
+  place_values(m, FORWARD);
   m->infer_arena_bytes = m->train_arena_bytes;
-  place_values(m, true);
+  place_values(m, BACKWARD);
+  m->grads_offset = m->train_arena_bytes;
+  place_values(m, PARAM_GRADS);
+  m->grads_bytes = m->train_arena_bytes - m->grads_offset;
 }

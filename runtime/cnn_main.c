@@ -83,6 +83,11 @@ int cnn_main(const CnnModel *m, int argc, char **argv) {
     return 1;
   if (o.help)
     return 0;
+  int threads = o.threads ? (int)o.threads : cnn_available_cores();
+  if (!cnn_set_threads(threads)) {
+    fprintf(stderr, "cnnrt: error: cannot start %d threads\n", threads);
+    return 1;
+  }
   bool ok = run(m, &o);
   return fflush(stdout) == 0 && ok ? 0 : 1;
 }

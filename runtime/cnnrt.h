@@ -13,6 +13,7 @@
 #ifndef CNNRT_H
 #define CNNRT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -86,6 +87,17 @@ typedef struct CnnModel {
 
 /* Defined by the generated object. */
 extern const CnnModel cnn_model;
+
+/* Runs fn(ctx, 0) ... fn(ctx, count - 1) on the pool's threads and the
+ * caller's, and returns when all are done. Generated code calls it with
+ * the chunks of a batch; each chunk writes only its own memory. */
+void cnn_parallel_for(void (*fn)(void *ctx, int64_t i), void *ctx,
+                      int64_t count);
+
+/* Makes the pool: threads - 1 workers beside the caller. Call once, before
+ * the first step; false if the threads could not be started. */
+bool cnn_set_threads(int threads);
+int cnn_available_cores(void);
 
 /* The trainer's main program; returns the process exit status. */
 int cnn_main(const CnnModel *m, int argc, char **argv);

@@ -32,7 +32,7 @@ static const Flag FLAGS[] = {
   {F_BATCH, "batch", "N", "images per step"},
   {F_LR, "lr", "X", "learning rate"},
   {F_SEED, "seed", "N", "seed of initialisation, shuffling and dropout"},
-  {F_THREADS, "threads", "N", "worker threads; this runtime runs one"},
+  {F_THREADS, "threads", "N", "threads that run the batch's chunks; 0: one per core"},
   {F_LIMIT, "limit", "N", "use only the first N training images"},
   {F_VALIDATION, "validation", "N|F",
    "hold out the last N training images, or a fraction F"},
@@ -153,7 +153,7 @@ static bool apply(const CnnModel *m, const Flag *f, const char *v,
   case F_BATCH: return parse_batch(m, f, v, &o->batch);
   case F_LR: return parse_positive(f, v, &o->lr);
   case F_SEED: return parse_u64(f, v, &o->seed);
-  case F_THREADS: return parse_int(f, v, 1, MAX_THREADS, &o->threads);
+  case F_THREADS: return parse_int(f, v, 0, MAX_THREADS, &o->threads);
   case F_LIMIT: return parse_int(f, v, 1, INT64_MAX, &o->limit);
   case F_VALIDATION: return parse_validation(f, v, o);
   case F_SAVE: return parse_text(f, v, &o->save);
@@ -175,7 +175,7 @@ static const Flag *find_flag(const char *name, size_t len) {
 
 static void set_defaults(const CnnModel *m, CnnOptions *o) {
   *o = (CnnOptions){
-    .data = m->data, .epochs = m->epochs, .batch = m->batch, .threads = 1,
+    .data = m->data, .epochs = m->epochs, .batch = m->batch, .threads = 0,
     .limit = -1, .validation = m->validation,
     .validation_frac = m->validation_frac, .lr = m->lr,
     .seed = (uint64_t)m->seed,
@@ -235,7 +235,7 @@ static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
     break;
   case F_LR: snprintf(buf, n, "%g", m->lr); break;
   case F_SEED: snprintf(buf, n, "%" PRIu64, (uint64_t)m->seed); break;
-  case F_THREADS: snprintf(buf, n, "1"); break;
+  case F_THREADS: snprintf(buf, n, "0: %d here", cnn_available_cores()); break;
   case F_LIMIT: snprintf(buf, n, "all"); break;
   case F_VALIDATION:
     if (m->validation_frac > 0)

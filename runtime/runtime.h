@@ -51,7 +51,7 @@ typedef struct CnnOptions {
   const char *log;    /* CSV path, or NULL */
   int64_t epochs;
   int64_t batch;      /* <= the model's batch */
-  int64_t threads;    /* accepted and checked; the runtime uses one */
+  int64_t threads;    /* 0: as many as there are cores */
   int64_t limit;      /* first training images used; -1: all */
   int64_t validation; /* images held out, when validation_frac == 0 */
   double validation_frac;
