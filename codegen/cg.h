@@ -102,7 +102,7 @@ void cg_fill(Cg *g, LLVMValueRef p, int64_t count, LLVMValueRef v);
  * on how the batch was cut into chunks */
 LLVMValueRef cg_dropout_counter(Cg *g, LLVMValueRef b, int64_t elems,
                                 LLVMValueRef e);
-LLVMValueRef cg_dropout_key(Cg *g, int layer_index);
+LLVMValueRef cg_dropout_key(Cg *g, int stream_index);
 LLVMValueRef cg_dropout_scale(Cg *g, LLVMValueRef key, float rate,
                               LLVMValueRef counter);
 

@@ -73,9 +73,9 @@ LLVMValueRef cg_dropout_counter(Cg *g, LLVMValueRef b, int64_t elems,
 }
 
 /* key = mix(seed ^ mix(stream + G)), stream = step * 2^16 + layer */
-LLVMValueRef cg_dropout_key(Cg *g, int layer_index) {
+LLVMValueRef cg_dropout_key(Cg *g, int stream_index) {
   LLVMValueRef stream = LLVMBuildShl(g->b, g->step, cg_i64(g, 16), "");
-  stream = LLVMBuildAdd(g->b, stream, cg_i64(g, layer_index), "");
+  stream = LLVMBuildAdd(g->b, stream, cg_i64(g, stream_index), "");
   LLVMValueRef inner = mix(g, LLVMBuildAdd(g->b, stream, golden(g), ""));
   return mix(g, LLVMBuildXor(g->b, g->seed, inner, ""));
 }

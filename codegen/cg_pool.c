@@ -23,6 +23,11 @@ static bool is_max(const Node *n) {
           n->attr.pool.kind == POOL_MAX);
 }
 
+static const DropoutAttr *dropout_of(const Node *n) {
+  return n->op == OP_DROPOUT || n->op == OP_DROPOUT_BWD ? &n->attr.dropout
+                                                        : &n->attr.pool.dropout;
+}
+
 static bool has_dropout(const Node *n) {
   return n->op == OP_POOL_DROPOUT || n->op == OP_POOL_DROPOUT_BWD;
 }
@@ -48,7 +53,7 @@ void cg_pool(Cg *g, const Node *n) {
   PoolGeom p = geometry(n, &n->in[0]->shape, &n->out->shape);
   bool max = is_max(n), mask = has_dropout(n) && g->training;
   int64_t elems = p.oh * p.ow * p.c;
-  LLVMValueRef key = mask ? cg_dropout_key(g, n->layer_index) : NULL;
+  LLVMValueRef key = mask ? cg_dropout_key(g, dropout_of(n)->stream) : NULL;
   CgLoop lb, loh, low, lc, lkh, lkw, lc2;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef x = cg_tensor(g, n->in[0], b);
@@ -72,7 +77,7 @@ void cg_pool(Cg *g, const Node *n) {
       v = cg_fmul(g, v, cg_f32(g, 1.0 / (double)(p.size * p.size)));
     if (mask) {
       LLVMValueRef e = cg_dropout_counter(g, b, elems, cg_add(g, out_px, c));
-      v = cg_fmul(g, v, cg_dropout_scale(g, key, n->attr.pool.rate, e));
+      v = cg_fmul(g, v, cg_dropout_scale(g, key, n->attr.pool.dropout.rate, e));
     }
     cg_store(g, v, y, c);
     cg_loop_end(g, &lc2);
@@ -109,7 +114,7 @@ void cg_pool_bwd(Cg *g, const Node *n) {
   PoolGeom p = geometry(n, &n->out->shape, &n->in[0]->shape);
   bool max = is_max(n), mask = has_dropout(n);
   int64_t elems = p.oh * p.ow * p.c;
-  LLVMValueRef key = mask ? cg_dropout_key(g, n->layer_index) : NULL;
+  LLVMValueRef key = mask ? cg_dropout_key(g, dropout_of(n)->stream) : NULL;
   CgLoop lb, loh, low, lc, lkh, lkw;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef dy = cg_tensor(g, n->in[0], b), dx = cg_tensor(g, n->out, b);
@@ -122,7 +127,7 @@ void cg_pool_bwd(Cg *g, const Node *n) {
                                      p.c), c);
   LLVMValueRef gv = cg_load(g, dy, e);
   if (mask)
-    gv = cg_fmul(g, gv, cg_dropout_scale(g, key, n->attr.pool.rate,
+    gv = cg_fmul(g, gv, cg_dropout_scale(g, key, n->attr.pool.dropout.rate,
                                          cg_dropout_counter(g, b, elems, e)));
   if (max) {
     cg_accum(g, dx, argmax(g, &p, x, oh, ow, c), gv);
@@ -145,7 +150,7 @@ void cg_pool_bwd(Cg *g, const Node *n) {
 void cg_dropout(Cg *g, const Node *n) {
   int64_t elems = ir_shape_elems(&n->out->shape);
   bool mask = g->training;
-  LLVMValueRef key = mask ? cg_dropout_key(g, n->layer_index) : NULL;
+  LLVMValueRef key = mask ? cg_dropout_key(g, dropout_of(n)->stream) : NULL;
   CgLoop lb, le;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef x = cg_tensor(g, n->in[0], b), y = cg_tensor(g, n->out, b);

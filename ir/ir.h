@@ -112,15 +112,18 @@ typedef struct ConvAttr {
   Activation act; /* set by fuse-conv-relu */
 } ConvAttr;
 
+/* A dropout's random stream is its layer's position in the file, so that
+ * the masks are the same whether or not the dropout is fused. */
+typedef struct DropoutAttr {
+  float rate;
+  int stream;
+} DropoutAttr;
+
 typedef struct PoolAttr {
   PoolKind kind; /* meaningful for OP_POOL_DROPOUT */
   int size, stride;
-  float rate; /* OP_POOL_DROPOUT only */
+  DropoutAttr dropout; /* OP_POOL_DROPOUT only */
 } PoolAttr;
-
-typedef struct DropoutAttr {
-  float rate;
-} DropoutAttr;
 
 typedef struct DenseAttr {
   int units;
@@ -206,7 +209,6 @@ enum { MAX_INPUTS = 4 };
 struct Node {
   Op op;
   const char *layer; /* the layer it came from, for messages and the summary */
-  int layer_index;   /* its position in the file; keys dropout's random stream */
   Loc loc;
   bool implicit; /* lowered from `activation=`, not a layer of its own */
   bool dead;     /* removed by a pass; swept by ir_sweep() */

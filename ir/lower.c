@@ -164,7 +164,6 @@ static Tensor *param(Lowerer *lo, const char *layer, const char *what,
 static Node *emit(Lowerer *lo, Op op, const char *layer, const char *out,
                   Loc loc, Tensor **in, int nin) {
   Node *n = ir_node_new(lo->m, op, layer, out, loc, in, nin);
-  n->layer_index = lo->layer_index;
   lo->cur = n->out;
   return n;
 }
@@ -236,7 +235,8 @@ static void lower_dropout(Lowerer *lo, const AstLayer *l, const char *name,
                "%s", name, v[0]->text);
     rate = 0;
   }
-  emit_unary(lo, OP_DROPOUT, name, l->loc)->attr.dropout.rate = (float)rate;
+  Node *n = emit_unary(lo, OP_DROPOUT, name, l->loc);
+  n->attr.dropout = (DropoutAttr){(float)rate, lo->layer_index};
 }
 
 static void lower_flatten(Lowerer *lo, const AstLayer *l, const char *name,

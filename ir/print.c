@@ -91,7 +91,7 @@ static void print_attrs(FILE *out, const Node *n) {
     if (n->op == OP_POOL_DROPOUT || n->op == OP_POOL_DROPOUT_BWD)
       fprintf(out, " {pool=%s, size=%d, stride=%d, rate=%s}",
               p->kind == POOL_MAX ? "max" : "avg", p->size, p->stride,
-              F32(p->rate));
+              F32(p->dropout.rate));
     else
       fprintf(out, " {size=%d, stride=%d}", p->size, p->stride);
     return;

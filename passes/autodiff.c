@@ -21,7 +21,6 @@ static Node *grad_node(Module *m, Op op, const Node *fwd, const char *name,
                        const Shape *shape, Tensor *a, Tensor *b) {
   Tensor *in[2] = {a, b};
   Node *n = ir_node_new(m, op, fwd->layer, name, fwd->loc, in, b ? 2 : 1);
-  n->layer_index = fwd->layer_index;
   n->out->shape = *shape;
   n->attr = fwd->attr;
   return n;

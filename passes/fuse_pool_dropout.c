@@ -18,7 +18,7 @@ void pass_fuse_pool_dropout(Module *m) {
     if (!drop || drop->op != OP_DROPOUT)
       continue;
     pool->attr.pool.kind = pool->op == OP_MAXPOOL ? POOL_MAX : POOL_AVG;
-    pool->attr.pool.rate = drop->attr.dropout.rate;
+    pool->attr.pool.dropout = drop->attr.dropout;
     pool->op = OP_POOL_DROPOUT;
     drop->dead = true;
     ir_replace_uses(m, drop->out, pool->out);

@@ -34,7 +34,6 @@ static void update(Module *m, Tensor *p) {
   }
   const char *name = arena_printf(m->arena, "%s.updated", p->name);
   Node *n = ir_node_new(m, op, p->grad->def->layer, name, p->loc, in, nin);
-  n->layer_index = p->grad->def->layer_index;
   n->out->shape = p->shape;
   n->attr.opt = (OptAttr){(float)o->momentum, (float)o->beta1,
                           (float)o->beta2, (float)o->eps};
