@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite, from a fresh clone on a fresh machine.
 #
-# 1. build with gcc, warnings as errors, and run every lit suite;
+# 1. build with gcc, warnings as errors, and run every lit suite (the
+#    end-to-end ones train on MNIST, fetched first);
 # 2. build again with clang under AddressSanitizer and UBSan, with the
 #    libFuzzer target, and run every suite again, including a one-minute
 #    fuzz run of the front end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup.sh"
+# MNIST for the end-to-end tests (a few seconds; skipped when present).
+"$top/scripts/fetch-mnist.sh" "$top/data/mnist"
 
 echo "== gcc build, -Wall -Wextra -Wpedantic -Werror"
 CC=gcc "$top/scripts/build.sh" "$top/build"
