@@ -2,7 +2,8 @@
  *
  * libcnnrt.a is looked for beside the running cnnc (the build tree keeps
  * it in runtime/), then in ../lib/cnnc (an installed cnnc), then where the
- * build put it. The result depends on no file of the build tree. */
+ * build put it. The result depends on no file of the build tree. The
+ * linker is the C compiler that built cnnc, or $CC. */
 #define _POSIX_C_SOURCE 200809L
 #include "link.h"
 
@@ -19,6 +20,11 @@ extern char **environ;
 
 #ifndef CNNC_RUNTIME_LIB
 #define CNNC_RUNTIME_LIB ""
+#endif
+/* The compiler that built libcnnrt links against it: a sanitizer build's
+ * library needs that compiler's sanitizer runtimes. $CC overrides it. */
+#ifndef CNNC_LINKER
+#define CNNC_LINKER "cc"
 #endif
 /* A sanitizer build's libcnnrt needs the sanitizer runtimes at link time. */
 #ifndef CNNC_LINK_FLAG
@@ -74,7 +80,7 @@ bool link_trainer(const char *object, const char *output, Diag *d) {
     return false;
   }
   const char *cc = getenv("CC");
-  char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-o", (char *)output,
+  char *argv[] = {(char *)(cc && *cc ? cc : CNNC_LINKER), "-o", (char *)output,
                   (char *)object, lib, "-lz", "-lm", "-pthread",
                   CNNC_LINK_FLAG, NULL};
   int rc = run(argv);
