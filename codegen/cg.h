@@ -110,6 +110,16 @@ LLVMValueRef cg_dropout_scale(Cg *g, LLVMValueRef key, float rate,
 LLVMValueRef cg_activate(Cg *g, Activation a, LLVMValueRef x);
 LLVMValueRef cg_activation_grad(Cg *g, Activation a, LLVMValueRef y);
 
+/* A convolution's sizes, as every conv kernel needs them: input h x w x ci,
+ * output oh x ow x co, kernel, stride, the padding before the first row
+ * and column, and the size of the padded input the taps read. */
+typedef struct ConvGeom {
+  int64_t h, w, ci, oh, ow, co, kh, kw, sh, sw, ph, pw, hp, wp;
+} ConvGeom;
+
+/* The geometry of a conv2d node or of one of its gradients. */
+ConvGeom cg_conv_geom(const Node *n);
+
 /* the register-blocked convolutions (cg_conv_fast.c): false when the shape
  * does not suit them and the loop nest must do */
 int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n);

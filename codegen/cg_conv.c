@@ -14,13 +14,6 @@
  * autodiff pass materialises with act_bwd. */
 #include "cg.h"
 
-typedef struct ConvGeom {
-  int64_t h, w, cin;   /* input */
-  int64_t oh, ow, cout; /* output */
-  int64_t kh, kw, sh, sw;
-  int64_t ph, pw;      /* padding before the first row and column */
-} ConvGeom;
-
 /* 'same' pads (out - 1) * stride + kernel - in in total, the odd one at the
  * end, as TensorFlow and Keras do. */
 static int64_t pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
@@ -29,12 +22,29 @@ static int64_t pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
   return p == PAD_SAME && total > 0 ? total / 2 : 0;
 }
 
-static ConvGeom geometry(const ConvAttr *c, const Shape *x, const Shape *y) {
+static ConvGeom geometry(const ConvAttr *a, const Shape *x, const Shape *y) {
   ConvGeom g = {x->dim[0], x->dim[1], x->dim[2], y->dim[0], y->dim[1],
-                y->dim[2], c->kh, c->kw, c->sh, c->sw, 0, 0};
-  g.ph = pad_before(g.h, g.oh, g.kh, g.sh, c->padding);
-  g.pw = pad_before(g.w, g.ow, g.kw, g.sw, c->padding);
+                y->dim[2], a->kh, a->kw, a->sh, a->sw, 0, 0, 0, 0};
+  g.ph = pad_before(g.h, g.oh, g.kh, g.sh, a->padding);
+  g.pw = pad_before(g.w, g.ow, g.kw, g.sw, a->padding);
+  g.hp = (g.oh - 1) * g.sh + g.kh;
+  g.wp = (g.ow - 1) * g.sw + g.kw;
+  g.hp = g.hp < g.h ? g.h : g.hp;
+  g.wp = g.wp < g.w ? g.w : g.wp;
   return g;
+}
+
+/* conv2d: x -> out; bwd_weight: x, dz; bwd_data: dz -> dx (= x's shape) */
+ConvGeom cg_conv_geom(const Node *n) {
+  const ConvAttr *a = &n->attr.conv;
+  switch (n->op) {
+  case OP_CONV2D: return geometry(a, &n->in[0]->shape, &n->out->shape);
+  case OP_CONV2D_BWD_WEIGHT:
+    return geometry(a, &n->in[0]->shape, &n->in[1]->shape);
+  case OP_CONV2D_BWD_DATA:
+    return geometry(a, &n->out->shape, &n->in[0]->shape);
+  default: unreachable();
+  }
 }
 
 /* The input coordinate under output coordinate o and tap k. */
@@ -60,7 +70,7 @@ static void for_each_tap(Cg *g, const Node *n, const ConvGeom *c,
   CgLoop loh, low, lkh, lkw;
   LLVMValueRef oh = cg_for(g, &loh, c->oh, "oh");
   LLVMValueRef ow = cg_for(g, &low, c->ow, "ow");
-  LLVMValueRef out_px = pixel(g, oh, ow, c->ow, c->cout);
+  LLVMValueRef out_px = pixel(g, oh, ow, c->ow, c->co);
   LLVMValueRef kh = cg_for(g, &lkh, c->kh, "kh");
   LLVMValueRef ih = input_coord(g, oh, kh, c->sh, c->ph);
   CgIf row;
@@ -69,9 +79,9 @@ static void for_each_tap(Cg *g, const Node *n, const ConvGeom *c,
   LLVMValueRef iw = input_coord(g, ow, kw, c->sw, c->pw);
   CgIf col;
   cg_if_begin(g, &col, cg_in_range(g, iw, c->w));
-  LLVMValueRef in_px = pixel(g, ih, iw, c->w, c->cin);
+  LLVMValueRef in_px = pixel(g, ih, iw, c->w, c->ci);
   LLVMValueRef tap = cg_mulc(g, cg_add(g, cg_mulc(g, kh, c->kw), kw),
-                             c->cin * c->cout);
+                             c->ci * c->co);
   body(g, n, c, b, out_px, in_px, tap);
   cg_if_end(g, &col);
   cg_loop_end(g, &lkw);
@@ -90,10 +100,10 @@ static void fwd_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
   LLVMValueRef y = cg_gep(g, g->f32, cg_tensor(g, n->out, b), out_px);
   LLVMValueRef w = cg_gep(g, g->f32, cg_tensor(g, n->in[1], NULL), tap);
   CgLoop lci, lco;
-  LLVMValueRef ci = cg_for(g, &lci, c->cin, "ci");
+  LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
   LLVMValueRef xv = cg_load(g, x, ci);
-  LLVMValueRef wrow = cg_gep(g, g->f32, w, cg_mulc(g, ci, c->cout));
-  LLVMValueRef co = cg_for(g, &lco, c->cout, "co");
+  LLVMValueRef wrow = cg_gep(g, g->f32, w, cg_mulc(g, ci, c->co));
+  LLVMValueRef co = cg_for(g, &lco, c->co, "co");
   LLVMValueRef acc = cg_fma(g, xv, cg_load(g, wrow, co), cg_load(g, y, co));
   cg_store(g, acc, y, co);
   cg_loop_end(g, &lco);
@@ -104,23 +114,23 @@ static void fwd_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
 void cg_conv2d(Cg *g, const Node *n) {
   if (cg_conv2d_fast(g, n))
     return;
-  ConvGeom c = geometry(&n->attr.conv, &n->in[0]->shape, &n->out->shape);
+  ConvGeom c = cg_conv_geom(n);
   int64_t pixels = c.oh * c.ow;
   CgLoop lb, lp, lco;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef y = cg_tensor(g, n->out, b);
   LLVMValueRef p = cg_for(g, &lp, pixels, "p");
-  LLVMValueRef co = cg_for(g, &lco, c.cout, "co");
+  LLVMValueRef co = cg_for(g, &lco, c.co, "co");
   LLVMValueRef init = n->nin == 3
                           ? cg_load(g, cg_tensor(g, n->in[2], NULL), co)
                           : cg_f32(g, 0);
-  cg_store(g, init, y, cg_add(g, cg_mulc(g, p, c.cout), co));
+  cg_store(g, init, y, cg_add(g, cg_mulc(g, p, c.co), co));
   cg_loop_end(g, &lco);
   cg_loop_end(g, &lp);
   for_each_tap(g, n, &c, b, fwd_tap);
   if (n->attr.conv.act.kind != ACT_NONE) {
     CgLoop le;
-    LLVMValueRef e = cg_for(g, &le, pixels * c.cout, "e");
+    LLVMValueRef e = cg_for(g, &le, pixels * c.co, "e");
     cg_store(g, cg_activate(g, n->attr.conv.act, cg_load(g, y, e)), y, e);
     cg_loop_end(g, &le);
   }
@@ -136,10 +146,10 @@ static void weight_tap(Cg *g, const Node *n, const ConvGeom *c,
   LLVMValueRef dz = cg_gep(g, g->f32, cg_tensor(g, n->in[1], b), out_px);
   LLVMValueRef dw = cg_gep(g, g->f32, cg_tensor(g, n->out, NULL), tap);
   CgLoop lci, lco;
-  LLVMValueRef ci = cg_for(g, &lci, c->cin, "ci");
+  LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
   LLVMValueRef xv = cg_load(g, x, ci);
-  LLVMValueRef row = cg_gep(g, g->f32, dw, cg_mulc(g, ci, c->cout));
-  LLVMValueRef co = cg_for(g, &lco, c->cout, "co");
+  LLVMValueRef row = cg_gep(g, g->f32, dw, cg_mulc(g, ci, c->co));
+  LLVMValueRef co = cg_for(g, &lco, c->co, "co");
   cg_store(g, cg_fma(g, xv, cg_load(g, dz, co), cg_load(g, row, co)), row,
            co);
   cg_loop_end(g, &lco);
@@ -150,7 +160,7 @@ static void weight_tap(Cg *g, const Node *n, const ConvGeom *c,
 void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
   if (cg_conv2d_bwd_weight_fast(g, n))
     return;
-  ConvGeom c = geometry(&n->attr.conv, &n->in[0]->shape, &n->in[1]->shape);
+  ConvGeom c = cg_conv_geom(n);
   cg_fill(g, cg_tensor(g, n->out, NULL), ir_shape_elems(&n->out->shape),
           cg_f32(g, 0));
   CgLoop lb;
@@ -183,10 +193,10 @@ static void data_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
   LLVMValueRef dx = cg_gep(g, g->f32, cg_tensor(g, n->out, b), in_px);
   LLVMValueRef w = cg_gep(g, g->f32, cg_tensor(g, n->in[1], NULL), tap);
   CgLoop lci, lco;
-  LLVMValueRef ci = cg_for(g, &lci, c->cin, "ci");
-  LLVMValueRef row = cg_gep(g, g->f32, w, cg_mulc(g, ci, c->cout));
+  LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
+  LLVMValueRef row = cg_gep(g, g->f32, w, cg_mulc(g, ci, c->co));
   LLVMValueRef sum = cg_var(g, g->f32, cg_f32(g, 0), "dot");
-  LLVMValueRef co = cg_for(g, &lco, c->cout, "co");
+  LLVMValueRef co = cg_for(g, &lco, c->co, "co");
   LLVMValueRef prod = cg_fmul(g, cg_load(g, dz, co), cg_load(g, row, co));
   LLVMValueRef s = LLVMBuildLoad2(g->b, g->f32, sum, "");
   LLVMBuildStore(g->b, cg_fadd_reassoc(g, s, prod), sum);
@@ -201,7 +211,7 @@ static void data_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
 void cg_conv2d_bwd_data(Cg *g, const Node *n) {
   if (cg_conv2d_bwd_data_fast(g, n))
     return;
-  ConvGeom c = geometry(&n->attr.conv, &n->out->shape, &n->in[0]->shape);
+  ConvGeom c = cg_conv_geom(n);
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   cg_fill(g, cg_tensor(g, n->out, b), ir_shape_elems(&n->out->shape),

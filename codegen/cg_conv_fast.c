@@ -128,58 +128,25 @@ static void pad_copy(Cg *g, LLVMValueRef src, int64_t h, int64_t w, int64_t c,
 
 /* ---- geometry -------------------------------------------------------------- */
 
-typedef struct Geom {
-  int64_t h, w, ci, oh, ow, co, kh, kw, sh, sw, ph, pw;
-  int64_t hp, wp; /* the padded input the forward reads */
-} Geom;
-
-static int64_t pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
-                          Padding p) {
-  int64_t total = (out - 1) * s + k - in;
-  return p == PAD_SAME && total > 0 ? total / 2 : 0;
-}
-
-static Geom geom(const ConvAttr *a, const Shape *x, const Shape *y) {
-  Geom g = {x->dim[0], x->dim[1], x->dim[2], y->dim[0], y->dim[1], y->dim[2],
-            a->kh, a->kw, a->sh, a->sw, 0, 0, 0, 0};
-  g.ph = pad_before(g.h, g.oh, g.kh, g.sh, a->padding);
-  g.pw = pad_before(g.w, g.ow, g.kw, g.sw, a->padding);
-  g.hp = (g.oh - 1) * g.sh + g.kh;
-  g.wp = (g.ow - 1) * g.sw + g.kw;
-  if (g.hp < g.h)
-    g.hp = g.h;
-  if (g.wp < g.w)
-    g.wp = g.w;
-  return g;
-}
-
-static bool padded(const Geom *c) {
+static bool padded(const ConvGeom *c) {
   return c->ph || c->pw || c->hp != c->h || c->wp != c->w;
 }
 
 static int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
-static bool fast_forward_ok(const Cg *g, const Geom *c) {
+static bool fast_forward_ok(const Cg *g, const ConvGeom *c) {
   return !g->reference && c->co % g->vw == 0;
 }
 
-static bool fast_data_ok(const Cg *g, const Geom *c) {
+static bool fast_data_ok(const Cg *g, const ConvGeom *c) {
   return !g->reference && c->ci % g->vw == 0 && c->sh == 1 && c->sw == 1;
-}
-
-static Geom node_geom(const Node *n) {
-  if (n->op == OP_CONV2D)
-    return geom(&n->attr.conv, &n->in[0]->shape, &n->out->shape);
-  if (n->op == OP_CONV2D_BWD_WEIGHT)
-    return geom(&n->attr.conv, &n->in[0]->shape, &n->in[1]->shape);
-  return geom(&n->attr.conv, &n->out->shape, &n->in[0]->shape);
 }
 
 int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
   if (n->op != OP_CONV2D && n->op != OP_CONV2D_BWD_WEIGHT &&
       n->op != OP_CONV2D_BWD_DATA)
     return 0;
-  Geom c = node_geom(n);
+  ConvGeom c = cg_conv_geom(n);
   if (n->op == OP_CONV2D_BWD_DATA)
     return fast_data_ok(g, &c)
                ? align64(c.kh * c.kw * c.ci * c.co * 4) +
@@ -197,7 +164,7 @@ static LLVMValueRef scratch(Cg *g, int64_t offset) {
 }
 
 /* Image b's input, padded into scratch when the convolution pads. */
-static LLVMValueRef padded_input(Cg *g, const Geom *c, const Tensor *x,
+static LLVMValueRef padded_input(Cg *g, const ConvGeom *c, const Tensor *x,
                                  LLVMValueRef b) {
   LLVMValueRef src = cg_tensor(g, x, b);
   if (!padded(c))
@@ -210,7 +177,7 @@ static LLVMValueRef padded_input(Cg *g, const Geom *c, const Tensor *x,
 /* ---- the three kernels ------------------------------------------------------ */
 
 bool cg_conv2d_fast(Cg *g, const Node *n) {
-  Geom c = node_geom(n);
+  ConvGeom c = cg_conv_geom(n);
   if (!fast_forward_ok(g, &c))
     return false;
   CgLoop lb;
@@ -226,7 +193,7 @@ bool cg_conv2d_fast(Cg *g, const Node *n) {
 }
 
 /* wT[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co] */
-static void flip_transpose(Cg *g, const Geom *c, LLVMValueRef w,
+static void flip_transpose(Cg *g, const ConvGeom *c, LLVMValueRef w,
                            LLVMValueRef wt) {
   CgLoop lt, lco, lci;
   LLVMValueRef t = cg_for(g, &lt, c->kh * c->kw, "tap");
@@ -246,7 +213,7 @@ static void flip_transpose(Cg *g, const Geom *c, LLVMValueRef w,
 /* dx = valid conv of dz padded by (kernel - 1 - pad) with flipped w^T;
  * inputs dz, w. Stride 1 only. */
 bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
-  Geom c = node_geom(n);
+  ConvGeom c = cg_conv_geom(n);
   if (!fast_data_ok(g, &c))
     return false;
   LLVMValueRef wt = scratch(g, 0);
@@ -277,7 +244,7 @@ static int64_t block_rows(const Cg *g, int64_t ci, int64_t cb) {
 
 /* dw[tap][ci0 + r][co0 + v] += sum over pixels x[pixel + tap][ci0 + r] *
  * dz[pixel][co0 + v], for one image. */
-static void weight_block(Cg *g, const Geom *c, LLVMValueRef x, LLVMValueRef dz,
+static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef dz,
                          LLVMValueRef dw, LLVMValueRef kh, LLVMValueRef kw,
                          LLVMValueRef ci0, LLVMValueRef co0, int64_t RB,
                          int64_t CB) {
@@ -318,7 +285,7 @@ static void weight_block(Cg *g, const Geom *c, LLVMValueRef x, LLVMValueRef dz,
 /* inputs x, dz: dw summed over the batch, image by image so that one
  * image's x and dz stay in cache while every tap and block reads them. */
 bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
-  Geom c = node_geom(n);
+  ConvGeom c = cg_conv_geom(n);
   if (!fast_forward_ok(g, &c))
     return false;
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);

@@ -114,6 +114,8 @@ static void finish_function(Cg *g) {
   LLVMPositionBuilderAtEnd(g->b, g->entry);
   LLVMBuildBr(g->b, start);
   memset(g->buf, 0, sizeof g->buf);
+  g->n = g->batch_n = g->image_base = g->step = g->seed = g->lr = NULL;
+  g->loss_sum = g->correct = NULL;
 }
 
 /* ---- chunks ------------------------------------------------------------------
@@ -197,21 +199,96 @@ static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
                                      "");
 }
 
+/* ---- kernels -------------------------------------------------------------------
+ *
+ * Every op is a function of its own (never inlined: a profile then names
+ * the op that takes the time, and --emit=llvm reads op by op). A kernel's
+ * arguments are the state of the chunk that calls it. */
+enum { K_PARAMS, K_STATE, K_INPUT, K_LABELS, K_ARENA, K_N, K_BATCH_N,
+       K_BASE, K_STEP, K_SEED, K_LR, K_LOSS, K_CORRECT, K_ARGS };
+
+static void kernel_types(Cg *g, LLVMTypeRef *t) {
+  for (int i = 0; i < K_ARGS; i++)
+    t[i] = i >= K_N && i <= K_SEED ? g->i64 : g->ptr;
+  t[K_LR] = g->f32;
+}
+
+static LLVMValueRef emit_kernel(Cg *g, const Node *n, bool training) {
+  LLVMTypeRef types[K_ARGS];
+  kernel_types(g, types);
+  char *name = arena_printf(g->m->arena, "%s.%s.%s", g->m->name,
+                            training ? "train" : "infer", n->out->name);
+  LLVMValueRef fn = new_function(g, name, types, K_ARGS);
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateEnumAttribute(g->ctx, noinline, 0));
+  Buffer bufs[] = {BUF_PARAMS, BUF_STATE, BUF_INPUT, BUF_LABELS, BUF_ARENA};
+  for (int i = 0; i <= K_ARENA; i++)
+    g->buf[bufs[i]] = LLVMGetParam(fn, (unsigned)i);
+  g->n = LLVMGetParam(fn, K_N);
+  g->batch_n = LLVMGetParam(fn, K_BATCH_N);
+  g->image_base = LLVMGetParam(fn, K_BASE);
+  g->step = LLVMGetParam(fn, K_STEP);
+  g->seed = LLVMGetParam(fn, K_SEED);
+  g->lr = LLVMGetParam(fn, K_LR);
+  g->loss_sum = LLVMGetParam(fn, K_LOSS);
+  g->correct = LLVMGetParam(fn, K_CORRECT);
+  g->training = training;
+  g->scratch = training ? g->m->train_arena_bytes : g->m->infer_arena_bytes;
+  emit_node(g, n);
+  finish_function(g);
+  return fn;
+}
+
+/* A kernel per node that `want` selects, in node order; NULL elsewhere. */
+static LLVMValueRef *emit_kernels(Cg *g, bool training,
+                                  bool (*want)(const Node *)) {
+  LLVMValueRef *k = arena_array(g->m->arena, (size_t)g->m->nnodes + 1,
+                                sizeof *k);
+  for (int i = 0; i < g->m->nnodes; i++)
+    if (want(g->m->nodes[i]))
+      k[i] = emit_kernel(g, g->m->nodes[i], training);
+  return k;
+}
+
+static LLVMValueRef or_zero(LLVMValueRef v, LLVMTypeRef t) {
+  return v ? v : LLVMConstNull(t);
+}
+
+/* Calls every kernel with the state g holds for the current function. */
+static void call_kernels(Cg *g, LLVMValueRef *kernels) {
+  LLVMTypeRef types[K_ARGS];
+  kernel_types(g, types);
+  LLVMTypeRef ft = LLVMFunctionType(g->void_t, types, K_ARGS, false);
+  LLVMValueRef a[K_ARGS] = {
+      g->buf[BUF_PARAMS], g->buf[BUF_STATE], g->buf[BUF_INPUT],
+      g->buf[BUF_LABELS], g->buf[BUF_ARENA], g->n, g->batch_n,
+      g->image_base, g->step, g->seed, g->lr, g->loss_sum, g->correct};
+  for (int i = 0; i < K_ARGS; i++)
+    a[i] = or_zero(a[i], types[i]);
+  for (int i = 0; i < g->m->nnodes; i++)
+    if (kernels[i])
+      LLVMBuildCall2(g->b, ft, kernels[i], a, K_ARGS, "");
+}
+
 static bool is_forward(const Node *n) {
   return !(ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE | OPF_LOSS));
 }
 
+static bool is_update(const Node *n) {
+  return ir_op_info(n->op)->flags & OPF_UPDATE;
+}
+
+static bool is_not_update(const Node *n) { return !is_update(n); }
+
 /* void NAME_train_chunk(ctx, k): forward, loss and backward of chunk k */
 static LLVMValueRef emit_train_chunk(Cg *g, LLVMTypeRef ct) {
+  LLVMValueRef *kernels = emit_kernels(g, true, is_not_update);
   LLVMTypeRef params[] = {g->ptr, g->i64};
   char *name = arena_printf(g->m->arena, "%s_train_chunk", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 2);
   enter_chunk(g, ct, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), true);
-  g->scratch = g->m->train_arena_bytes;
-  g->training = true;
-  for (int i = 0; i < g->m->nnodes; i++)
-    if (!(ir_op_info(g->m->nodes[i]->op)->flags & OPF_UPDATE))
-      emit_node(g, g->m->nodes[i]);
+  call_kernels(g, kernels);
   finish_function(g);
   return fn;
 }
@@ -219,16 +296,13 @@ static LLVMValueRef emit_train_chunk(Cg *g, LLVMTypeRef ct) {
 /* void NAME_infer_chunk(ctx, k): the forward graph without dropout, and
  * the prediction copied out */
 static LLVMValueRef emit_infer_chunk(Cg *g, LLVMTypeRef ct) {
+  LLVMValueRef *kernels = emit_kernels(g, false, is_forward);
   LLVMTypeRef params[] = {g->ptr, g->i64};
   char *name = arena_printf(g->m->arena, "%s_infer_chunk", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 2);
   LLVMValueRef ctx = LLVMGetParam(fn, 0);
   enter_chunk(g, ct, ctx, LLVMGetParam(fn, 1), false);
-  g->scratch = g->m->infer_arena_bytes;
-  g->training = false;
-  for (int i = 0; i < g->m->nnodes; i++)
-    if (is_forward(g->m->nodes[i]))
-      emit_node(g, g->m->nodes[i]);
+  call_kernels(g, kernels);
   int64_t classes = ir_shape_elems(&g->m->output->shape);
   LLVMValueRef probs = cg_gep(g, g->f32, ctx_get(g, ct, ctx, CTX_PROBS, g->ptr),
                               cg_mulc(g, g->image_base, classes));
@@ -309,6 +383,7 @@ static void sum_outputs(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
 static LLVMValueRef emit_train_step(Cg *g) {
   LLVMTypeRef ct = context_type(g);
   LLVMValueRef chunk_fn = emit_train_chunk(g, ct);
+  LLVMValueRef *updates = emit_kernels(g, true, is_update);
   LLVMTypeRef p = g->ptr, i = g->i64;
   LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, p, p};
   char *name = arena_printf(g->m->arena, "%s_train_step", g->m->name);
@@ -328,9 +403,7 @@ static LLVMValueRef emit_train_step(Cg *g) {
   g->buf[BUF_ARENA] = arena;
   g->step = a[CTX_STEP];
   g->lr = a[CTX_LR];
-  for (int k = 0; k < g->m->nnodes; k++)
-    if (ir_op_info(g->m->nodes[k]->op)->flags & OPF_UPDATE)
-      emit_node(g, g->m->nodes[k]);
+  call_kernels(g, updates);
   finish_function(g);
   return fn;
 }

@@ -12,6 +12,7 @@ config.test_exec_root = os.path.join(config.cnnc_obj_root, "test")
 
 config.substitutions.append(("%cnnc", os.path.join(config.cnnc_obj_root, "cnnc")))
 config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%builddir", config.cnnc_obj_root))
 config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
 config.environment["PATH"] = os.pathsep.join(
     [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
