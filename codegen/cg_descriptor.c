@@ -38,11 +38,15 @@ static const Node *consumer(const Module *m, const Tensor *t) {
 
 /* A dense layer reading a flatten (through dropout or activations) takes
  * its inputs in H,W,C order: the checkpoint needs H, W and C. */
+static bool keeps_order(const Node *n) {
+  return (ir_op_info(n->op)->flags & OPF_ELEMENTWISE) ||
+         (n->op == OP_FLATTEN && n->in[0]->shape.rank == 1);
+}
+
 static const Shape *flattened_from(const Node *dense) {
   const Tensor *t = dense->in[0];
-  while (t->def && t->def->op != OP_FLATTEN &&
-         (ir_op_info(t->def->op)->flags & OPF_ELEMENTWISE))
-    t = t->def->in[0];
+  while (t->def && keeps_order(t->def))
+    t = t->def->in[0]; /* a flatten of a vector changes nothing */
   if (t->def && t->def->op == OP_FLATTEN && t->def->in[0]->shape.rank == 3)
     return &t->def->in[0]->shape;
   return NULL;

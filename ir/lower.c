@@ -16,6 +16,9 @@
 #include "ir.h"
 
 enum { MAX_SIZE = 1 << 20 }; /* any one size argument: filters, kernel... */
+/* Dropout's random stream is step * 2^16 + the layer's position, so a
+ * model has fewer than 2^16 layers. */
+enum { MAX_LAYERS = (1 << 16) - 1 };
 
 typedef struct Lowerer {
   Module *m;
@@ -402,6 +405,11 @@ Module *ir_lower(const Ast *ast, Diag *d, Arena *a) {
   if (n == 0)
     diag_error(d, ast->model_loc, "model '%s' has no layers; it needs at "
                "least input(...) and one layer", ast->model_name);
+  if (n > MAX_LAYERS) {
+    diag_error(d, layers[MAX_LAYERS]->loc, "model '%s' has %d layers; at "
+               "most %d are allowed", ast->model_name, n, MAX_LAYERS);
+    return NULL;
+  }
   const char **names = arena_array(a, (size_t)n + 1, sizeof(char *));
   assign_names(&lo, layers, n, names);
   for (int i = 0; i < n; i++) {

@@ -88,8 +88,8 @@ static void infer_conv(Module *m, Node *n) {
   Shape w = {4, {c->kh, c->kw, in->dim[2], c->filters}};
   if (!set_shape(m, n, n->in[1], w, "weight"))
     return;
-  if (n->nin == 3)
-    set_shape(m, n, n->in[2], shape1(c->filters), "bias");
+  if (n->nin == 3 && !set_shape(m, n, n->in[2], shape1(c->filters), "bias"))
+    return;
   set_shape(m, n, n->out,
             shape3(conv_out(in->dim[0], c->kh, c->sh, c->padding),
                    conv_out(in->dim[1], c->kw, c->sw, c->padding),
@@ -127,8 +127,8 @@ static void infer_dense(Module *m, Node *n) {
   if (!set_shape(m, n, n->in[1], (Shape){2, {in->dim[0], d->units}},
                  "weight"))
     return;
-  if (n->nin == 3)
-    set_shape(m, n, n->in[2], shape1(d->units), "bias");
+  if (n->nin == 3 && !set_shape(m, n, n->in[2], shape1(d->units), "bias"))
+    return;
   set_shape(m, n, n->out, shape1(d->units), "output");
 }
 

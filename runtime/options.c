@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ static const Flag FLAGS[] = {
   {F_QUIET, "quiet", NULL, "print only the final test_acc line"},
   {F_HELP, "help", NULL, "print this help and exit"},
 };
-enum { NUM_FLAGS = sizeof FLAGS / sizeof FLAGS[0], MAX_EPOCHS = 1000000,
+enum { NUM_FLAGS = sizeof FLAGS / sizeof FLAGS[0], MAX_EPOCHS = 1 << 20, /* as the .cnn allows */
        MAX_THREADS = 4096 };
 
 /* --- numbers ------------------------------------------------------------- */
@@ -104,9 +105,11 @@ static bool parse_real(const Flag *f, const char *s, double *out) {
 static bool parse_positive(const Flag *f, const char *s, double *out) {
   if (!parse_real(f, s, out))
     return false;
-  if (*out > 0)
+  /* The train step takes a float: 1e-50 would be 0 there. */
+  float as_float = (float)*out;
+  if (*out > 0 && as_float > 0 && as_float <= FLT_MAX)
     return true;
-  cnn_error("--%s: %s must be above 0", f->name, s);
+  cnn_error("--%s: %s must be above 0 and fit a 32-bit float", f->name, s);
   return false;
 }
 
