@@ -20,6 +20,7 @@ typedef struct ParseCtx {
   Diag *diag;
   Arena *arena;
   Ast *ast;
+  AstLayer **layer_tail; /* where the next layer goes: appending is O(1) */
   int line, col;   /* where the next character is */
   Loc last_end;    /* just past the last token: where EOF errors point */
   bool at_eof;     /* the scanner has returned end of file */

@@ -202,10 +202,10 @@ static AstArg *append_arg(AstArg *list, AstArg *arg) {
 }
 
 static void add_layer(ParseCtx *ctx, AstLayer *layer) {
-  AstLayer **p = &ctx->ast->layers;
-  while (*p)
-    p = &(*p)->next;
-  *p = layer;
+  if (!ctx->layer_tail)
+    ctx->layer_tail = &ctx->ast->layers;
+  *ctx->layer_tail = layer;
+  ctx->layer_tail = &layer->next;
 }
 
 static void add_setting(ParseCtx *ctx, AstSetting *s) {

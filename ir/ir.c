@@ -132,6 +132,7 @@ Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
   n->out->def = n;
   m->nodes = grow(m->arena, m->nodes, m->nnodes, &m->cap_nodes,
                   sizeof(Node *));
+  n->index = m->nnodes;
   m->nodes[m->nnodes++] = n;
   return n;
 }
@@ -171,12 +172,18 @@ void ir_replace_uses(Module *m, Tensor *from, Tensor *to) {
     m->loss = to;
 }
 
+void ir_number_nodes(Module *m) {
+  for (int i = 0; i < m->nnodes; i++)
+    m->nodes[i]->index = i;
+}
+
 void ir_sweep(Module *m) {
   int kept = 0;
   for (int i = 0; i < m->nnodes; i++)
     if (!m->nodes[i]->dead)
       m->nodes[kept++] = m->nodes[i];
   m->nnodes = kept;
+  ir_number_nodes(m);
   kept = 0;
   for (int i = 0; i < m->ntensors; i++) {
     Tensor *t = m->tensors[i];

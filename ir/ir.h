@@ -212,6 +212,7 @@ struct Node {
   Loc loc;
   bool implicit; /* lowered from `activation=`, not a layer of its own */
   bool dead;     /* removed by a pass; swept by ir_sweep() */
+  int index;     /* position in m->nodes (kept by ir_node_new and ir_sweep) */
   int nin;
   Tensor *in[MAX_INPUTS];
   Tensor *out;
@@ -291,6 +292,8 @@ Node *ir_sole_user(const Module *m, const Tensor *t);
 void ir_replace_uses(Module *m, Tensor *from, Tensor *to);
 /* Drops dead nodes and the tensors they defined. */
 void ir_sweep(Module *m);
+/* Sets every node's index to its position (after reordering nodes). */
+void ir_number_nodes(Module *m);
 
 /* ---- lowering, printing, checking -------------------------------------------- */
 

@@ -306,13 +306,15 @@ static void check_user_names(Lowerer *lo, const AstLayer **layers, int n,
   }
 }
 
+/* Automatic names differ from each other by construction (one counter per
+ * kind), so they need checking only against the names users gave. */
 static const char *auto_name(Lowerer *lo, const char *kind,
-                             const char **names, int n, int *counter) {
-  if (strcmp(kind, "input") == 0 && !name_taken(names, n, "input"))
+                             const char **user, int nuser, int *counter) {
+  if (strcmp(kind, "input") == 0 && !name_taken(user, nuser, "input"))
     return "input";
   for (;;) {
     const char *name = arena_printf(lo->a, "%s_%d", kind, ++*counter);
-    if (!name_taken(names, n, name))
+    if (!name_taken(user, nuser, name))
       return name;
   }
 }
@@ -320,6 +322,11 @@ static const char *auto_name(Lowerer *lo, const char *kind,
 static void assign_names(Lowerer *lo, const AstLayer **layers, int n,
                          const char **names) {
   check_user_names(lo, layers, n, names);
+  const char **user = arena_array(lo->a, (size_t)n + 1, sizeof *user);
+  int nuser = 0;
+  for (int i = 0; i < n; i++)
+    if (names[i])
+      user[nuser++] = names[i];
   int counters[NLAYER_DEFS] = {0};
   for (int i = 0; i < n; i++) {
     if (names[i])
@@ -329,7 +336,7 @@ static void assign_names(Lowerer *lo, const AstLayer **layers, int n,
       k++;
     int scratch = 0;
     int *counter = k < NLAYER_DEFS ? &counters[k] : &scratch;
-    names[i] = auto_name(lo, layers[i]->kind, names, n, counter);
+    names[i] = auto_name(lo, layers[i]->kind, user, nuser, counter);
   }
 }
 

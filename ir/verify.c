@@ -4,6 +4,7 @@
  * reported as an internal error naming the pass that ran last. */
 #include "ir.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct Checker {
@@ -20,16 +21,20 @@ static void fail(Checker *c, const char *what, const char *name) {
 
 /* Inputs, parameters and labels are defined from the start; a value is
  * defined once its node has been seen. */
-static bool defined_before(const Module *m, const Tensor *t, int node) {
-  if (t->kind != TK_VALUE)
-    return true;
-  for (int i = 0; i < node; i++)
-    if (m->nodes[i]->out == t)
-      return true;
-  return false;
+/* Whether n is in the list where its index says (a stale index fails). */
+static bool listed(const Module *m, const Node *n) {
+  return n->index >= 0 && n->index < m->nnodes && m->nodes[n->index] == n;
 }
 
+static bool defined_before(const Module *m, const Tensor *t, int node) {
+  return t->kind != TK_VALUE || (listed(m, t->def) && t->def->index < node);
+}
+
+/* A value belongs through its node; inputs, parameters, state and labels
+ * by a search of the few tensors that are not values. */
 static bool in_module(const Module *m, const Tensor *t) {
+  if (t->kind == TK_VALUE)
+    return t->def && listed(m, t->def) && t->def->out == t;
   for (int i = 0; i < m->ntensors; i++)
     if (m->tensors[i] == t)
       return true;
@@ -76,6 +81,8 @@ static void check_node(Checker *c, int idx) {
   const char *name = n->out ? n->out->name : "?";
   if (n->dead)
     fail(c, "dead node left in the list", name);
+  if (n->index != idx)
+    fail(c, "node index out of date", name);
   if (!n->out || n->out->def != n || n->out->kind != TK_VALUE)
     fail(c, "node output not linked back to its node", name);
   if (n->nin < info->min_inputs || n->nin > info->max_inputs)
@@ -89,13 +96,30 @@ static void check_node(Checker *c, int idx) {
   check_attrs(c, n);
 }
 
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted, equal names are neighbours: n log n, not n^2, for big models. */
+static void check_unique_names(Checker *c) {
+  const Module *m = c->m;
+  const char **names = malloc(sizeof *names * ((size_t)m->ntensors + 1));
+  if (!names)
+    return;
+  for (int i = 0; i < m->ntensors; i++)
+    names[i] = m->tensors[i]->name;
+  qsort(names, (size_t)m->ntensors, sizeof *names, by_name);
+  for (int i = 1; i < m->ntensors; i++)
+    if (strcmp(names[i - 1], names[i]) == 0)
+      fail(c, "two tensors share a name", names[i]);
+  free(names);
+}
+
 static void check_tensors(Checker *c) {
   const Module *m = c->m;
+  check_unique_names(c);
   for (int i = 0; i < m->ntensors; i++) {
     const Tensor *t = m->tensors[i];
-    for (int j = 0; j < i; j++)
-      if (strcmp(m->tensors[j]->name, t->name) == 0)
-        fail(c, "two tensors share a name", t->name);
     if (m->shaped && (t->shape.rank < 0 || t->shape.rank > MAX_RANK))
       fail(c, "tensor without a shape after infer-shapes", t->name);
     if (m->shaped && ir_shape_elems(&t->shape) > IR_MAX_ELEMS)

@@ -19,8 +19,10 @@
  * only a prefix. Views (flatten and its gradient) and in-place updates
  * share their input's storage.
  *
- * This plan gives every tensor its own slice; reusing slices of tensors
- * whose lifetimes do not overlap is the next step. */
+ * Slices are reused by liveness: walking the chunk's nodes in order, a
+ * tensor's slice returns to a free list once the last node that reads it
+ * (or a view of it) has run, and each new tensor takes the first free
+ * slice that fits. The model's output and the loss live to the end. */
 #include "passes.h"
 
 enum { ALIGN = 64, MAX_CHUNKS = 8 };
@@ -32,12 +34,58 @@ static bool is_view(const Node *n) {
          (ir_op_info(n->op)->flags & OPF_UPDATE);
 }
 
-static void place_arena(Module *m, Tensor *t, int64_t batch) {
-  int64_t copies = ir_tensor_per_image(t) ? batch : 1;
-  t->buffer = BUF_ARENA;
-  t->offset = m->train_arena_bytes;
-  m->train_arena_bytes += align_up(ir_shape_elems(&t->shape) * 4 * copies);
+static int64_t bytes_of(const Module *m, const Tensor *t) {
+  int64_t copies = ir_tensor_per_image(t) ? m->chunk_images : 1;
+  return align_up(ir_shape_elems(&t->shape) * 4 * copies);
 }
+
+/* ---- the free list: holes in the arena, sorted by offset ---------------------- */
+
+typedef struct Hole {
+  int64_t offset, size;
+} Hole;
+
+typedef struct Heap {
+  Hole *holes;
+  int nholes;
+  int64_t end; /* the arena so far */
+} Heap;
+
+static int64_t heap_take(Heap *h, int64_t size) {
+  for (int i = 0; i < h->nholes; i++) {
+    if (h->holes[i].size < size)
+      continue;
+    int64_t at = h->holes[i].offset;
+    h->holes[i].offset += size;
+    h->holes[i].size -= size;
+    return at;
+  }
+  int64_t at = h->end;
+  h->end += size;
+  return at;
+}
+
+/* Puts [offset, offset + size) back, merging it with its neighbours. */
+static void heap_give(Heap *h, int64_t offset, int64_t size) {
+  int i = 0;
+  while (i < h->nholes && h->holes[i].offset < offset)
+    i++;
+  for (int j = h->nholes; j > i; j--)
+    h->holes[j] = h->holes[j - 1];
+  h->holes[i] = (Hole){offset, size};
+  h->nholes++;
+  for (int j = h->nholes - 1; j > 0; j--) {
+    Hole *a = &h->holes[j - 1], *b = &h->holes[j];
+    if (a->offset + a->size != b->offset)
+      continue;
+    a->size += b->size;
+    for (int k = j; k + 1 < h->nholes; k++)
+      h->holes[k] = h->holes[k + 1];
+    h->nholes--;
+  }
+}
+
+/* ---- liveness ------------------------------------------------------------------------ */
 
 typedef enum Stage { FORWARD, BACKWARD, PARAM_GRADS } Stage;
 
@@ -47,18 +95,82 @@ static Stage stage_of(const Node *n) {
   return ir_tensor_per_image(n->out) || is_view(n) ? BACKWARD : PARAM_GRADS;
 }
 
-static void place_values(Module *m, Stage stage) {
+/* The node whose slice holds t: views are followed to what they view. */
+static int owner(const Module *m, const Tensor *t) {
+  while (t->def && is_view(t->def) && !(ir_op_info(t->def->op)->flags & OPF_UPDATE))
+    t = t->def->in[0];
+  (void)m;
+  return t->def ? t->def->index : -1;
+}
+
+/* last[i]: the last node that reads node i's slice; nnodes for the
+ * output and the loss, which the caller reads after the chunk. */
+static int *last_uses(Module *m) {
+  int *last = arena_array(m->arena, (size_t)m->nnodes + 1, sizeof *last);
+  for (int i = 0; i < m->nnodes; i++)
+    last[i] = i;
+  for (int j = 0; j < m->nnodes; j++)
+    for (int k = 0; k < m->nodes[j]->nin; k++) {
+      int o = owner(m, m->nodes[j]->in[k]);
+      if (o >= 0 && last[o] < j)
+        last[o] = j;
+    }
+  if (m->output && owner(m, m->output) >= 0)
+    last[owner(m, m->output)] = m->nnodes;
+  if (m->loss && owner(m, m->loss) >= 0)
+    last[owner(m, m->loss)] = m->nnodes;
+  return last;
+}
+
+/* Activations and their gradients, by liveness; parameter gradients after
+ * them, one contiguous region. */
+/* dying[i]: the nodes whose slices are free once node i has run, as a
+ * list threaded through next[] (-1 ends it). */
+static void death_lists(Module *m, const int *last, int *dying, int *next) {
+  for (int i = 0; i <= m->nnodes; i++)
+    dying[i] = -1;
+  for (int d = 0; d < m->nnodes; d++) {
+    next[d] = dying[last[d]];
+    dying[last[d]] = d;
+  }
+}
+
+static bool owns_slice(const Node *n) {
+  return stage_of(n) != PARAM_GRADS && !is_view(n);
+}
+
+static void place_values(Module *m) {
+  int *last = last_uses(m);
+  int *dying = arena_array(m->arena, (size_t)m->nnodes + 1, sizeof *dying);
+  int *next = arena_array(m->arena, (size_t)m->nnodes + 1, sizeof *next);
+  death_lists(m, last, dying, next);
+  Heap h = {arena_array(m->arena, (size_t)m->nnodes + 1, sizeof(Hole)), 0, 0};
   for (int i = 0; i < m->nnodes; i++) {
+    for (int d = i > 0 ? dying[i - 1] : -1; d >= 0; d = next[d])
+      if (owns_slice(m->nodes[d]))
+        heap_give(&h, m->nodes[d]->out->offset, bytes_of(m, m->nodes[d]->out));
     Node *n = m->nodes[i];
-    if (stage_of(n) != stage)
-      continue;
+    Stage st = stage_of(n);
     if (is_view(n)) {
       n->out->buffer = n->in[0]->buffer;
       n->out->offset = n->in[0]->offset;
-    } else {
-      place_arena(m, n->out, m->chunk_images);
+    } else if (st != PARAM_GRADS) {
+      n->out->buffer = BUF_ARENA;
+      n->out->offset = heap_take(&h, bytes_of(m, n->out));
+      if (st == FORWARD && n->out->offset + bytes_of(m, n->out) > m->infer_arena_bytes)
+        m->infer_arena_bytes = n->out->offset + bytes_of(m, n->out);
     }
   }
+  m->grads_offset = m->train_arena_bytes = h.end;
+  for (int i = 0; i < m->nnodes; i++) {
+    Tensor *t = m->nodes[i]->out;
+    if (stage_of(m->nodes[i]) == PARAM_GRADS && !is_view(m->nodes[i])) {
+      t->buffer = BUF_ARENA;
+      t->offset = m->train_arena_bytes;
+      m->train_arena_bytes += bytes_of(m, t);
+    }
+  }
+  m->grads_bytes = m->train_arena_bytes - m->grads_offset;
 }
 
 /* chunks = min(batch, MAX_CHUNKS); chunk_images = ceil(batch / chunks) */
@@ -96,12 +208,8 @@ void pass_plan_memory(Module *m) {
     return;
   }
   m->param_floats = m->state_floats = m->train_arena_bytes = 0;
+  m->infer_arena_bytes = 0;
   choose_chunks(m);
   place_leaves(m);
-  place_values(m, FORWARD);
-  m->infer_arena_bytes = m->train_arena_bytes;
-  place_values(m, BACKWARD);
-  m->grads_offset = m->train_arena_bytes;
-  place_values(m, PARAM_GRADS);
-  m->grads_bytes = m->train_arena_bytes - m->grads_offset;
+  place_values(m);
 }
