@@ -146,6 +146,19 @@ void cg_loss(Cg *g, const Node *n);
 void cg_loss_bwd(Cg *g, const Node *n);
 void cg_update(Cg *g, const Node *n);
 
+/* one function per op kernel (cg_module.c), and calls to them all with the
+ * state the current function holds in g */
+LLVMValueRef *cg_emit_kernels(Cg *g, bool training, bool (*want)(const Node *));
+void cg_call_kernels(Cg *g, LLVMValueRef *kernels);
+bool cg_is_forward(const Node *n);
+LLVMValueRef cg_new_function(Cg *g, const char *name, LLVMTypeRef ret,
+                             LLVMTypeRef *params, unsigned nparams,
+                             bool exported);
+void cg_finish_function(Cg *g, LLVMValueRef ret);
+
+/* the entry points of an inference object (cg_infer.c) */
+void cg_inference_entries(Cg *g, const CgOptions *o);
+
 /* the arena a train step (or an inference call) needs: every chunk's */
 int64_t cg_arena_bytes(const Cg *g, bool training);
 

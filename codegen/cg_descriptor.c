@@ -25,56 +25,21 @@ static LLVMValueRef string(Cg *g, const char *s, const char *name) {
   return gv;
 }
 
-/* The dense node that reads parameter t, or the conv2d. */
-static const Node *consumer(const Module *m, const Tensor *t) {
-  for (int i = 0; i < m->nnodes; i++) {
-    const Node *n = m->nodes[i];
-    if ((n->op == OP_CONV2D || n->op == OP_DENSE) &&
-        (n->in[1] == t || (n->nin == 3 && n->in[2] == t)))
-      return n;
-  }
-  unreachable();
-}
-
-/* A dense layer reading a flatten (through dropout or activations) takes
- * its inputs in H,W,C order: the checkpoint needs H, W and C. */
-static bool keeps_order(const Node *n) {
-  return (ir_op_info(n->op)->flags & OPF_ELEMENTWISE) ||
-         (n->op == OP_FLATTEN && n->in[0]->shape.rank == 1);
-}
-
-static const Shape *flattened_from(const Node *dense) {
-  const Tensor *t = dense->in[0];
-  while (t->def && keeps_order(t->def))
-    t = t->def->in[0]; /* a flatten of a vector changes nothing */
-  if (t->def && t->def->op == OP_FLATTEN && t->def->in[0]->shape.rank == 3)
-    return &t->def->in[0]->shape;
-  return NULL;
-}
-
 static LLVMValueRef param_entry(Cg *g, LLVMTypeRef type, const Tensor *t) {
-  const Node *n = consumer(g->m, t);
+  static const int64_t kinds[] = {[PARAM_CONV_WEIGHT] = CNN_PARAM_CONV_WEIGHT,
+                                  [PARAM_DENSE_WEIGHT] = CNN_PARAM_DENSE_WEIGHT,
+                                  [PARAM_BIAS] = CNN_PARAM_BIAS};
+  ParamLayout p = ir_param_layout(g->m, t);
   const Shape *s = &t->shape;
-  bool bias = s->rank == 1;
-  int64_t kind = bias ? CNN_PARAM_BIAS
-                 : n->op == OP_CONV2D ? CNN_PARAM_CONV_WEIGHT
-                                      : CNN_PARAM_DENSE_WEIGHT;
-  int64_t fan_in = 0, fan_out = 0;
-  if (!bias) {
-    int64_t taps = s->rank == 4 ? s->dim[0] * s->dim[1] : 1;
-    fan_in = taps * s->dim[s->rank - 2];
-    fan_out = taps * s->dim[s->rank - 1];
-  }
-  const Shape *flat = kind == CNN_PARAM_DENSE_WEIGHT ? flattened_from(n) : NULL;
   LLVMValueRef dims[4];
   for (int i = 0; i < 4; i++)
     dims[i] = i64c(g, i < s->rank ? s->dim[i] : 0);
   LLVMValueRef f[] = {
-      string(g, t->name, "param.name"), i64c(g, kind), i64c(g, s->rank),
-      LLVMConstArray2(g->i64, dims, 4), i64c(g, t->offset / 4),
-      i64c(g, ir_shape_elems(s)), i64c(g, fan_in), i64c(g, fan_out),
-      i64c(g, flat ? flat->dim[0] : 0), i64c(g, flat ? flat->dim[1] : 0),
-      i64c(g, flat ? flat->dim[2] : 0)};
+      string(g, t->name, "param.name"), i64c(g, kinds[p.kind]),
+      i64c(g, s->rank), LLVMConstArray2(g->i64, dims, 4),
+      i64c(g, t->offset / 4), i64c(g, ir_shape_elems(s)), i64c(g, p.fan_in),
+      i64c(g, p.fan_out), i64c(g, p.flat[0]), i64c(g, p.flat[1]),
+      i64c(g, p.flat[2])};
   return LLVMConstNamedStruct(type, f, sizeof f / sizeof f[0]);
 }
 

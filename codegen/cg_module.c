@@ -90,11 +90,13 @@ static void emit_node(Cg *g, const Node *n) {
   unreachable();
 }
 
-static LLVMValueRef new_function(Cg *g, const char *name, LLVMTypeRef *params,
-                                 unsigned nparams) {
-  LLVMTypeRef ft = LLVMFunctionType(g->void_t, params, nparams, false);
+LLVMValueRef cg_new_function(Cg *g, const char *name, LLVMTypeRef ret,
+                             LLVMTypeRef *params, unsigned nparams,
+                             bool exported) {
+  LLVMTypeRef ft = LLVMFunctionType(ret, params, nparams, false);
   LLVMValueRef fn = LLVMAddFunction(g->mod, name, ft);
-  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  if (!exported)
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (unsigned i = 0; i < nparams; i++)
     if (params[i] == g->ptr)
@@ -107,9 +109,18 @@ static LLVMValueRef new_function(Cg *g, const char *name, LLVMTypeRef *params,
   return fn;
 }
 
-/* The entry block holds only the stack slots; it falls through at the end. */
-static void finish_function(Cg *g) {
-  LLVMBuildRetVoid(g->b);
+static LLVMValueRef new_function(Cg *g, const char *name, LLVMTypeRef *params,
+                                 unsigned nparams) {
+  return cg_new_function(g, name, g->void_t, params, nparams, false);
+}
+
+/* The entry block holds only the stack slots; it falls through at the end.
+ * ret: the value to return, or NULL for void. */
+void cg_finish_function(Cg *g, LLVMValueRef ret) {
+  if (ret)
+    LLVMBuildRet(g->b, ret);
+  else
+    LLVMBuildRetVoid(g->b);
   LLVMBasicBlockRef start = LLVMGetNextBasicBlock(g->entry);
   LLVMPositionBuilderAtEnd(g->b, g->entry);
   LLVMBuildBr(g->b, start);
@@ -117,6 +128,8 @@ static void finish_function(Cg *g) {
   g->n = g->batch_n = g->image_base = g->step = g->seed = g->lr = NULL;
   g->loss_sum = g->correct = NULL;
 }
+
+static void finish_function(Cg *g) { cg_finish_function(g, NULL); }
 
 /* ---- chunks ------------------------------------------------------------------
  *
@@ -241,7 +254,7 @@ static LLVMValueRef emit_kernel(Cg *g, const Node *n, bool training) {
 }
 
 /* A kernel per node that `want` selects, in node order; NULL elsewhere. */
-static LLVMValueRef *emit_kernels(Cg *g, bool training,
+LLVMValueRef *cg_emit_kernels(Cg *g, bool training,
                                   bool (*want)(const Node *)) {
   LLVMValueRef *k = arena_array(g->m->arena, (size_t)g->m->nnodes + 1,
                                 sizeof *k);
@@ -256,7 +269,7 @@ static LLVMValueRef or_zero(LLVMValueRef v, LLVMTypeRef t) {
 }
 
 /* Calls every kernel with the state g holds for the current function. */
-static void call_kernels(Cg *g, LLVMValueRef *kernels) {
+void cg_call_kernels(Cg *g, LLVMValueRef *kernels) {
   LLVMTypeRef types[K_ARGS];
   kernel_types(g, types);
   LLVMTypeRef ft = LLVMFunctionType(g->void_t, types, K_ARGS, false);
@@ -271,7 +284,7 @@ static void call_kernels(Cg *g, LLVMValueRef *kernels) {
       LLVMBuildCall2(g->b, ft, kernels[i], a, K_ARGS, "");
 }
 
-static bool is_forward(const Node *n) {
+bool cg_is_forward(const Node *n) {
   return !(ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE | OPF_LOSS));
 }
 
@@ -283,12 +296,12 @@ static bool is_not_update(const Node *n) { return !is_update(n); }
 
 /* void NAME_train_chunk(ctx, k): forward, loss and backward of chunk k */
 static LLVMValueRef emit_train_chunk(Cg *g, LLVMTypeRef ct) {
-  LLVMValueRef *kernels = emit_kernels(g, true, is_not_update);
+  LLVMValueRef *kernels = cg_emit_kernels(g, true, is_not_update);
   LLVMTypeRef params[] = {g->ptr, g->i64};
   char *name = arena_printf(g->m->arena, "%s_train_chunk", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 2);
   enter_chunk(g, ct, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), true);
-  call_kernels(g, kernels);
+  cg_call_kernels(g, kernels);
   finish_function(g);
   return fn;
 }
@@ -296,13 +309,13 @@ static LLVMValueRef emit_train_chunk(Cg *g, LLVMTypeRef ct) {
 /* void NAME_infer_chunk(ctx, k): the forward graph without dropout, and
  * the prediction copied out */
 static LLVMValueRef emit_infer_chunk(Cg *g, LLVMTypeRef ct) {
-  LLVMValueRef *kernels = emit_kernels(g, false, is_forward);
+  LLVMValueRef *kernels = cg_emit_kernels(g, false, cg_is_forward);
   LLVMTypeRef params[] = {g->ptr, g->i64};
   char *name = arena_printf(g->m->arena, "%s_infer_chunk", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 2);
   LLVMValueRef ctx = LLVMGetParam(fn, 0);
   enter_chunk(g, ct, ctx, LLVMGetParam(fn, 1), false);
-  call_kernels(g, kernels);
+  cg_call_kernels(g, kernels);
   int64_t classes = ir_shape_elems(&g->m->output->shape);
   LLVMValueRef probs = cg_gep(g, g->f32, ctx_get(g, ct, ctx, CTX_PROBS, g->ptr),
                               cg_mulc(g, g->image_base, classes));
@@ -383,7 +396,7 @@ static void sum_outputs(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
 static LLVMValueRef emit_train_step(Cg *g) {
   LLVMTypeRef ct = context_type(g);
   LLVMValueRef chunk_fn = emit_train_chunk(g, ct);
-  LLVMValueRef *updates = emit_kernels(g, true, is_update);
+  LLVMValueRef *updates = cg_emit_kernels(g, true, is_update);
   LLVMTypeRef p = g->ptr, i = g->i64;
   LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, p, p};
   char *name = arena_printf(g->m->arena, "%s_train_step", g->m->name);
@@ -403,7 +416,7 @@ static LLVMValueRef emit_train_step(Cg *g) {
   g->buf[BUF_ARENA] = arena;
   g->step = a[CTX_STEP];
   g->lr = a[CTX_LR];
-  call_kernels(g, updates);
+  cg_call_kernels(g, updates);
   finish_function(g);
   return fn;
 }
@@ -502,7 +515,7 @@ static void verify(Cg *g) {
 }
 
 bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d) {
-  if (!m->differentiated || !m->train_arena_bytes)
+  if (!m->infer_arena_bytes || (!o->infer_name && !m->differentiated))
     unreachable();
   LLVMTargetMachineRef tm = target_machine(o, d);
   if (!tm)
@@ -521,9 +534,13 @@ bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d) {
   char *triple = LLVMGetTargetMachineTriple(tm);
   LLVMSetTarget(g.mod, triple);
   LLVMDisposeMessage(triple);
-  LLVMValueRef train = emit_train_step(&g);
-  LLVMValueRef infer = emit_infer(&g);
-  cg_model_descriptor(&g, train, infer);
+  if (o->infer_name) {
+    cg_inference_entries(&g, o);
+  } else {
+    LLVMValueRef train = emit_train_step(&g);
+    LLVMValueRef infer = emit_infer(&g);
+    cg_model_descriptor(&g, train, infer);
+  }
   verify(&g);
   bool ok = optimise(&g, tm, o->opt_level, d) &&
             write_output(&g, tm, o->emit, path, d);

@@ -21,10 +21,16 @@ typedef struct CgOptions {
   const char *triple; /* NULL: the host */
   const char *cpu;    /* NULL: the host's (or "generic" for another triple) */
   bool reference;     /* plain loop nests only (the kernels' yardstick) */
+  /* An inference object instead of a trainer's: the C entry points are
+   * named after infer_name; weights (cnnc layout) are baked into read-only
+   * data, or, when NULL, set at run time by NAME_set_weights. */
+  const char *infer_name;
+  const float *weights;
+  int64_t *scratch_bytes; /* out: the scratch an inference call needs */
 } CgOptions;
 
-/* Requires: a module after the whole pipeline (plan-memory ran) with a
- * train block. Writes `path` (object, assembly or IR; EMIT_EXE writes the
+/* Requires: a module after the whole pipeline (plan-memory ran), with a
+ * train block for a trainer's object, without one for an inference one. Writes `path` (object, assembly or IR; EMIT_EXE writes the
  * object). Errors (an unknown target, a file that cannot be written) go to
  * d as tool errors. */
 bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d);

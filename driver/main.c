@@ -12,10 +12,12 @@
 #include "args.h"
 #include "ast.h"
 #include "codegen.h"
+#include "header.h"
 #include "ir.h"
 #include "link.h"
 #include "passes.h"
 #include "summary.h"
+#include "weights.h"
 
 #ifndef CNNC_VERSION
 #define CNNC_VERSION "0"
@@ -28,6 +30,9 @@ typedef struct Options {
   const char *file;
   const char *output;
   bool summary, print_ir, list_passes;
+  bool infer;              /* an inference object and header */
+  const char *weights;     /* --weights FILE.safetensors */
+  const char *name;        /* --name: the entry points' prefix */
   PipelineOptions pipeline;
   CgOptions cg;
 } Options;
@@ -46,6 +51,12 @@ static void usage(FILE *out) {
       "  -O0 .. -O3            optimisation level (default -O2)\n"
       "  --target=TRIPLE       generate code for another CPU (default: this\n"
       "  --cpu=NAME            machine's); with --emit=obj, asm or llvm\n"
+      "  --infer               an inference object and, beside it, its C\n"
+      "                        header (NAME.o and NAME.h; implies --emit=obj)\n"
+      "  --weights=FILE        bake these safetensors weights (PyTorch names\n"
+      "                        and layouts) into the inference object\n"
+      "  --name=NAME           prefix of the header's names (default: the\n"
+      "                        model's name)\n"
       "  --reference           plain loop-nest kernels only (slow; the\n"
       "                        yardstick the fast kernels are tested against)\n"
       "inspection:\n"
@@ -66,7 +77,8 @@ static void usage(FILE *out) {
 
 static const char *const known_flags[] = {
     "--summary", "--print-ir", "--print-after=", "--passes=", "--list-passes",
-    "--help", "--version", "--emit=", "--target=", "--cpu=", "--reference"};
+    "--help", "--version", "--emit=", "--target=", "--cpu=", "--reference",
+    "--infer", "--weights=", "--name="};
 enum { NFLAGS = sizeof known_flags / sizeof known_flags[0] };
 
 static bool unknown_flag(Diag *d, const char *arg) {
@@ -115,6 +127,12 @@ static bool parse_codegen_arg(int argc, char **argv, int *i, Options *o,
     o->cg.cpu = v;
   } else if (!strcmp(a, "--reference")) {
     o->cg.reference = true;
+  } else if (!strcmp(a, "--infer")) {
+    o->infer = true;
+  } else if ((v = flag_value(a, "--weights="))) {
+    o->weights = v;
+  } else if ((v = flag_value(a, "--name="))) {
+    o->name = v;
   } else {
     return unknown_flag(d, a);
   }
@@ -173,6 +191,8 @@ static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
   Module *m = ir_lower(ast, d, a);
   if (!m)
     return false;
+  if (o->infer)
+    ir_drop_training(m); /* no loss: no backward graph, one image a call */
   PipelineOptions po = o->pipeline;
   if (o->summary && !po.only)
     po.only = "infer-shapes"; /* the summary shows the layers as written */
@@ -194,6 +214,44 @@ static const char *default_output(const Options *o, Arena *a) {
   return arena_printf(a, "%.*s%s", (int)n, base, ext[o->cg.emit]);
 }
 
+/* NAME.o -> NAME.h beside it */
+static const char *header_path(const char *obj, Arena *a) {
+  size_t n = strlen(obj);
+  if (n > 2 && strcmp(obj + n - 2, ".o") == 0)
+    n -= 2;
+  return arena_printf(a, "%.*s.h", (int)n, obj);
+}
+
+static bool valid_c_name(const char *s) {
+  if (!*s || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') ||
+               (s[0] >= 'A' && s[0] <= 'Z')))
+    return false;
+  for (; *s; s++)
+    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9')))
+      return false;
+  return true;
+}
+
+static bool generate_inference(Options *o, Module *m, Diag *d, Arena *a) {
+  const char *name = o->name ? o->name : m->name;
+  if (!valid_c_name(name)) {
+    diag_tool_error(d, "--name=%s: not a C identifier", name);
+    return false;
+  }
+  if (o->cg.emit == EMIT_EXE)
+    o->cg.emit = EMIT_OBJ;
+  if (o->weights && !(o->cg.weights = weights_load(o->weights, m, d, a)))
+    return false;
+  int64_t scratch = 0;
+  o->cg.infer_name = name;
+  o->cg.scratch_bytes = &scratch;
+  const char *out = o->output ? o->output : default_output(o, a);
+  return cg_emit(m, &o->cg, out, d) &&
+         (o->cg.emit != EMIT_OBJ ||
+          header_write(header_path(out, a), m, name, o->weights, scratch, d));
+}
+
 static bool generate(const Options *o, Module *m, Diag *d, Arena *a) {
   if (!m->has_train) {
     diag_tool_error(d, "%s: no train block; a trainer needs one (loss, "
@@ -206,6 +264,10 @@ static bool generate(const Options *o, Module *m, Diag *d, Arena *a) {
     return false;
   }
   const char *out = o->output ? o->output : default_output(o, a);
+  if (o->weights || o->name) {
+    diag_tool_error(d, "--weights and --name go with --infer");
+    return false;
+  }
   if (o->cg.emit != EMIT_EXE)
     return cg_emit(m, &o->cg, out, d);
   char obj[] = "/tmp/cnnc-XXXXXX";
@@ -247,7 +309,8 @@ int main(int argc, char **argv) {
   if (ok && o.print_ir)
     ir_print(stdout, m);
   if (ok && !inspect)
-    ok = generate(&o, m, &d, &arena);
+    ok = o.infer ? generate_inference(&o, m, &d, &arena)
+                 : generate(&o, m, &d, &arena);
   arena_free_all(&arena);
   return ok ? 0 : 1;
 }

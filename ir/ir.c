@@ -172,6 +172,20 @@ void ir_replace_uses(Module *m, Tensor *from, Tensor *to) {
     m->loss = to;
 }
 
+void ir_drop_training(Module *m) {
+  if (m->loss)
+    m->loss->def->dead = true;
+  m->loss = NULL;
+  ir_sweep(m);
+  int kept = 0;
+  for (int i = 0; i < m->ntensors; i++)
+    if (m->tensors[i]->kind != TK_LABELS)
+      m->tensors[kept++] = m->tensors[i];
+  m->ntensors = kept;
+  m->labels = NULL;
+  m->has_train = false;
+}
+
 void ir_number_nodes(Module *m) {
   for (int i = 0; i < m->nnodes; i++)
     m->nodes[i]->index = i;

@@ -292,8 +292,31 @@ Node *ir_sole_user(const Module *m, const Tensor *t);
 void ir_replace_uses(Module *m, Tensor *from, Tensor *to);
 /* Drops dead nodes and the tensors they defined. */
 void ir_sweep(Module *m);
+/* Makes an inference-only module: drops the loss, the labels and the
+ * train block (before autodiff). */
+void ir_drop_training(Module *m);
 /* Sets every node's index to its position (after reordering nodes). */
 void ir_number_nodes(Module *m);
+
+/* ---- parameters at the checkpoint boundary (ir/params.c) ------------------- */
+
+typedef enum ParamKind {
+  PARAM_CONV_WEIGHT,  /* [kh, kw, cin, cout] here; PyTorch [cout, cin, kh, kw] */
+  PARAM_DENSE_WEIGHT, /* [in, out] here; PyTorch [out, in] */
+  PARAM_BIAS,         /* [n] in both */
+} ParamKind;
+
+typedef struct ParamLayout {
+  ParamKind kind;
+  int64_t fan_in, fan_out; /* per output unit, for initialisation */
+  int64_t flat[3]; /* H, W, C of the flatten a dense weight reads, or 0s */
+} ParamLayout;
+
+/* Requires: shapes. t is a TK_PARAM tensor. */
+ParamLayout ir_param_layout(const Module *m, const Tensor *t);
+Shape ir_param_torch_shape(const Module *m, const Tensor *t);
+/* The element of t (cnnc layout) that PyTorch's element i corresponds to. */
+int64_t ir_param_from_torch(const Module *m, const Tensor *t, int64_t i);
 
 /* ---- lowering, printing, checking -------------------------------------------- */
 

@@ -1,0 +1,86 @@
+/* params.c - what a parameter tensor is, for the code that moves weights
+ * across the checkpoint boundary (the descriptor, the weight loader).
+ *
+ * cnnc keeps conv2d weights HWIO [kh][kw][cin][cout] and dense weights
+ * [in][out]; PyTorch keeps [cout][cin][kh][kw] and [out][in], and a dense
+ * layer after flatten(HxWxC) reads its inputs in PyTorch's C,H,W order
+ * where cnnc reads H,W,C. */
+#include "ir.h"
+
+/* The conv2d or dense node that reads parameter t. */
+static const Node *consumer(const Module *m, const Tensor *t) {
+  for (int i = 0; i < m->nnodes; i++) {
+    const Node *n = m->nodes[i];
+    if ((n->op == OP_CONV2D || n->op == OP_DENSE) &&
+        (n->in[1] == t || (n->nin == 3 && n->in[2] == t)))
+      return n;
+  }
+  unreachable();
+}
+
+/* Nodes between a flatten and a dense that keep the element order:
+ * elementwise ones, and a flatten of a vector. */
+static bool keeps_order(const Node *n) {
+  return (ir_op_info(n->op)->flags & OPF_ELEMENTWISE) ||
+         (n->op == OP_FLATTEN && n->in[0]->shape.rank == 1);
+}
+
+static const Shape *flattened_from(const Node *dense) {
+  const Tensor *t = dense->in[0];
+  while (t->def && keeps_order(t->def))
+    t = t->def->in[0];
+  if (t->def && t->def->op == OP_FLATTEN && t->def->in[0]->shape.rank == 3)
+    return &t->def->in[0]->shape;
+  return NULL;
+}
+
+ParamLayout ir_param_layout(const Module *m, const Tensor *t) {
+  const Shape *s = &t->shape;
+  const Node *n = consumer(m, t);
+  ParamLayout p = {PARAM_BIAS, 0, 0, {0, 0, 0}};
+  if (s->rank == 1)
+    return p;
+  p.kind = n->op == OP_CONV2D ? PARAM_CONV_WEIGHT : PARAM_DENSE_WEIGHT;
+  int64_t taps = s->rank == 4 ? s->dim[0] * s->dim[1] : 1;
+  p.fan_in = taps * s->dim[s->rank - 2];
+  p.fan_out = taps * s->dim[s->rank - 1];
+  const Shape *flat = p.kind == PARAM_DENSE_WEIGHT ? flattened_from(n) : NULL;
+  for (int i = 0; flat && i < 3; i++)
+    p.flat[i] = flat->dim[i];
+  return p;
+}
+
+/* PyTorch's shape of parameter t: [cout, cin, kh, kw], [out, in] or [n]. */
+Shape ir_param_torch_shape(const Module *m, const Tensor *t) {
+  const Shape *s = &t->shape;
+  switch (ir_param_layout(m, t).kind) {
+  case PARAM_CONV_WEIGHT:
+    return (Shape){4, {s->dim[3], s->dim[2], s->dim[0], s->dim[1]}};
+  case PARAM_DENSE_WEIGHT: return (Shape){2, {s->dim[1], s->dim[0], 0, 0}};
+  case PARAM_BIAS: return *s;
+  }
+  unreachable();
+}
+
+/* The cnnc index that holds PyTorch's element i of parameter t. */
+int64_t ir_param_from_torch(const Module *m, const Tensor *t, int64_t i) {
+  const Shape *s = &t->shape;
+  ParamLayout p = ir_param_layout(m, t);
+  if (p.kind == PARAM_CONV_WEIGHT) {
+    int64_t kh = s->dim[0], kw = s->dim[1], cin = s->dim[2], cout = s->dim[3];
+    int64_t x = i % kw, y = i / kw % kh, c = i / (kw * kh) % cin,
+            o = i / (kw * kh * cin);
+    return ((y * kw + x) * cin + c) * cout + o;
+  }
+  if (p.kind == PARAM_DENSE_WEIGHT) {
+    int64_t in = s->dim[0], out = s->dim[1];
+    int64_t col = i % in, row = i / in; /* PyTorch: [out][in] */
+    if (p.flat[0]) { /* PyTorch's column (c*H + h)*W + w is cnnc's (h*W + w)*C + c */
+      int64_t H = p.flat[0], W = p.flat[1], C = p.flat[2];
+      int64_t w = col % W, h = col / W % H, c = col / (W * H);
+      col = (h * W + w) * C + c;
+    }
+    return col * out + row;
+  }
+  return i;
+}
