@@ -13,6 +13,13 @@ config.test_exec_root = os.path.join(config.cnnc_obj_root, "test")
 config.substitutions.append(("%cnnc", os.path.join(config.cnnc_obj_root, "cnnc")))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%builddir", config.cnnc_obj_root))
+# Plain host compilers (no sanitizers) for programs built from inference
+# objects, which need no runtime.
+config.substitutions.append(("%host_cc", "cc"))
+config.substitutions.append(("%host_cxx", "c++"))
+import shutil
+if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
+    config.available_features.add("aarch64-cross")
 config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
 config.environment["PATH"] = os.pathsep.join(
     [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
