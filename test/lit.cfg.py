@@ -20,6 +20,10 @@ config.substitutions.append(("%host_cxx", "c++"))
 import shutil
 if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
     config.available_features.add("aarch64-cross")
+import subprocess
+if os.path.exists("/usr/bin/python3") and subprocess.run(
+        ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0:
+    config.available_features.add("torch")
 config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
 config.environment["PATH"] = os.pathsep.join(
     [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
