@@ -11,6 +11,8 @@ Measures, on this machine and in this run:
   - the same with each fusion pass turned off, and with none;
   - inference throughput over 1,000 images and single-image latency;
   - peak resident memory of the trainer;
+  - the inference object (cnnc --infer): its single-image latency and its
+    size, code and read-only data, against the raw weights;
   - achieved GFLOP/s (210.15 MFLOP per trained image, 70.35 per inferred
     image) and the share of the machine's peak (../shared/bench/peak.c);
   - PyTorch (Debian's python3-torch) on the same network, data, batch,
@@ -78,6 +80,28 @@ def inference(cnnc, build, tmp, threads):
     return json.loads(out)
 
 
+def inference_object(cnnc, tmp):
+    """Latency of mnist_cnn_infer and the object's sections, in bytes."""
+    d = os.path.join(tmp, "obj")
+    os.makedirs(d, exist_ok=True)
+    w = os.path.join(d, "w.safetensors")
+    run([sys.executable, os.path.join(TOP, "test", "Infer", "Inputs",
+                                      "make_mnist_weights.py"), w])
+    obj = os.path.join(d, "mnist_cnn.o")
+    run([cnnc, "--infer", "--weights=" + w,
+         os.path.join(TOP, "examples", "mnist.cnn"), "-o", obj])
+    exe = os.path.join(d, "latency")
+    run(["cc", "-O2", "-I", d, os.path.join(TOP, "bench", "latency.c"), obj,
+         "-lm", "-o", exe])
+    r = json.loads(run([exe])[0])
+    sections = run(["size", "-A", obj])[0]
+    r["object_text"] = sum(int(l.split()[1]) for l in sections.splitlines()
+                           if l.startswith(".text"))
+    r["object_rodata"] = sum(int(l.split()[1]) for l in sections.splitlines()
+                             if l.startswith(".rodata"))
+    return r
+
+
 def machine_peak(tmp):
     src = os.path.join(SHARED, "peak.c")
     exe = os.path.join(tmp, "peak")
@@ -131,6 +155,7 @@ def main():
             res["fusion_off"][off] = train_throughput(e, tmp, a.threads,
                                                       small, large)[0]
         res.update(inference(cnnc, a.build, tmp, a.threads))
+        res.update(inference_object(cnnc, tmp))
         res["peak_gflops"] = machine_peak(tmp)
     res["torch"] = torch_peer(a.threads, 10000 if not a.quick else 2000)
     report(res)
@@ -163,11 +188,16 @@ def report(r):
          ratio(r["infer_batch1_ms"], t.get("infer_batch1_ms"), True)),
         ("trainer peak memory, MiB", r["rss_mib"], t.get("rss_mib"),
          ratio(r["rss_mib"], t.get("rss_mib"), True)),
+        ("inference object latency, ms", r["object_latency_ms"],
+         t.get("infer_batch1_ms"),
+         ratio(r["object_latency_ms"], t.get("infer_batch1_ms"), True)),
     ]
     for name, a, b, q in rows:
         bs = f"{b:12.1f}" if b else f"{'-':>12}"
         print(f"{name:34}{a:12.1f}{bs}{q:>9}")
     print(f"compile time of examples/mnist.cnn: {r['compile_s']:.2f} s")
+    print(f"inference object: .text {r['object_text']:,} bytes, .rodata "
+          f"{r['object_rodata']:,} bytes (raw weights {469514 * 4:,})")
     print(f"training: {train_gf:.1f} GFLOP/s {pct(train_gf)}; inference: "
           f"{infer_gf:.1f} GFLOP/s {pct(infer_gf)}"
           + (f" (peak {peak:.0f} GFLOP/s, all cores)" if peak else ""))

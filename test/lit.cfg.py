@@ -33,6 +33,8 @@ for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME"):
 if config.fuzz_binary and os.path.exists(config.fuzz_binary):
     config.available_features.add("fuzzer")
     config.substitutions.append(("%fuzzer", config.fuzz_binary))
+    config.substitutions.append(("%fuzz_weights", os.path.join(
+        os.path.dirname(config.fuzz_binary), "fuzz_weights")))
 
 # test/Runtime: fake models compiled with the build's C compiler (and its
 # sanitizers, which libcnnrt.a then needs) and linked against libcnnrt.a.
