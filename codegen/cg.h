@@ -95,6 +95,8 @@ void cg_store(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
 void cg_accum(Cg *g, LLVMValueRef p, LLVMValueRef i, LLVMValueRef v);
 /* p[0..count) = v */
 void cg_fill(Cg *g, LLVMValueRef p, int64_t count, LLVMValueRef v);
+/* the index (i64) of the first largest of p[0..k) */
+LLVMValueRef cg_argmax(Cg *g, LLVMValueRef p, int64_t k);
 
 /* the dropout mask of element e of image b (see runtime/cnnrt.h):
  * 1 / (1 - rate) if kept, else 0; the counter of element e of the chunk's

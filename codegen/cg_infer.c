@@ -127,19 +127,7 @@ static void emit_predict(Cg *g, const CgOptions *o, LLVMValueRef fwd) {
   LLVMValueRef fn = cg_new_function(g, name, g->i32, params, 2, true);
   LLVMValueRef scratch = LLVMGetParam(fn, 1);
   call_forward(g, fwd, LLVMGetParam(fn, 0), scratch);
-  LLVMValueRef out = output_in(g, scratch);
-  LLVMValueRef best = cg_var(g, g->f32, cg_load(g, out, cg_i64(g, 0)), "best");
-  LLVMValueRef at = cg_var(g, g->i64, cg_i64(g, 0), "at");
-  CgLoop l;
-  LLVMValueRef k = cg_for(g, &l, classes(g), "k");
-  LLVMValueRef v = cg_load(g, out, k);
-  LLVMValueRef cur = LLVMBuildLoad2(g->b, g->f32, best, "");
-  LLVMValueRef gt = LLVMBuildFCmp(g->b, LLVMRealOGT, v, cur, "");
-  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, gt, v, cur, ""), best);
-  LLVMValueRef a = LLVMBuildLoad2(g->b, g->i64, at, "");
-  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, gt, k, a, ""), at);
-  cg_loop_end(g, &l);
-  LLVMValueRef r = LLVMBuildLoad2(g->b, g->i64, at, "");
+  LLVMValueRef r = cg_argmax(g, output_in(g, scratch), classes(g));
   cg_finish_function(g, LLVMBuildTrunc(g->b, r, g->i32, ""));
 }
 

@@ -13,22 +13,6 @@ static LLVMValueRef label_of(Cg *g, const Node *n, LLVMValueRef b) {
   return LLVMBuildSExt(g->b, l, g->i64, "");
 }
 
-/* The index of the first largest of p[0..k). */
-static LLVMValueRef argmax(Cg *g, LLVMValueRef p, int64_t k) {
-  LLVMValueRef best = cg_var(g, g->f32, cg_load(g, p, cg_i64(g, 0)), "best");
-  LLVMValueRef at = cg_var(g, g->i64, cg_i64(g, 0), "at");
-  CgLoop l;
-  LLVMValueRef i = cg_for(g, &l, k, "i");
-  LLVMValueRef v = cg_load(g, p, i);
-  LLVMValueRef cur = LLVMBuildLoad2(g->b, g->f32, best, "");
-  LLVMValueRef gt = LLVMBuildFCmp(g->b, LLVMRealOGT, v, cur, "");
-  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, gt, v, cur, ""), best);
-  LLVMValueRef a = LLVMBuildLoad2(g->b, g->i64, at, "");
-  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, gt, i, a, ""), at);
-  cg_loop_end(g, &l);
-  return LLVMBuildLoad2(g->b, g->i64, at, "");
-}
-
 static LLVMValueRef clamp_prob(Cg *g, LLVMValueRef p) {
   LLVMValueRef lo = cg_f32(g, 1e-7);
   LLVMValueRef small = LLVMBuildFCmp(g->b, LLVMRealOLT, p, lo, "");
@@ -79,7 +63,7 @@ void cg_loss(Cg *g, const Node *n) {
                           "");
   LLVMBuildStore(g->b, loss, cg_tensor(g, n->out, b));
   add_to(g, g->loss_sum, g->f64, LLVMBuildFPExt(g->b, loss, g->f64, ""));
-  LLVMValueRef hit = LLVMBuildICmp(g->b, LLVMIntEQ, argmax(g, in, k), label, "");
+  LLVMValueRef hit = LLVMBuildICmp(g->b, LLVMIntEQ, cg_argmax(g, in, k), label, "");
   add_to(g, g->correct, g->i64, LLVMBuildZExt(g->b, hit, g->i64, ""));
   cg_loop_end(g, &lb);
 }

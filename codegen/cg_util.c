@@ -208,3 +208,19 @@ void cg_fill(Cg *g, LLVMValueRef p, int64_t count, LLVMValueRef v) {
   cg_store(g, v, p, i);
   cg_loop_end(g, &l);
 }
+
+/* The index of the first largest of p[0..k). */
+LLVMValueRef cg_argmax(Cg *g, LLVMValueRef p, int64_t k) {
+  LLVMValueRef best = cg_var(g, g->f32, cg_load(g, p, cg_i64(g, 0)), "best");
+  LLVMValueRef at = cg_var(g, g->i64, cg_i64(g, 0), "at");
+  CgLoop l;
+  LLVMValueRef i = cg_for(g, &l, k, "i");
+  LLVMValueRef v = cg_load(g, p, i);
+  LLVMValueRef cur = LLVMBuildLoad2(g->b, g->f32, best, "");
+  LLVMValueRef gt = LLVMBuildFCmp(g->b, LLVMRealOGT, v, cur, "");
+  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, gt, v, cur, ""), best);
+  LLVMValueRef a = LLVMBuildLoad2(g->b, g->i64, at, "");
+  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, gt, i, a, ""), at);
+  cg_loop_end(g, &l);
+  return LLVMBuildLoad2(g->b, g->i64, at, "");
+}
