@@ -61,10 +61,15 @@ def epoch_seconds(exe, tmp, images, threads):
     return float(row["seconds"]), rss
 
 
-def train_throughput(exe, tmp, threads, small, large):
-    s1, _ = epoch_seconds(exe, tmp, small, threads)
-    s2, rss = epoch_seconds(exe, tmp, large, threads)
-    return (large - small) / (s2 - s1), rss
+def train_throughput(exe, tmp, threads, small, large, repeats=2):
+    """The best of `repeats` measurements: on shared hardware the slow
+    ones measure the neighbours."""
+    best, rss = 0.0, 0.0
+    for _ in range(repeats):
+        s1, _ = epoch_seconds(exe, tmp, small, threads)
+        s2, r = epoch_seconds(exe, tmp, large, threads)
+        best, rss = max(best, (large - small) / (s2 - s1)), max(rss, r)
+    return best, rss
 
 
 def inference(cnnc, build, tmp, threads):

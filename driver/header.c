@@ -14,8 +14,8 @@ static void upper(char *dst, const char *src, size_t cap) {
   dst[i] = '\0';
 }
 
-static void macros(FILE *f, const Module *m, const char *N, bool baked,
-                   int64_t scratch) {
+static void macros(FILE *f, const Module *m, const char *N, const char *n,
+                   bool baked, int64_t scratch) {
   const Shape *in = &m->input->shape;
   fprintf(f, "/* One input image: height x width x channels floats, in that\n"
              " * order (NHWC), scaled as the trainer scales them: pixel/255. */\n");
@@ -23,22 +23,26 @@ static void macros(FILE *f, const Module *m, const char *N, bool baked,
   fprintf(f, "#define %s_INPUT_WIDTH    %" PRId64 "\n", N, in->dim[1]);
   fprintf(f, "#define %s_INPUT_CHANNELS %" PRId64 "\n", N, in->dim[2]);
   fprintf(f, "#define %s_INPUT_SIZE     %" PRId64 "\n", N, ir_shape_elems(in));
-  fprintf(f, "/* The final layer's values (probabilities after a softmax). */\n");
+  bool softmax = m->output->def && m->output->def->op == OP_SOFTMAX;
+  fprintf(f, "/* The final layer's values%s. */\n",
+          softmax ? " (probabilities: it is a softmax)" : "");
   fprintf(f, "#define %s_OUTPUT_SIZE    %" PRId64 "\n", N,
           ir_shape_elems(&m->output->shape));
-  fprintf(f, "/* Bytes of scratch per call, for one image or a whole batch;\n"
-             " * it must be aligned to %s_SCRATCH_ALIGN bytes. */\n", N);
+  fprintf(f, "/* Bytes of scratch per call, for one image or a whole batch, for\n"
+             " * the CPU this object was made for (another target's object may\n"
+             " * need another size); aligned to %s_SCRATCH_ALIGN bytes. */\n", N);
   fprintf(f, "#define %s_SCRATCH_SIZE   %" PRId64 "\n", N, scratch);
   fprintf(f, "#define %s_SCRATCH_ALIGN  64\n", N);
   if (!baked)
     fprintf(f, "/* Floats in the weights %s_set_weights takes. */\n"
-               "#define %s_WEIGHTS_SIZE  %" PRId64 "\n", N, N, m->param_floats);
+               "#define %s_WEIGHTS_SIZE  %" PRId64 "\n", n, N, m->param_floats);
 }
 
 static void params_comment(FILE *f, const Module *m) {
   fprintf(f, "/* The weights, in this order, each in cnnc's layout (conv2d\n"
              " * [kh][kw][cin][cout], dense [in][out], bias [n]), one after\n"
-             " * the other:\n");
+             " * the other; a dense layer after flatten() numbers its inputs\n"
+             " * in H,W,C order (PyTorch's checkpoints: C,H,W):\n");
   char buf[96];
   for (int i = 0; i < m->ntensors; i++)
     if (m->tensors[i]->kind == TK_PARAM)
@@ -49,20 +53,22 @@ static void params_comment(FILE *f, const Module *m) {
 
 static void prototypes(FILE *f, const char *n, bool baked) {
   fprintf(f,
-          "/* Reentrant: all mutable state lives in scratch, so threads may\n"
-          " * call these at once with scratch of their own. Nothing is\n"
-          " * allocated and nothing is read but the arguments%s. */\n",
+          "/* Reentrant: every value a call computes lives in scratch, so\n"
+          " * threads may call these at once, each with scratch of its own.\n"
+          " * Nothing is allocated and nothing is read but the arguments%s.\n"
+          " * input, output and scratch must not overlap. */\n",
           baked ? " and the weights in the object" : " and the weights set");
   fprintf(f, "void %s_infer(const float *input, float *output, void *scratch);\n", n);
   fprintf(f, "/* n images one after the other; output gets n rows; the same\n"
              " * scratch as for one image. */\n");
   fprintf(f, "void %s_infer_batch(int n, const float *input, float *output,\n"
-             "                %*svoid *scratch);\n", n, (int)strlen(n), "");
+             "%*svoid *scratch);\n", n, (int)strlen(n) + 18, "");
   fprintf(f, "/* The class with the largest output (the first on ties). */\n");
   fprintf(f, "int %s_predict(const float *input, void *scratch);\n", n);
   if (!baked)
-    fprintf(f, "/* Call once before the others; the buffer must outlive them.\n"
-               " * It is not copied: changing it changes the model. */\n"
+    fprintf(f, "/* Call once before the others: it sets the one global the\n"
+               " * object has, a pointer to the caller's weights, which must\n"
+               " * outlive the calls and are read, never written or copied. */\n"
                "void %s_set_weights(const float *weights);\n", n);
 }
 
@@ -81,7 +87,7 @@ bool header_write(const char *path, const Module *m, const char *name,
           base ? base + 1 : path, m->name);
   fprintf(f, "#ifndef %s_H\n#define %s_H\n\n", N, N);
   fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-  macros(f, m, N, baked, scratch);
+  macros(f, m, N, name, baked, scratch);
   if (!baked)
     params_comment(f, m);
   fputc('\n', f);

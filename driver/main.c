@@ -95,6 +95,20 @@ static const char *flag_value(const char *arg, const char *flag) {
   return strncmp(arg, flag, n) == 0 ? arg + n : NULL;
 }
 
+/* "--flag VALUE" is "--flag=VALUE": rewrites argv[*i] into the arena and
+ * consumes the next argument, for the flags that take a value. */
+static const char *joined(int argc, char **argv, int *i, Arena *a) {
+  static const char *const valued[] = {"--emit", "--target", "--cpu",
+                                       "--weights", "--name", "--passes",
+                                       "--print-after"};
+  for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+    if (strcmp(argv[*i], valued[k]) == 0 && *i + 1 < argc) {
+      ++*i;
+      return arena_printf(a, "%s=%s", valued[k], argv[*i]);
+    }
+  return argv[*i];
+}
+
 static bool parse_emit(const char *v, Options *o, Diag *d) {
   static const char *const kinds[] = {"exe", "obj", "asm", "llvm"};
   for (int i = 0; i < 4; i++)
@@ -108,9 +122,9 @@ static bool parse_emit(const char *v, Options *o, Diag *d) {
 
 /* One argument that is not a flag of the inspection group; returns false
  * after reporting. *i advances past a separate value (-o FILE). */
-static bool parse_codegen_arg(int argc, char **argv, int *i, Options *o,
-                              Diag *d) {
-  const char *a = argv[*i], *v;
+static bool parse_codegen_arg(const char *a, int argc, char **argv, int *i,
+                              Options *o, Diag *d) {
+  const char *v;
   if (!strcmp(a, "-o")) {
     if (*i + 1 >= argc) {
       diag_tool_error(d, "-o needs a file name");
@@ -142,10 +156,10 @@ static bool parse_codegen_arg(int argc, char **argv, int *i, Options *o,
 /* Returns false after reporting a bad command line; sets *done for --help
  * and --version, which need no file. */
 static bool parse_args(int argc, char **argv, Options *o, Diag *d,
-                       bool *done) {
+                       bool *done, Arena *arena) {
   const char *v;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
+    const char *a = joined(argc, argv, &i, arena);
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       *done = true;
@@ -163,7 +177,7 @@ static bool parse_args(int argc, char **argv, Options *o, Diag *d,
     } else if ((v = flag_value(a, "--passes="))) {
       o->pipeline.only = v;
     } else if (a[0] == '-' && a[1] != '\0') {
-      if (!parse_codegen_arg(argc, argv, &i, o, d))
+      if (!parse_codegen_arg(a, argc, argv, &i, o, d))
         return false;
     } else if (o->file) {
       diag_tool_error(d, "more than one input file ('%s' and '%s')", o->file,
@@ -289,14 +303,18 @@ int main(int argc, char **argv) {
   Diag d;
   diag_init(&d, NULL, stderr);
   bool done = false;
-  if (!parse_args(argc, argv, &o, &d, &done))
-    return 1;
-  if (o.list_passes)
-    pipeline_list(stdout);
-  if (done || !o.file)
-    return 0;
   Arena arena;
   arena_init(&arena);
+  if (!parse_args(argc, argv, &o, &d, &done, &arena)) {
+    arena_free_all(&arena);
+    return 1;
+  }
+  if (o.list_passes)
+    pipeline_list(stdout);
+  if (done || !o.file) {
+    arena_free_all(&arena);
+    return 0;
+  }
   Module *m = NULL;
   bool ok = compile(&o, &d, &arena, &m);
   bool inspect = o.summary || o.print_ir || o.pipeline.print_after;

@@ -123,7 +123,12 @@ static bool matches_model(const char *file, const Entry *e, int n,
       continue;
     Shape s = ir_param_torch_shape(m, t);
     const Entry *x = find(e, n, t->name);
-    ir_shape_str(&s, want, sizeof want);
+    size_t len = (size_t)snprintf(want, sizeof want, "[");
+    for (int k = 0; k < s.rank && len < sizeof want; k++)
+      len += (size_t)snprintf(want + len, sizeof want - len, "%s%" PRId64,
+                              k ? ", " : "", s.dim[k]);
+    if (len < sizeof want)
+      snprintf(want + len, sizeof want - len, "]");
     if (!x) {
       diag_tool_error(d, "%s: no tensor '%s' (the model needs one of shape "
                       "%s)", file, t->name, want);

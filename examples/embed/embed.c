@@ -71,6 +71,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: embed MNIST_DIR [IMAGE.pgm]\n");
     return 1;
   }
+  FILE *pgm = argc == 3 ? fopen(argv[2], "rb") : NULL;
+  if (argc == 3 && !pgm) {
+    fprintf(stderr, "embed: error: cannot open %s\n", argv[2]);
+    return 1;
+  }
+  if (pgm)
+    fclose(pgm);
   if (!read_idx(argv[1], "t10k-images-idx3-ubyte", 0x803, 16, pixels,
                 sizeof pixels) ||
       !read_idx(argv[1], "t10k-labels-idx1-ubyte", 0x801, 8, labels,
