@@ -13,10 +13,19 @@ packages=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # AArch64 objects
 )
 
+# A command that is already there counts as installed: npm may come with
+# another vendor's nodejs, whose package conflicts with Debian's npm.
+provided_by_command() {
+  case "$1" in
+    npm) command -v npm >/dev/null ;;
+    *) return 1 ;;
+  esac
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-    missing+=("$p")
+    provided_by_command "$p" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
