@@ -7,6 +7,7 @@
  * orders, so the results agree to float rounding, not bit for bit:
  * |fast - reference| <= TOL * (1 + |reference|) for every value. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,5 +82,15 @@ int main(void) {
   bool ok = infer <= TOL && train <= TOL;
   printf("%s: inference differs by %.2e, parameters by %.2e\n",
          ok ? "OK" : "FAIL", infer, train);
+  Side *sides[2] = {&fast, &ref};
+  for (int k = 0; k < 2; k++) {
+    free(sides[k]->params);
+    free(sides[k]->state);
+    free(sides[k]->probs);
+    free(sides[k]->arena);
+  }
+  free(params);
+  free(x);
+  free(labels);
   return !ok;
 }
