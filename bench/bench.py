@@ -11,6 +11,9 @@ Measures, on this machine and in this run:
   - the same with each fusion pass turned off, and with none;
   - inference throughput over 1,000 images and single-image latency;
   - peak resident memory of the trainer;
+  - where the training time goes, op by op: every op is a function of its
+    own in the generated code, so `perf record -e cpu-clock` (when perf
+    works here) names them;
   - the inference object (cnnc --infer): its single-image latency and its
     size, code and read-only data, against the raw weights;
   - achieved GFLOP/s (210.15 MFLOP per trained image, 70.35 per inferred
@@ -107,6 +110,29 @@ def inference_object(cnnc, tmp):
     return r
 
 
+def profile(exe, tmp, threads, images):
+    """Share of training time per op kernel, from perf's cpu-clock samples
+    (a software event: it works where hardware counters do not)."""
+    data = os.path.join(tmp, "perf.data")
+    try:
+        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-o", data,
+                        exe, "--data", MNIST, "--epochs", "1", "--limit",
+                        str(images), "--validation", "0", "--threads",
+                        str(threads), "--quiet"], check=True,
+                       capture_output=True)
+        out = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                              "--sort", "symbol"], check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"\s*([0-9.]+)%\s+\[\.\]\s+(\S+)", line)
+        if m and ".train." in m.group(2):
+            rows.append((m.group(2).split(".train.", 1)[1], float(m.group(1))))
+    return rows
+
+
 def machine_peak(tmp):
     src = os.path.join(SHARED, "peak.c")
     exe = os.path.join(tmp, "peak")
@@ -161,6 +187,7 @@ def main():
                                                       small, large)[0]
         res.update(inference(cnnc, a.build, tmp, a.threads))
         res.update(inference_object(cnnc, tmp))
+        res["profile"] = profile(exe, tmp, a.threads, large)
         res["peak_gflops"] = machine_peak(tmp)
     res["torch"] = torch_peer(a.threads, 10000 if not a.quick else 2000)
     report(res)
@@ -206,6 +233,12 @@ def report(r):
     print(f"training: {train_gf:.1f} GFLOP/s {pct(train_gf)}; inference: "
           f"{infer_gf:.1f} GFLOP/s {pct(infer_gf)}"
           + (f" (peak {peak:.0f} GFLOP/s, all cores)" if peak else ""))
+    if r.get("profile"):
+        print("training time by op (perf cpu-clock samples of one run; "
+              "the test-set evaluation is left out):")
+        total = sum(p for _, p in r["profile"])
+        for name, p in r["profile"][:12]:
+            print(f"  {name:28} {100 * p / total:5.1f}%")
     print("fusion, training images/s with one fusion pass off:")
     for k, v in r["fusion_off"].items():
         gain = r["train_img_s"] / v - 1
