@@ -122,6 +122,19 @@ typedef struct ConvGeom {
 /* The geometry of a conv2d node or of one of its gradients. */
 ConvGeom cg_conv_geom(const Node *n);
 
+/* What a conv gradient reads as dz, for one image: its dy input, masked
+ * with act'(y) as it is read when fuse-conv-act-bwd gave the node y. */
+typedef struct GradIn {
+  LLVMValueRef dy, y; /* y NULL: no mask */
+  Activation act;
+} GradIn;
+GradIn cg_conv_grad_in(Cg *g, const Node *n, LLVMValueRef b);
+/* dz[i]: dy[i], or dy[i] * act'(y[i]) */
+LLVMValueRef cg_grad_load(Cg *g, const GradIn *d, LLVMValueRef i);
+/* Image b's dz for the loops that read each element many times: dy, or
+ * dz written to the start of the kernel's scratch (cg_conv_fast.c). */
+LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b);
+
 /* the register-blocked convolutions (cg_conv_fast.c): false when the shape
  * does not suit them and the loop nest must do */
 int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n);

@@ -10,8 +10,9 @@
  *   bwd weight  dw[k][ci][co] += x[q][ci] * dz[p][co]     (over co)
  *   bwd data    dx[q][ci] += sum_co dz[p][co] * w[k][ci][co]  (a dot)
  * where p is an output pixel, q the input pixel under kernel tap k. The
- * gradients read dz, the gradient before the fused activation, which the
- * autodiff pass materialises with act_bwd. */
+ * gradients read dz, the gradient before the fused activation: autodiff's
+ * act_bwd writes it, or, after fuse-conv-act-bwd, each gradient computes it
+ * from dy and y as it reads (GradIn). */
 #include "cg.h"
 
 /* 'same' pads (out - 1) * stride + kernel - in in total, the odd one at the
@@ -47,6 +48,21 @@ ConvGeom cg_conv_geom(const Node *n) {
   }
 }
 
+GradIn cg_conv_grad_in(Cg *g, const Node *n, LLVMValueRef b) {
+  bool masked = n->nin > ir_op_info(n->op)->min_inputs;
+  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  return (GradIn){cg_tensor(g, dy, b),
+                  masked ? cg_tensor(g, n->in[n->nin - 1], b) : NULL,
+                  n->attr.conv.act};
+}
+
+LLVMValueRef cg_grad_load(Cg *g, const GradIn *d, LLVMValueRef i) {
+  LLVMValueRef dy = cg_load(g, d->dy, i);
+  if (!d->y)
+    return dy;
+  return cg_fmul(g, dy, cg_activation_grad(g, d->act, cg_load(g, d->y, i)));
+}
+
 /* The input coordinate under output coordinate o and tap k. */
 static LLVMValueRef input_coord(Cg *g, LLVMValueRef o, LLVMValueRef k,
                                 int64_t stride, int64_t pad) {
@@ -60,13 +76,14 @@ static LLVMValueRef pixel(Cg *g, LLVMValueRef i, LLVMValueRef j, int64_t w,
 }
 
 /* Visits every (output pixel, valid tap) pair of image b; `body` gets the
- * offsets of the output pixel, the input pixel and the tap's weights. */
+ * offsets of the output pixel, the input pixel and the tap's weights, and
+ * src, what the kernel streams of image b: x forward, dz backward. */
 typedef void (*TapFn)(Cg *g, const Node *n, const ConvGeom *cg,
-                      LLVMValueRef b, LLVMValueRef out_px,
+                      LLVMValueRef b, LLVMValueRef src, LLVMValueRef out_px,
                       LLVMValueRef in_px, LLVMValueRef tap);
 
 static void for_each_tap(Cg *g, const Node *n, const ConvGeom *c,
-                         LLVMValueRef b, TapFn body) {
+                         LLVMValueRef b, LLVMValueRef src, TapFn body) {
   CgLoop loh, low, lkh, lkw;
   LLVMValueRef oh = cg_for(g, &loh, c->oh, "oh");
   LLVMValueRef ow = cg_for(g, &low, c->ow, "ow");
@@ -82,7 +99,7 @@ static void for_each_tap(Cg *g, const Node *n, const ConvGeom *c,
   LLVMValueRef in_px = pixel(g, ih, iw, c->w, c->ci);
   LLVMValueRef tap = cg_mulc(g, cg_add(g, cg_mulc(g, kh, c->kw), kw),
                              c->ci * c->co);
-  body(g, n, c, b, out_px, in_px, tap);
+  body(g, n, c, b, src, out_px, in_px, tap);
   cg_if_end(g, &col);
   cg_loop_end(g, &lkw);
   cg_if_end(g, &row);
@@ -94,9 +111,9 @@ static void for_each_tap(Cg *g, const Node *n, const ConvGeom *c,
 /* ---- forward ------------------------------------------------------------ */
 
 static void fwd_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
-                    LLVMValueRef out_px, LLVMValueRef in_px,
-                    LLVMValueRef tap) {
-  LLVMValueRef x = cg_gep(g, g->f32, cg_tensor(g, n->in[0], b), in_px);
+                    LLVMValueRef src, LLVMValueRef out_px,
+                    LLVMValueRef in_px, LLVMValueRef tap) {
+  LLVMValueRef x = cg_gep(g, g->f32, src, in_px);
   LLVMValueRef y = cg_gep(g, g->f32, cg_tensor(g, n->out, b), out_px);
   LLVMValueRef w = cg_gep(g, g->f32, cg_tensor(g, n->in[1], NULL), tap);
   CgLoop lci, lco;
@@ -127,7 +144,7 @@ void cg_conv2d(Cg *g, const Node *n) {
   cg_store(g, init, y, cg_add(g, cg_mulc(g, p, c.co), co));
   cg_loop_end(g, &lco);
   cg_loop_end(g, &lp);
-  for_each_tap(g, n, &c, b, fwd_tap);
+  for_each_tap(g, n, &c, b, cg_tensor(g, n->in[0], b), fwd_tap);
   if (n->attr.conv.act.kind != ACT_NONE) {
     CgLoop le;
     LLVMValueRef e = cg_for(g, &le, pixels * c.co, "e");
@@ -140,10 +157,10 @@ void cg_conv2d(Cg *g, const Node *n) {
 /* ---- gradients ------------------------------------------------------------ */
 
 static void weight_tap(Cg *g, const Node *n, const ConvGeom *c,
-                       LLVMValueRef b, LLVMValueRef out_px,
+                       LLVMValueRef b, LLVMValueRef src, LLVMValueRef out_px,
                        LLVMValueRef in_px, LLVMValueRef tap) {
   LLVMValueRef x = cg_gep(g, g->f32, cg_tensor(g, n->in[0], b), in_px);
-  LLVMValueRef dz = cg_gep(g, g->f32, cg_tensor(g, n->in[1], b), out_px);
+  LLVMValueRef dz = cg_gep(g, g->f32, src, out_px);
   LLVMValueRef dw = cg_gep(g, g->f32, cg_tensor(g, n->out, NULL), tap);
   CgLoop lci, lco;
   LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
@@ -156,7 +173,7 @@ static void weight_tap(Cg *g, const Node *n, const ConvGeom *c,
   cg_loop_end(g, &lci);
 }
 
-/* dw = sum over the batch and the output pixels; inputs x, dz */
+/* dw = sum over the batch and the output pixels; inputs x, dy[, y] */
 void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
   if (cg_conv2d_bwd_weight_fast(g, n))
     return;
@@ -165,11 +182,11 @@ void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
           cg_f32(g, 0));
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  for_each_tap(g, n, &c, b, weight_tap);
+  for_each_tap(g, n, &c, b, cg_conv_dz_image(g, n, b), weight_tap);
   cg_loop_end(g, &lb);
 }
 
-/* db = sum of dz over the batch and the pixels; input dz */
+/* db = sum of dz over the batch and the pixels; inputs dy[, y] */
 void cg_conv2d_bwd_bias(Cg *g, const Node *n) {
   const Shape *s = &n->in[0]->shape;
   int64_t cout = s->dim[2], pixels = s->dim[0] * s->dim[1];
@@ -177,19 +194,19 @@ void cg_conv2d_bwd_bias(Cg *g, const Node *n) {
   cg_fill(g, db, cout, cg_f32(g, 0));
   CgLoop lb, lp, lco;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  LLVMValueRef dz = cg_tensor(g, n->in[0], b);
+  GradIn dz = cg_conv_grad_in(g, n, b);
   LLVMValueRef p = cg_for(g, &lp, pixels, "p");
   LLVMValueRef co = cg_for(g, &lco, cout, "co");
-  cg_accum(g, db, co, cg_load(g, dz, cg_add(g, cg_mulc(g, p, cout), co)));
+  cg_accum(g, db, co, cg_grad_load(g, &dz, cg_add(g, cg_mulc(g, p, cout), co)));
   cg_loop_end(g, &lco);
   cg_loop_end(g, &lp);
   cg_loop_end(g, &lb);
 }
 
 static void data_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
-                     LLVMValueRef out_px, LLVMValueRef in_px,
-                     LLVMValueRef tap) {
-  LLVMValueRef dz = cg_gep(g, g->f32, cg_tensor(g, n->in[0], b), out_px);
+                     LLVMValueRef src, LLVMValueRef out_px,
+                     LLVMValueRef in_px, LLVMValueRef tap) {
+  LLVMValueRef dz = cg_gep(g, g->f32, src, out_px);
   LLVMValueRef dx = cg_gep(g, g->f32, cg_tensor(g, n->out, b), in_px);
   LLVMValueRef w = cg_gep(g, g->f32, cg_tensor(g, n->in[1], NULL), tap);
   CgLoop lci, lco;
@@ -206,7 +223,7 @@ static void data_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
 }
 
 /* dx: every input pixel gathers from the outputs its taps reach; inputs
- * dz, w. The forward's tap walk scatters into dx instead, which visits the
+ * dy, w[, y]. The forward's tap walk scatters into dx instead, which visits the
  * same (pixel, tap) pairs. */
 void cg_conv2d_bwd_data(Cg *g, const Node *n) {
   if (cg_conv2d_bwd_data_fast(g, n))
@@ -216,6 +233,6 @@ void cg_conv2d_bwd_data(Cg *g, const Node *n) {
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   cg_fill(g, cg_tensor(g, n->out, b), ir_shape_elems(&n->out->shape),
           cg_f32(g, 0));
-  for_each_tap(g, n, &c, b, data_tap);
+  for_each_tap(g, n, &c, b, cg_conv_dz_image(g, n, b), data_tap);
   cg_loop_end(g, &lb);
 }

@@ -110,8 +110,9 @@ static void core_image(Cg *g, const Core *c) {
   cg_loop_end(g, &loh);
 }
 
-/* dst (hp x wp x c, zeroed) gets src (h x w x c) at (top, left). */
-static void pad_copy(Cg *g, LLVMValueRef src, int64_t h, int64_t w, int64_t c,
+/* dst (hp x wp x c, zeroed) gets src (h x w x c, masked if src.y) at
+ * (top, left). */
+static void pad_copy(Cg *g, const GradIn *src, int64_t h, int64_t w, int64_t c,
                      LLVMValueRef dst, int64_t top, int64_t left, int64_t hp,
                      int64_t wp) {
   cg_fill(g, dst, hp * wp * c, cg_f32(g, 0));
@@ -121,7 +122,7 @@ static void pad_copy(Cg *g, LLVMValueRef src, int64_t h, int64_t w, int64_t c,
   LLVMValueRef to = cg_mulc(g, cg_addc(g, i, top), wp * c);
   to = cg_addc(g, to, left * c);
   LLVMValueRef j = cg_for(g, &lj, w * c, "pj");
-  cg_store(g, cg_load(g, src, cg_add(g, from, j)), dst, cg_add(g, to, j));
+  cg_store(g, cg_grad_load(g, src, cg_add(g, from, j)), dst, cg_add(g, to, j));
   cg_loop_end(g, &lj);
   cg_loop_end(g, &li);
 }
@@ -142,6 +143,19 @@ static bool fast_data_ok(const Cg *g, const ConvGeom *c) {
   return !g->reference && c->ci % g->vw == 0 && c->sh == 1 && c->sw == 1;
 }
 
+static bool masked(const Node *n) {
+  return n->op != OP_CONV2D && n->nin > ir_op_info(n->op)->min_inputs;
+}
+
+/* One image of a gradient's dz, when the kernel stores it (masked). */
+static int64_t dz_image_bytes(const Node *n) {
+  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  return masked(n) ? align64(ir_shape_elems(&dy->shape) * 4) : 0;
+}
+
+/* Scratch, per op: forward [padded x]; bwd weight [dz][padded x]; bwd data
+ * fast [w^T][padded dz], else [dz]. The parts in brackets are there only
+ * when needed: padding, a mask to apply. */
 int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
   if (n->op != OP_CONV2D && n->op != OP_CONV2D_BWD_WEIGHT &&
       n->op != OP_CONV2D_BWD_DATA)
@@ -151,10 +165,11 @@ int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
     return fast_data_ok(g, &c)
                ? align64(c.kh * c.kw * c.ci * c.co * 4) +
                      align64((c.h + c.kh - 1) * (c.w + c.kw - 1) * c.co * 4)
-               : 0;
-  return fast_forward_ok(g, &c) && padded(&c)
-             ? align64(c.hp * c.wp * c.ci * 4)
-             : 0;
+               : dz_image_bytes(n);
+  int64_t padded_x = fast_forward_ok(g, &c) && padded(&c)
+                         ? align64(c.hp * c.wp * c.ci * 4)
+                         : 0;
+  return dz_image_bytes(n) + padded_x;
 }
 
 static LLVMValueRef scratch(Cg *g, int64_t offset) {
@@ -163,14 +178,31 @@ static LLVMValueRef scratch(Cg *g, int64_t offset) {
   return LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
 }
 
-/* Image b's input, padded into scratch when the convolution pads. */
+/* Image b's dz: dy itself, or dy * act'(y) written once into the scratch's
+ * start, so that the loops reading each element many times read it plain. */
+LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b) {
+  GradIn d = cg_conv_grad_in(g, n, b);
+  if (!d.y)
+    return d.dy;
+  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  LLVMValueRef dz = scratch(g, 0);
+  CgLoop le;
+  LLVMValueRef e = cg_for(g, &le, ir_shape_elems(&dy->shape), "e");
+  cg_store(g, cg_grad_load(g, &d, e), dz, e);
+  cg_loop_end(g, &le);
+  return dz;
+}
+
+/* Image b's input, padded into scratch at `offset` when the convolution
+ * pads. */
 static LLVMValueRef padded_input(Cg *g, const ConvGeom *c, const Tensor *x,
-                                 LLVMValueRef b) {
+                                 LLVMValueRef b, int64_t offset) {
   LLVMValueRef src = cg_tensor(g, x, b);
   if (!padded(c))
     return src;
-  LLVMValueRef dst = scratch(g, 0);
-  pad_copy(g, src, c->h, c->w, c->ci, dst, c->ph, c->pw, c->hp, c->wp);
+  LLVMValueRef dst = scratch(g, offset);
+  GradIn plain = {src, NULL, {ACT_NONE, 0}};
+  pad_copy(g, &plain, c->h, c->w, c->ci, dst, c->ph, c->pw, c->hp, c->wp);
   return dst;
 }
 
@@ -182,7 +214,7 @@ bool cg_conv2d_fast(Cg *g, const Node *n) {
     return false;
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  Core core = {padded_input(g, &c, n->in[0], b), c.wp, c.ci,
+  Core core = {padded_input(g, &c, n->in[0], b, 0), c.wp, c.ci,
                cg_tensor(g, n->in[1], NULL), c.kh, c.kw, c.sh, c.sw,
                cg_tensor(g, n->out, b), c.oh, c.ow, c.co,
                n->nin == 3 ? cg_tensor(g, n->in[2], NULL) : NULL,
@@ -211,7 +243,8 @@ static void flip_transpose(Cg *g, const ConvGeom *c, LLVMValueRef w,
 }
 
 /* dx = valid conv of dz padded by (kernel - 1 - pad) with flipped w^T;
- * inputs dz, w. Stride 1 only. */
+ * inputs dy, w[, y]: the mask is applied as dz is copied into the padding.
+ * Stride 1 only. */
 bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
   ConvGeom c = cg_conv_geom(n);
   if (!fast_data_ok(g, &c))
@@ -222,8 +255,9 @@ bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
   int64_t hp = c.h + c.kh - 1, wp = c.w + c.kw - 1;
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  pad_copy(g, cg_tensor(g, n->in[0], b), c.oh, c.ow, c.co, dzp,
-           c.kh - 1 - c.ph, c.kw - 1 - c.pw, hp, wp);
+  GradIn dz = cg_conv_grad_in(g, n, b);
+  pad_copy(g, &dz, c.oh, c.ow, c.co, dzp, c.kh - 1 - c.ph, c.kw - 1 - c.pw, hp,
+           wp);
   Core core = {dzp, wp, c.co, wt, c.kh, c.kw, 1, 1, cg_tensor(g, n->out, b),
                c.h, c.w, c.ci, NULL, {ACT_NONE, 0}};
   core_image(g, &core);
@@ -282,7 +316,7 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
     cg_vstore(g, LLVMBuildLoad2(g->b, g->vec, acc[k], ""), dw, at[k]);
 }
 
-/* inputs x, dz: dw summed over the batch, image by image so that one
+/* inputs x, dy[, y]: dw summed over the batch, image by image so that one
  * image's x and dz stay in cache while every tap and block reads them. */
 bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
   ConvGeom c = cg_conv_geom(n);
@@ -293,8 +327,8 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
   int64_t CB = block_vectors(g, c.co), RB = block_rows(g, c.ci, CB);
   CgLoop lb, lkh, lkw, lci, lco;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  LLVMValueRef x = padded_input(g, &c, n->in[0], b);
-  LLVMValueRef dz = cg_tensor(g, n->in[1], b);
+  LLVMValueRef dz = cg_conv_dz_image(g, n, b);
+  LLVMValueRef x = padded_input(g, &c, n->in[0], b, dz_image_bytes(n));
   LLVMValueRef kh = cg_for(g, &lkh, c.kh, "kh");
   LLVMValueRef kw = cg_for(g, &lkw, c.kw, "kw");
   LLVMValueRef cib = cg_for(g, &lci, c.ci / RB, "cib");

@@ -44,6 +44,15 @@ const char *ir_act_name(ActKind k) {
   return k == ACT_NONE ? "linear" : ir_op_info(ir_act_op(k))->name;
 }
 
+bool ir_shape_equal(const Shape *a, const Shape *b) {
+  if (a->rank != b->rank)
+    return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dim[i] != b->dim[i])
+      return false;
+  return true;
+}
+
 int64_t ir_shape_elems(const Shape *s) {
   if (s->rank < 0)
     return -1;

@@ -195,6 +195,7 @@ typedef struct Tensor {
 } Tensor;
 
 int64_t ir_shape_elems(const Shape *s); /* -1 if not inferred */
+bool ir_shape_equal(const Shape *a, const Shape *b);
 /* Whether each image of a batch has its own copy at run time: the input,
  * activations and their gradients do; parameters, their gradients (summed
  * over the batch), optimizer state and the updated parameters do not. */

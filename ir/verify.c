@@ -41,6 +41,19 @@ static bool in_module(const Module *m, const Tensor *t) {
   return false;
 }
 
+/* A conv gradient given y (fuse-conv-act-bwd) masks dy with act'(y): the
+ * two must be the same shape, and the mask must come from an activation. */
+static void check_grad_mask(Checker *c, const Node *n) {
+  if (n->op == OP_CONV2D || n->nin == ir_op_info(n->op)->min_inputs)
+    return;
+  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  const Tensor *y = n->in[n->nin - 1];
+  if (n->attr.conv.act.kind == ACT_NONE)
+    fail(c, "conv gradient given y but no activation", n->out->name);
+  if (c->m->shaped && !ir_shape_equal(&dy->shape, &y->shape))
+    fail(c, "conv gradient's y and dy differ in shape", n->out->name);
+}
+
 static void check_attrs(Checker *c, const Node *n) {
   const char *name = n->out->name;
   switch (ir_op_info(n->op)->attrs) {
@@ -50,6 +63,7 @@ static void check_attrs(Checker *c, const Node *n) {
       fail(c, "conv2d with a size below 1", name);
     if (n->op == OP_CONV2D && a->bias != (n->nin == 3))
       fail(c, "conv2d bias attribute disagrees with its inputs", name);
+    check_grad_mask(c, n);
     break;
   }
   case ATTR_POOL:

@@ -32,6 +32,10 @@ void pass_fuse_softmax_xent(Module *m);
  * backward graph: gradient nodes for every forward node, in reverse. */
 void pass_autodiff(Module *m);
 
+/* Requires: autodiff (else it does nothing). An act_bwd read only by conv
+ * gradients is removed: they read dy and y and apply the mask themselves. */
+void pass_fuse_conv_act_bwd(Module *m);
+
 /* Requires: autodiff. Appends the optimizer state and one update node per
  * parameter (sgd with momentum, or adam). */
 void pass_optimizer(Module *m);

@@ -21,6 +21,7 @@ static const Pass pipeline[] = {
     {"fuse-dense-act", pass_fuse_dense_act},
     {"fuse-pool-dropout", pass_fuse_pool_dropout},
     {"autodiff", pass_autodiff},
+    {"fuse-conv-act-bwd", pass_fuse_conv_act_bwd},
     {"optimizer", pass_optimizer},
     {"plan-memory", pass_plan_memory},
 };
