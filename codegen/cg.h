@@ -41,6 +41,12 @@ LLVMValueRef cg_f32(Cg *g, double v);
 LLVMValueRef cg_const_like(Cg *g, LLVMValueRef like, double v);
 
 /* vectors of g->vw floats: the target's widest */
+enum { MAX_ACCUMULATORS = 24 };
+/* vector accumulators a register block may hold: 24 of the 32 registers of
+ * AVX-512 and NEON, 12 of AVX2's 16, leaving room for operands */
+int cg_max_accumulators(const Cg *g);
+/* the sum of a vector's lanes, in any order */
+LLVMValueRef cg_vsum(Cg *g, LLVMValueRef v);
 LLVMValueRef cg_vload(Cg *g, LLVMValueRef p, LLVMValueRef i);
 void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef scalar);
@@ -141,6 +147,11 @@ int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n);
 bool cg_conv2d_fast(Cg *g, const Node *n);
 bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n);
 bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n);
+
+/* the register-blocked dense kernels (cg_dense_fast.c), likewise */
+bool cg_dense_fast(Cg *g, const Node *n);
+bool cg_dense_bwd_data_fast(Cg *g, const Node *n);
+bool cg_dense_bwd_weight_fast(Cg *g, const Node *n);
 
 /* the kernels: one per op, each looping over the n images itself */
 void cg_conv2d(Cg *g, const Node *n);

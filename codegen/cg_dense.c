@@ -6,7 +6,9 @@
  * The images of the chunk are the loop inside the weight rows: a row of w
  * is read once per chunk, not once per image, which matters because w is
  * the largest tensor a dense layer touches (1.6 MB in the seed network).
- * dz is the gradient before the fused activation (autodiff's act_bwd). */
+ * dz is the gradient before the fused activation (autodiff's act_bwd).
+ * These are the loop nests: cg_dense_fast.c's register-blocked kernels
+ * take every layer whose output units fill whole vectors. */
 #include "cg.h"
 
 static int64_t units_in(const Node *n) { return n->in[0]->shape.dim[0]; }
@@ -17,6 +19,8 @@ static LLVMValueRef row_of(Cg *g, const Tensor *t, LLVMValueRef b) {
 }
 
 void cg_dense(Cg *g, const Node *n) {
+  if (cg_dense_fast(g, n))
+    return;
   int64_t in = units_in(n), out = n->out->shape.dim[0];
   LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
   CgLoop lb, lo, li, lb2, lo2, lb3, le;
@@ -50,6 +54,8 @@ void cg_dense(Cg *g, const Node *n) {
 
 /* inputs x, dz */
 void cg_dense_bwd_weight(Cg *g, const Node *n) {
+  if (cg_dense_bwd_weight_fast(g, n))
+    return;
   int64_t in = units_in(n), out = n->in[1]->shape.dim[0];
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   cg_fill(g, dw, in * out, cg_f32(g, 0));
@@ -82,6 +88,8 @@ void cg_dense_bwd_bias(Cg *g, const Node *n) {
 
 /* inputs dz, w */
 void cg_dense_bwd_data(Cg *g, const Node *n) {
+  if (cg_dense_bwd_data_fast(g, n))
+    return;
   int64_t in = n->out->shape.dim[0], out = n->in[0]->shape.dim[0];
   LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
   CgLoop li, lb, lo;

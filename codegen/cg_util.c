@@ -33,6 +33,8 @@ void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
   LLVMSetAlignment(s, 4);
 }
 
+int cg_max_accumulators(const Cg *g) { return g->vw == 8 ? 12 : 24; }
+
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef x) {
   LLVMValueRef undef = LLVMGetUndef(g->vec);
   LLVMValueRef one = LLVMBuildInsertElement(g->b, undef, x, cg_i64(g, 0), "");
@@ -148,6 +150,15 @@ LLVMValueRef cg_call1(Cg *g, const char *name, LLVMValueRef x) {
   LLVMTypeRef ft;
   LLVMValueRef fn = intrinsic(g, name, LLVMTypeOf(x), &ft);
   return LLVMBuildCall2(g->b, ft, fn, &x, 1, "");
+}
+
+LLVMValueRef cg_vsum(Cg *g, LLVMValueRef v) {
+  LLVMTypeRef ft;
+  LLVMValueRef fn = intrinsic(g, "llvm.vector.reduce.fadd", LLVMTypeOf(v), &ft);
+  LLVMValueRef args[] = {cg_f32(g, -0.0), v}; /* -0 + x is x, even for -0 */
+  LLVMValueRef sum = LLVMBuildCall2(g->b, ft, fn, args, 2, "");
+  LLVMSetFastMathFlags(sum, LLVMFastMathAllowReassoc);
+  return sum;
 }
 
 LLVMValueRef cg_call2(Cg *g, const char *name, LLVMValueRef x,

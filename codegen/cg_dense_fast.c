@@ -1,0 +1,218 @@
+/* cg_dense_fast.c - register-blocked dense layers with explicit vectors;
+ * w is [in][out], a chunk holds up to chunk_images images.
+ *
+ *   forward     acc[r][v] += splat(x[b0 + r][i]) * w[i][o0 + v*vw ...]
+ *   bwd weight  acc[r][v] += splat(x[b][i0 + r]) * dz[b][o0 + v*vw ...]
+ *   bwd data    acc[r][k] += dz[b0 + r][o ...] * w[i0 + k][o ...], then each
+ *               accumulator summed across its lanes into dx[b0 + r][i0 + k]
+ *
+ * The block of images is the whole chunk when its accumulators fit in the
+ * registers, so that each vector of w, the largest tensor a dense layer
+ * touches (1.6 MB in the seed network), is loaded once per chunk and feeds
+ * one FMA per image. The chunk's image count is known only at run time:
+ * full blocks first, then the images left over one at a time. All three
+ * need the output units to be a whole number of vectors; otherwise, and
+ * with --reference, cg_dense.c's loop nests do the work. */
+#include "cg.h"
+
+/* Vectors of output units per block and images per block: the most images
+ * (up to a chunk) first, then the most vectors that leave them room. */
+typedef struct Blocking {
+  int64_t vectors, images;
+} Blocking;
+
+static Blocking blocking(const Cg *g, int64_t out_vectors) {
+  int64_t acc = cg_max_accumulators(g), chunk = g->m->chunk_images;
+  int64_t images = chunk < acc ? chunk : acc;
+  int64_t vectors = acc / images < out_vectors ? acc / images : out_vectors;
+  while (out_vectors % vectors)
+    vectors--;
+  return (Blocking){vectors, images};
+}
+
+/* The largest divisor of n that is at most cap. */
+static int64_t divisor_at_most(int64_t n, int64_t cap) {
+  int64_t d = cap < n ? cap : n;
+  while (n % d)
+    d--;
+  return d;
+}
+
+static bool fast_ok(const Cg *g, int64_t out) {
+  return !g->reference && out % g->vw == 0;
+}
+
+/* Calls block(b0, R) for full blocks of R images of the chunk, then
+ * block(b, 1) for each image left. */
+typedef void (*ImageBlockFn)(Cg *g, const Node *n, LLVMValueRef b0,
+                             int64_t R, LLVMValueRef o0);
+
+static void over_images(Cg *g, const Node *n, int64_t R, LLVMValueRef o0,
+                        ImageBlockFn block) {
+  LLVMValueRef full = LLVMBuildUDiv(g->b, g->n, cg_i64(g, R), "full");
+  CgLoop lf, lr;
+  LLVMValueRef f = cg_loop_begin(g, &lf, full, "blk");
+  block(g, n, cg_mulc(g, f, R), R, o0);
+  cg_loop_end(g, &lf);
+  LLVMValueRef done = cg_mulc(g, full, R);
+  LLVMValueRef left = LLVMBuildSub(g->b, g->n, done, "left");
+  LLVMValueRef r = cg_loop_begin(g, &lr, left, "rest");
+  block(g, n, cg_add(g, done, r), 1, o0);
+  cg_loop_end(g, &lr);
+}
+
+static LLVMValueRef load_acc(Cg *g, LLVMValueRef slot) {
+  return LLVMBuildLoad2(g->b, g->vec, slot, "");
+}
+
+/* ---- forward ----------------------------------------------------------------- */
+
+static void forward_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
+                          LLVMValueRef o0) {
+  int64_t in = n->in[0]->shape.dim[0], out = n->out->shape.dim[0];
+  int64_t CB = blocking(g, out / g->vw).vectors;
+  LLVMValueRef acc[MAX_ACCUMULATORS], x[MAX_ACCUMULATORS];
+  for (int64_t v = 0; v < CB; v++) {
+    LLVMValueRef o = cg_addc(g, o0, v * g->vw);
+    LLVMValueRef init = n->nin == 3 ? cg_vload(g, cg_tensor(g, n->in[2], NULL), o)
+                                    : cg_const_like(g, LLVMGetUndef(g->vec), 0);
+    for (int64_t r = 0; r < R; r++)
+      acc[r * CB + v] = cg_var(g, g->vec, init, "acc");
+  }
+  for (int64_t r = 0; r < R; r++)
+    x[r] = cg_tensor(g, n->in[0], cg_addc(g, b0, r));
+  LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
+  CgLoop li;
+  LLVMValueRef i = cg_for(g, &li, in, "i");
+  LLVMValueRef wv[MAX_ACCUMULATORS];
+  for (int64_t v = 0; v < CB; v++)
+    wv[v] = cg_vload(g, w, cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->vw)));
+  for (int64_t r = 0; r < R; r++) {
+    LLVMValueRef xs = cg_splat(g, cg_load(g, x[r], i));
+    for (int64_t v = 0; v < CB; v++) {
+      LLVMValueRef *a = &acc[r * CB + v];
+      LLVMBuildStore(g->b, cg_fma(g, xs, wv[v], load_acc(g, *a)), *a);
+    }
+  }
+  cg_loop_end(g, &li);
+  for (int64_t r = 0; r < R; r++) {
+    LLVMValueRef y = cg_tensor(g, n->out, cg_addc(g, b0, r));
+    for (int64_t v = 0; v < CB; v++)
+      cg_vstore(g, cg_activate(g, n->attr.dense.act, load_acc(g, acc[r * CB + v])),
+                y, cg_addc(g, o0, v * g->vw));
+  }
+}
+
+bool cg_dense_fast(Cg *g, const Node *n) {
+  int64_t out = n->out->shape.dim[0];
+  if (!fast_ok(g, out))
+    return false;
+  Blocking bl = blocking(g, out / g->vw);
+  CgLoop lo;
+  LLVMValueRef ob = cg_for(g, &lo, out / (bl.vectors * g->vw), "ob");
+  over_images(g, n, bl.images, cg_mulc(g, ob, bl.vectors * g->vw),
+              forward_block);
+  cg_loop_end(g, &lo);
+  return true;
+}
+
+/* ---- weight gradient ---------------------------------------------------------- */
+
+/* dw[i0 .. i0 + RI)[o0 .. o0 + CB vectors) = sum over the chunk's images
+ * of x[b][i] * dz[b][o]; inputs x, dz */
+static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
+                         LLVMValueRef o0, int64_t CB) {
+  int64_t out = n->in[1]->shape.dim[0];
+  LLVMValueRef acc[MAX_ACCUMULATORS];
+  for (int64_t k = 0; k < RI * CB; k++)
+    acc[k] = cg_var(g, g->vec, cg_const_like(g, LLVMGetUndef(g->vec), 0), "acc");
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  LLVMValueRef x = cg_tensor(g, n->in[0], b), dz = cg_tensor(g, n->in[1], b);
+  LLVMValueRef dv[MAX_ACCUMULATORS];
+  for (int64_t v = 0; v < CB; v++)
+    dv[v] = cg_vload(g, dz, cg_addc(g, o0, v * g->vw));
+  for (int64_t r = 0; r < RI; r++) {
+    LLVMValueRef xs = cg_splat(g, cg_load(g, x, cg_addc(g, i0, r)));
+    for (int64_t v = 0; v < CB; v++) {
+      LLVMValueRef *a = &acc[r * CB + v];
+      LLVMBuildStore(g->b, cg_fma(g, xs, dv[v], load_acc(g, *a)), *a);
+    }
+  }
+  cg_loop_end(g, &lb);
+  LLVMValueRef dw = cg_tensor(g, n->out, NULL);
+  for (int64_t r = 0; r < RI; r++)
+    for (int64_t v = 0; v < CB; v++) {
+      LLVMValueRef at = cg_add(g, cg_mulc(g, cg_addc(g, i0, r), out),
+                               cg_addc(g, o0, v * g->vw));
+      cg_vstore(g, load_acc(g, acc[r * CB + v]), dw, at);
+    }
+}
+
+bool cg_dense_bwd_weight_fast(Cg *g, const Node *n) {
+  int64_t in = n->in[0]->shape.dim[0], out = n->in[1]->shape.dim[0];
+  if (!fast_ok(g, out))
+    return false;
+  int64_t cv = out / g->vw, CB = divisor_at_most(cv, 4);
+  int64_t RI = divisor_at_most(in, cg_max_accumulators(g) / CB);
+  CgLoop li, lo;
+  LLVMValueRef ib = cg_for(g, &li, in / RI, "ib");
+  LLVMValueRef ob = cg_for(g, &lo, cv / CB, "ob");
+  weight_block(g, n, cg_mulc(g, ib, RI), RI, cg_mulc(g, ob, CB * g->vw), CB);
+  cg_loop_end(g, &lo);
+  cg_loop_end(g, &li);
+  return true;
+}
+
+/* ---- data gradient -------------------------------------------------------------- */
+
+/* Rows of w per block of R images in the data gradient. */
+static int64_t data_rows(const Cg *g, const Node *n, int64_t R) {
+  return divisor_at_most(n->out->shape.dim[0], cg_max_accumulators(g) / R);
+}
+
+/* dx[b0 + r][i0 + k] = sum over o of dz[b0 + r][o] * w[i0 + k][o]; inputs
+ * dz, w. The sums run along o in vector lanes, each reduced at the end. */
+static void data_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
+                       LLVMValueRef i0) {
+  int64_t out = n->in[0]->shape.dim[0], RI = data_rows(g, n, blocking(g, 1).images);
+  LLVMValueRef acc[MAX_ACCUMULATORS], dz[MAX_ACCUMULATORS], wrow[MAX_ACCUMULATORS];
+  for (int64_t k = 0; k < R * RI; k++)
+    acc[k] = cg_var(g, g->vec, cg_const_like(g, LLVMGetUndef(g->vec), 0), "acc");
+  for (int64_t r = 0; r < R; r++)
+    dz[r] = cg_tensor(g, n->in[0], cg_addc(g, b0, r));
+  LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
+  for (int64_t k = 0; k < RI; k++)
+    wrow[k] = cg_gep(g, g->f32, w, cg_mulc(g, cg_addc(g, i0, k), out));
+  CgLoop lo;
+  LLVMValueRef o = cg_mulc(g, cg_for(g, &lo, out / g->vw, "ov"), g->vw);
+  LLVMValueRef wv[MAX_ACCUMULATORS];
+  for (int64_t k = 0; k < RI; k++)
+    wv[k] = cg_vload(g, wrow[k], o);
+  for (int64_t r = 0; r < R; r++) {
+    LLVMValueRef d = cg_vload(g, dz[r], o);
+    for (int64_t k = 0; k < RI; k++) {
+      LLVMValueRef *a = &acc[r * RI + k];
+      LLVMBuildStore(g->b, cg_fma(g, d, wv[k], load_acc(g, *a)), *a);
+    }
+  }
+  cg_loop_end(g, &lo);
+  for (int64_t r = 0; r < R; r++) {
+    LLVMValueRef dx = cg_tensor(g, n->out, cg_addc(g, b0, r));
+    for (int64_t k = 0; k < RI; k++)
+      cg_store(g, cg_vsum(g, load_acc(g, acc[r * RI + k])), dx,
+               cg_addc(g, i0, k));
+  }
+}
+
+bool cg_dense_bwd_data_fast(Cg *g, const Node *n) {
+  int64_t in = n->out->shape.dim[0], out = n->in[0]->shape.dim[0];
+  if (!fast_ok(g, out))
+    return false;
+  int64_t R = blocking(g, 1).images, RI = data_rows(g, n, R);
+  CgLoop li;
+  LLVMValueRef ib = cg_for(g, &li, in / RI, "ib");
+  over_images(g, n, R, cg_mulc(g, ib, RI), data_block);
+  cg_loop_end(g, &li);
+  return true;
+}
