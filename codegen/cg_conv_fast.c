@@ -33,8 +33,6 @@ typedef struct Core {
   Activation act;
 } Core;
 
-static int max_accumulators(const Cg *g) { return g->vw == 8 ? 12 : 24; }
-
 /* Vectors of output channels per block: the channel count in vectors, at
  * most MAX_BLOCK_VECTORS, dividing it. */
 static int64_t block_vectors(const Cg *g, int64_t channels) {
@@ -93,7 +91,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
  * blocks of CB vectors. */
 static void core_image(Cg *g, const Core *c) {
   int64_t CB = block_vectors(g, c->co);
-  int64_t R = max_accumulators(g) / CB;
+  int64_t R = cg_max_accumulators(g) / CB;
   if (R > c->ow)
     R = c->ow;
   int64_t blocks = c->ow / R, rest = c->ow % R;
@@ -110,12 +108,11 @@ static void core_image(Cg *g, const Core *c) {
   cg_loop_end(g, &loh);
 }
 
-/* dst (hp x wp x c, zeroed) gets src (h x w x c, masked if src.y) at
- * (top, left). */
+/* dst (hp x wp x c) gets src (h x w x c, masked if src.y) at (top, left).
+ * Its border is left as it is: zeroed once per call (pad_zero), before the
+ * first image, since no image writes there. */
 static void pad_copy(Cg *g, const GradIn *src, int64_t h, int64_t w, int64_t c,
-                     LLVMValueRef dst, int64_t top, int64_t left, int64_t hp,
-                     int64_t wp) {
-  cg_fill(g, dst, hp * wp * c, cg_f32(g, 0));
+                     LLVMValueRef dst, int64_t top, int64_t left, int64_t wp) {
   CgLoop li, lj;
   LLVMValueRef i = cg_for(g, &li, h, "pi");
   LLVMValueRef from = cg_mulc(g, i, w * c);
@@ -125,6 +122,11 @@ static void pad_copy(Cg *g, const GradIn *src, int64_t h, int64_t w, int64_t c,
   cg_store(g, cg_grad_load(g, src, cg_add(g, from, j)), dst, cg_add(g, to, j));
   cg_loop_end(g, &lj);
   cg_loop_end(g, &li);
+}
+
+static void pad_zero(Cg *g, LLVMValueRef dst, int64_t hp, int64_t wp,
+                     int64_t c) {
+  cg_fill(g, dst, hp * wp * c, cg_f32(g, 0));
 }
 
 /* ---- geometry -------------------------------------------------------------- */
@@ -193,17 +195,25 @@ LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b) {
   return dz;
 }
 
-/* Image b's input, padded into scratch at `offset` when the convolution
- * pads. */
-static LLVMValueRef padded_input(Cg *g, const ConvGeom *c, const Tensor *x,
-                                 LLVMValueRef b, int64_t offset) {
-  LLVMValueRef src = cg_tensor(g, x, b);
+/* Where the padded input goes: scratch at `offset`, zeroed, or NULL when
+ * the convolution does not pad. Emitted before the loop over images. */
+static LLVMValueRef padded_scratch(Cg *g, const ConvGeom *c, int64_t offset) {
   if (!padded(c))
+    return NULL;
+  LLVMValueRef xp = scratch(g, offset);
+  pad_zero(g, xp, c->hp, c->wp, c->ci);
+  return xp;
+}
+
+/* Image b's input, copied into xp's interior when there is an xp. */
+static LLVMValueRef padded_input(Cg *g, const ConvGeom *c, const Tensor *x,
+                                 LLVMValueRef b, LLVMValueRef xp) {
+  LLVMValueRef src = cg_tensor(g, x, b);
+  if (!xp)
     return src;
-  LLVMValueRef dst = scratch(g, offset);
   GradIn plain = {src, NULL, {ACT_NONE, 0}};
-  pad_copy(g, &plain, c->h, c->w, c->ci, dst, c->ph, c->pw, c->hp, c->wp);
-  return dst;
+  pad_copy(g, &plain, c->h, c->w, c->ci, xp, c->ph, c->pw, c->wp);
+  return xp;
 }
 
 /* ---- the three kernels ------------------------------------------------------ */
@@ -212,9 +222,10 @@ bool cg_conv2d_fast(Cg *g, const Node *n) {
   ConvGeom c = cg_conv_geom(n);
   if (!fast_forward_ok(g, &c))
     return false;
+  LLVMValueRef xp = padded_scratch(g, &c, 0);
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  Core core = {padded_input(g, &c, n->in[0], b, 0), c.wp, c.ci,
+  Core core = {padded_input(g, &c, n->in[0], b, xp), c.wp, c.ci,
                cg_tensor(g, n->in[1], NULL), c.kh, c.kw, c.sh, c.sw,
                cg_tensor(g, n->out, b), c.oh, c.ow, c.co,
                n->nin == 3 ? cg_tensor(g, n->in[2], NULL) : NULL,
@@ -253,11 +264,11 @@ bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
   flip_transpose(g, &c, cg_tensor(g, n->in[1], NULL), wt);
   LLVMValueRef dzp = scratch(g, align64(c.kh * c.kw * c.ci * c.co * 4));
   int64_t hp = c.h + c.kh - 1, wp = c.w + c.kw - 1;
+  pad_zero(g, dzp, hp, wp, c.co);
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   GradIn dz = cg_conv_grad_in(g, n, b);
-  pad_copy(g, &dz, c.oh, c.ow, c.co, dzp, c.kh - 1 - c.ph, c.kw - 1 - c.pw, hp,
-           wp);
+  pad_copy(g, &dz, c.oh, c.ow, c.co, dzp, c.kh - 1 - c.ph, c.kw - 1 - c.pw, wp);
   Core core = {dzp, wp, c.co, wt, c.kh, c.kw, 1, 1, cg_tensor(g, n->out, b),
                c.h, c.w, c.ci, NULL, {ACT_NONE, 0}};
   core_image(g, &core);
@@ -268,7 +279,7 @@ bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
 /* Rows of input channels per block: the largest divisor of ci that keeps
  * rows * CB accumulators in registers. */
 static int64_t block_rows(const Cg *g, int64_t ci, int64_t cb) {
-  int64_t rows = max_accumulators(g) / cb;
+  int64_t rows = cg_max_accumulators(g) / cb;
   if (rows > ci)
     rows = ci;
   while (ci % rows)
@@ -325,10 +336,11 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   cg_fill(g, dw, ir_shape_elems(&n->out->shape), cg_f32(g, 0));
   int64_t CB = block_vectors(g, c.co), RB = block_rows(g, c.ci, CB);
+  LLVMValueRef xp = padded_scratch(g, &c, dz_image_bytes(n));
   CgLoop lb, lkh, lkw, lci, lco;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef dz = cg_conv_dz_image(g, n, b);
-  LLVMValueRef x = padded_input(g, &c, n->in[0], b, dz_image_bytes(n));
+  LLVMValueRef x = padded_input(g, &c, n->in[0], b, xp);
   LLVMValueRef kh = cg_for(g, &lkh, c.kh, "kh");
   LLVMValueRef kw = cg_for(g, &lkw, c.kw, "kw");
   LLVMValueRef cib = cg_for(g, &lci, c.ci / RB, "cib");
