@@ -108,18 +108,28 @@ static LLVMValueRef argmax(Cg *g, const PoolGeom *p, LLVMValueRef x,
   return LLVMBuildLoad2(g->b, g->i64, at, "");
 }
 
+/* Whether the windows cover the input exactly once: then an average
+ * pool's gradient can store into dx instead of zeroing it first and
+ * adding (the zeroing was a memset of the whole input per image). */
+static bool windows_tile(const PoolGeom *p) {
+  return p->stride == p->size && p->oh * p->size == p->h &&
+         p->ow * p->size == p->w;
+}
+
 /* inputs dy (and x for max): dx gets each dy, masked, at the window's max
  * or spread evenly over it. */
 void cg_pool_bwd(Cg *g, const Node *n) {
   PoolGeom p = geometry(n, &n->out->shape, &n->in[0]->shape);
   bool max = is_max(n), mask = has_dropout(n);
+  bool store = !max && windows_tile(&p);
   int64_t elems = p.oh * p.ow * p.c;
   LLVMValueRef key = mask ? cg_dropout_key(g, dropout_of(n)->stream) : NULL;
   CgLoop lb, loh, low, lc, lkh, lkw;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef dy = cg_tensor(g, n->in[0], b), dx = cg_tensor(g, n->out, b);
   LLVMValueRef x = max ? cg_tensor(g, n->in[1], b) : NULL;
-  cg_fill(g, dx, ir_shape_elems(&n->out->shape), cg_f32(g, 0));
+  if (!store)
+    cg_fill(g, dx, ir_shape_elems(&n->out->shape), cg_f32(g, 0));
   LLVMValueRef oh = cg_for(g, &loh, p.oh, "oh");
   LLVMValueRef ow = cg_for(g, &low, p.ow, "ow");
   LLVMValueRef c = cg_for(g, &lc, p.c, "c");
@@ -135,7 +145,11 @@ void cg_pool_bwd(Cg *g, const Node *n) {
     gv = cg_fmul(g, gv, cg_f32(g, 1.0 / (double)(p.size * p.size)));
     LLVMValueRef kh = cg_for(g, &lkh, p.size, "kh");
     LLVMValueRef kw = cg_for(g, &lkw, p.size, "kw");
-    cg_accum(g, dx, cg_add(g, window_px(g, &p, oh, ow, kh, kw), c), gv);
+    LLVMValueRef i = cg_add(g, window_px(g, &p, oh, ow, kh, kw), c);
+    if (store)
+      cg_store(g, gv, dx, i);
+    else
+      cg_accum(g, dx, i, gv);
     cg_loop_end(g, &lkw);
     cg_loop_end(g, &lkh);
   }
