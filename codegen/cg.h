@@ -137,6 +137,8 @@ typedef struct GradIn {
 GradIn cg_conv_grad_in(Cg *g, const Node *n, LLVMValueRef b);
 /* dz[i]: dy[i], or dy[i] * act'(y[i]) */
 LLVMValueRef cg_grad_load(Cg *g, const GradIn *d, LLVMValueRef i);
+/* the same for the vector at i */
+LLVMValueRef cg_grad_vload(Cg *g, const GradIn *d, LLVMValueRef i);
 /* Image b's dz for the loops that read each element many times: dy, or
  * dz written to the start of the kernel's scratch (cg_conv_fast.c). */
 LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b);
@@ -147,6 +149,7 @@ int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n);
 bool cg_conv2d_fast(Cg *g, const Node *n);
 bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n);
 bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n);
+bool cg_conv2d_bwd_bias_fast(Cg *g, const Node *n);
 
 /* the register-blocked dense kernels (cg_dense_fast.c), likewise */
 bool cg_dense_fast(Cg *g, const Node *n);

@@ -63,6 +63,13 @@ LLVMValueRef cg_grad_load(Cg *g, const GradIn *d, LLVMValueRef i) {
   return cg_fmul(g, dy, cg_activation_grad(g, d->act, cg_load(g, d->y, i)));
 }
 
+LLVMValueRef cg_grad_vload(Cg *g, const GradIn *d, LLVMValueRef i) {
+  LLVMValueRef dy = cg_vload(g, d->dy, i);
+  if (!d->y)
+    return dy;
+  return cg_fmul(g, dy, cg_activation_grad(g, d->act, cg_vload(g, d->y, i)));
+}
+
 /* The input coordinate under output coordinate o and tap k. */
 static LLVMValueRef input_coord(Cg *g, LLVMValueRef o, LLVMValueRef k,
                                 int64_t stride, int64_t pad) {
@@ -188,6 +195,8 @@ void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
 
 /* db = sum of dz over the batch and the pixels; inputs dy[, y] */
 void cg_conv2d_bwd_bias(Cg *g, const Node *n) {
+  if (cg_conv2d_bwd_bias_fast(g, n))
+    return;
   const Shape *s = &n->in[0]->shape;
   int64_t cout = s->dim[2], pixels = s->dim[0] * s->dim[1];
   LLVMValueRef db = cg_tensor(g, n->out, NULL);

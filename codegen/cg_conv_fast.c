@@ -354,3 +354,38 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
   cg_loop_end(g, &lb);
   return true;
 }
+
+/* inputs dy[, y]: db[co] += dz[p][co], pixel after pixel as the loop nest
+ * adds them (so the sums are the same), with CB vectors of channels held in
+ * registers across an image's pixels instead of loaded and stored for each. */
+bool cg_conv2d_bwd_bias_fast(Cg *g, const Node *n) {
+  const Shape *s = &n->in[0]->shape;
+  int64_t co = s->dim[2], pixels = s->dim[0] * s->dim[1];
+  if (g->reference || co % g->vw)
+    return false;
+  LLVMValueRef db = cg_tensor(g, n->out, NULL);
+  cg_fill(g, db, co, cg_f32(g, 0));
+  int64_t CB = block_vectors(g, co);
+  LLVMValueRef acc[MAX_BLOCK_VECTORS];
+  CgLoop lb, lc, lp;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  GradIn dz = cg_conv_grad_in(g, n, b);
+  LLVMValueRef co0 = cg_mulc(g, cg_for(g, &lc, co / (CB * g->vw), "cb"),
+                             CB * g->vw);
+  for (int64_t v = 0; v < CB; v++)
+    acc[v] = cg_var(g, g->vec, cg_vload(g, db, cg_addc(g, co0, v * g->vw)),
+                    "acc");
+  LLVMValueRef p = cg_for(g, &lp, pixels, "p");
+  for (int64_t v = 0; v < CB; v++) {
+    LLVMValueRef at = cg_add(g, cg_mulc(g, p, co), cg_addc(g, co0, v * g->vw));
+    LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[v], "");
+    LLVMBuildStore(g->b, cg_fadd(g, a, cg_grad_vload(g, &dz, at)), acc[v]);
+  }
+  cg_loop_end(g, &lp);
+  for (int64_t v = 0; v < CB; v++)
+    cg_vstore(g, LLVMBuildLoad2(g->b, g->vec, acc[v], ""), db,
+              cg_addc(g, co0, v * g->vw));
+  cg_loop_end(g, &lc);
+  cg_loop_end(g, &lb);
+  return true;
+}
