@@ -331,18 +331,26 @@ static LLVMValueRef emit_infer_chunk(Cg *g, LLVMTypeRef ct) {
   return fn;
 }
 
-/* cnn_parallel_for(chunk_fn, ctx, ceil(n / chunk_images)) */
-static void run_chunks(Cg *g, LLVMValueRef chunk_fn, LLVMValueRef ctx,
-                       LLVMValueRef n) {
+/* cnn_parallel_for(fn, ctx, count): fn(ctx, 0 .. count - 1) on the pool */
+static void parallel_for(Cg *g, LLVMValueRef fn, LLVMValueRef ctx,
+                         LLVMValueRef count) {
   LLVMTypeRef params[] = {g->ptr, g->ptr, g->i64};
   LLVMTypeRef ft = LLVMFunctionType(g->void_t, params, 3, false);
   LLVMValueRef pf = LLVMGetNamedFunction(g->mod, "cnn_parallel_for");
   if (!pf)
     pf = LLVMAddFunction(g->mod, "cnn_parallel_for", ft);
-  int64_t c = g->m->chunk_images;
-  LLVMValueRef count = LLVMBuildSDiv(g->b, cg_addc(g, n, c - 1), cg_i64(g, c), "");
-  LLVMValueRef args[] = {chunk_fn, ctx, count};
+  LLVMValueRef args[] = {fn, ctx, count};
   LLVMBuildCall2(g->b, ft, pf, args, 3, "");
+}
+
+static LLVMValueRef chunk_count(Cg *g, LLVMValueRef n) {
+  int64_t c = g->m->chunk_images;
+  return LLVMBuildSDiv(g->b, cg_addc(g, n, c - 1), cg_i64(g, c), "chunks");
+}
+
+static void run_chunks(Cg *g, LLVMValueRef chunk_fn, LLVMValueRef ctx,
+                       LLVMValueRef n) {
+  parallel_for(g, chunk_fn, ctx, chunk_count(g, n));
 }
 
 static LLVMValueRef new_context(Cg *g, LLVMTypeRef ct, const LLVMValueRef *v) {
@@ -353,20 +361,44 @@ static LLVMValueRef new_context(Cg *g, LLVMTypeRef ct, const LLVMValueRef *v) {
   return ctx;
 }
 
-/* chunk 0's gradients += chunk k's, for k = 1, 2, ... in order */
-static void reduce_gradients(Cg *g, LLVMValueRef arena, LLVMValueRef chunks) {
+/* The parameter gradients are summed in REDUCE_SLICES slices on the
+ * pool: a fixed cut, so each element is summed in chunk order whatever
+ * thread runs its slice, and the sum does not depend on the thread count. */
+enum { REDUCE_SLICES = 16 };
+
+/* void NAME_reduce_slice(ctx, s): over slice s of the gradients, chunk 0's
+ * += chunk k's, for k = 1, 2, ... in order */
+static LLVMValueRef emit_reduce_slice(Cg *g, LLVMTypeRef ct) {
+  LLVMTypeRef params[] = {g->ptr, g->i64};
+  char *name = arena_printf(g->m->arena, "%s_reduce_slice", g->m->name);
+  LLVMValueRef fn = new_function(g, name, params, 2);
+  LLVMValueRef ctx = LLVMGetParam(fn, 0), s = LLVMGetParam(fn, 1);
+  LLVMValueRef arena = ctx_get(g, ct, ctx, CTX_ARENA, g->ptr);
+  LLVMValueRef chunks = chunk_count(g, ctx_get(g, ct, ctx, CTX_N, g->i64));
   int64_t floats = g->m->grads_bytes / 4;
-  LLVMValueRef g0 = byte_offset(g, arena, cg_i64(g, g->m->grads_offset));
+  int64_t per = (floats + REDUCE_SLICES - 1) / REDUCE_SLICES;
+  per = (per + 15) / 16 * 16; /* whole cache lines */
+  LLVMValueRef begin = cg_mulc(g, s, per);
+  LLVMValueRef left = LLVMBuildSub(g->b, cg_i64(g, floats), begin, "");
+  LLVMValueRef partial = LLVMBuildICmp(g->b, LLVMIntSLT, left, cg_i64(g, per), "");
+  LLVMValueRef count = LLVMBuildSelect(g->b, partial, left, cg_i64(g, per), "");
+  LLVMValueRef none = LLVMBuildICmp(g->b, LLVMIntSLT, count, cg_i64(g, 0), "");
+  count = LLVMBuildSelect(g->b, none, cg_i64(g, 0), count, "count");
+  LLVMValueRef g0 = cg_gep(g, g->f32, byte_offset(g, arena, cg_i64(g, g->m->grads_offset)),
+                           begin);
   CgLoop lk, li;
   LLVMValueRef k = cg_loop_begin(g, &lk, LLVMBuildSub(g->b, chunks,
                                                       cg_i64(g, 1), ""), "k");
   LLVMValueRef off = cg_mulc(g, cg_addc(g, k, 1), chunk_stride(g, true));
-  LLVMValueRef gk = byte_offset(g, byte_offset(g, arena, off),
-                                cg_i64(g, g->m->grads_offset));
-  LLVMValueRef i = cg_for(g, &li, floats, "i");
+  LLVMValueRef gk = cg_gep(g, g->f32, byte_offset(g, byte_offset(g, arena, off),
+                                                  cg_i64(g, g->m->grads_offset)),
+                           begin);
+  LLVMValueRef i = cg_loop_begin(g, &li, count, "i");
   cg_store(g, cg_fadd(g, cg_load(g, g0, i), cg_load(g, gk, i)), g0, i);
   cg_loop_end(g, &li);
   cg_loop_end(g, &lk);
+  finish_function(g);
+  return fn;
 }
 
 /* *out += the chunks' partial sums, in chunk order */
@@ -396,6 +428,7 @@ static void sum_outputs(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
 static LLVMValueRef emit_train_step(Cg *g) {
   LLVMTypeRef ct = context_type(g);
   LLVMValueRef chunk_fn = emit_train_chunk(g, ct);
+  LLVMValueRef reduce_fn = emit_reduce_slice(g, ct);
   LLVMValueRef *updates = cg_emit_kernels(g, true, is_update);
   LLVMTypeRef p = g->ptr, i = g->i64;
   LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, p, p};
@@ -407,10 +440,9 @@ static LLVMValueRef emit_train_step(Cg *g) {
   LLVMValueRef ctx = new_context(g, ct, a);
   LLVMValueRef n = a[CTX_N], arena = a[CTX_ARENA];
   run_chunks(g, chunk_fn, ctx, n);
-  int64_t c = g->m->chunk_images;
-  LLVMValueRef chunks = LLVMBuildSDiv(g->b, cg_addc(g, n, c - 1), cg_i64(g, c), "");
-  reduce_gradients(g, arena, chunks);
-  sum_outputs(g, ct, ctx, chunks, LLVMGetParam(fn, 9), LLVMGetParam(fn, 10));
+  parallel_for(g, reduce_fn, ctx, cg_i64(g, REDUCE_SLICES));
+  sum_outputs(g, ct, ctx, chunk_count(g, n), LLVMGetParam(fn, 9),
+              LLVMGetParam(fn, 10));
   g->buf[BUF_PARAMS] = a[CTX_PARAMS];
   g->buf[BUF_STATE] = a[CTX_STATE];
   g->buf[BUF_ARENA] = arena;
