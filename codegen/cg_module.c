@@ -133,9 +133,12 @@ static void finish_function(Cg *g) { cg_finish_function(g, NULL); }
 
 /* ---- chunks ------------------------------------------------------------------
  *
- * A call over n images runs as ceil(n / chunk_images) chunks, each with
- * its own slice of the arena, through the runtime's cnn_parallel_for.
- * Chunk k reads images [k * chunk_images, ...) and writes its own partial
+ * A call over n images runs as min(n, chunks) chunks, each with its own
+ * slice of the arena, through the runtime's cnn_parallel_for. The images
+ * are dealt out evenly: chunk k gets n / chunks of them, one more while
+ * k < n % chunks, so no chunk is left nearly empty while another makes
+ * every thread wait (50 images as 7 x 7 + 1 kept one of two threads idle
+ * for 3 images a step). Chunk k reads its images and writes its own partial
  * parameter gradients; the train step then sums them in chunk order and
  * updates the parameters. Nothing depends on which thread ran a chunk. */
 
@@ -178,17 +181,26 @@ int64_t cg_arena_bytes(const Cg *g, bool training) {
   return g->m->chunks * chunk_stride(g, training);
 }
 
+/* min(n, chunks): each at most chunk_images, as n is at most the batch */
+static LLVMValueRef chunk_count(Cg *g, LLVMValueRef n) {
+  LLVMValueRef most = cg_i64(g, g->m->chunks);
+  LLVMValueRef fewer = LLVMBuildICmp(g->b, LLVMIntSLT, n, most, "");
+  return LLVMBuildSelect(g->b, fewer, n, most, "chunks");
+}
+
 /* Points g at chunk k of the call described by ctx: its images, labels,
  * arena slice, image count and first image. */
 static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
                         bool training) {
   const Shape *in = &g->m->input->shape;
-  int64_t c = g->m->chunk_images;
   g->batch_n = ctx_get(g, ct, ctx, CTX_N, g->i64);
-  g->image_base = cg_mulc(g, k, c);
-  LLVMValueRef left = LLVMBuildSub(g->b, g->batch_n, g->image_base, "");
-  LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntSGT, left, cg_i64(g, c), "");
-  g->n = LLVMBuildSelect(g->b, full, cg_i64(g, c), left, "n");
+  LLVMValueRef chunks = chunk_count(g, g->batch_n);
+  LLVMValueRef base = LLVMBuildSDiv(g->b, g->batch_n, chunks, "base");
+  LLVMValueRef extra = LLVMBuildSRem(g->b, g->batch_n, chunks, "extra");
+  LLVMValueRef more = LLVMBuildICmp(g->b, LLVMIntSLT, k, extra, "");
+  LLVMValueRef before = LLVMBuildSelect(g->b, more, k, extra, "");
+  g->image_base = cg_add(g, cg_mul(g, k, base), before);
+  g->n = cg_add(g, base, LLVMBuildZExt(g->b, more, g->i64, ""));
   g->buf[BUF_PARAMS] = ctx_get(g, ct, ctx, CTX_PARAMS, g->ptr);
   g->buf[BUF_INPUT] = byte_offset(
       g, ctx_get(g, ct, ctx, CTX_IMAGES, g->ptr),
@@ -341,11 +353,6 @@ static void parallel_for(Cg *g, LLVMValueRef fn, LLVMValueRef ctx,
     pf = LLVMAddFunction(g->mod, "cnn_parallel_for", ft);
   LLVMValueRef args[] = {fn, ctx, count};
   LLVMBuildCall2(g->b, ft, pf, args, 3, "");
-}
-
-static LLVMValueRef chunk_count(Cg *g, LLVMValueRef n) {
-  int64_t c = g->m->chunk_images;
-  return LLVMBuildSDiv(g->b, cg_addc(g, n, c - 1), cg_i64(g, c), "chunks");
 }
 
 static void run_chunks(Cg *g, LLVMValueRef chunk_fn, LLVMValueRef ctx,
