@@ -45,6 +45,10 @@ enum { MAX_ACCUMULATORS = 24 };
 /* vector accumulators a register block may hold: 24 of the 32 registers of
  * AVX-512 and NEON, 12 of AVX2's 16, leaving room for operands */
 int cg_max_accumulators(const Cg *g);
+/* acc[k] += a * b[k] for k < count: one row of a register block's outer
+ * product (acc are cg_var slots of vectors) */
+void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
+                const LLVMValueRef *b, int64_t count);
 /* the sum of a vector's lanes, in any order */
 LLVMValueRef cg_vsum(Cg *g, LLVMValueRef v);
 LLVMValueRef cg_vload(Cg *g, LLVMValueRef p, LLVMValueRef i);

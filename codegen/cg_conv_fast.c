@@ -67,11 +67,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef col = cg_add(g, cg_mulc(g, cg_addc(g, ow0, r), c->sw), kw);
     LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, row, col), c->ci), ci);
-    LLVMValueRef xs = cg_splat(g, cg_load(g, c->x, xi));
-    for (int64_t v = 0; v < CB; v++) {
-      LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
-      LLVMBuildStore(g->b, cg_fma(g, xs, wv[v], a), acc[r * CB + v]);
-    }
+    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, c->x, xi)), wv, CB);
   }
   cg_loop_end(g, &lci);
   cg_loop_end(g, &lkw);
@@ -314,13 +310,9 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
   LLVMValueRef dv[MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++)
     dv[v] = cg_vload(g, dz, cg_add(g, px, cg_addc(g, co0, v * g->vw)));
-  for (int64_t r = 0; r < RB; r++) {
-    LLVMValueRef xs = cg_splat(g, cg_load(g, x, cg_addc(g, xi, r)));
-    for (int64_t v = 0; v < CB; v++) {
-      LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
-      LLVMBuildStore(g->b, cg_fma(g, xs, dv[v], a), acc[r * CB + v]);
-    }
-  }
+  for (int64_t r = 0; r < RB; r++)
+    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, xi, r))),
+               dv, CB);
   cg_loop_end(g, &low);
   cg_loop_end(g, &loh);
   for (int64_t k = 0; k < RB * CB; k++)

@@ -44,8 +44,8 @@ static bool fast_ok(const Cg *g, int64_t out) {
 
 /* Calls block(b0, R) for full blocks of R images of the chunk, then
  * block(b, 1) for each image left. */
-typedef void (*ImageBlockFn)(Cg *g, const Node *n, LLVMValueRef b0,
-                             int64_t R, LLVMValueRef o0);
+typedef void (*ImageBlockFn)(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
+                             LLVMValueRef o0);
 
 static void over_images(Cg *g, const Node *n, int64_t R, LLVMValueRef o0,
                         ImageBlockFn block) {
@@ -65,7 +65,8 @@ static LLVMValueRef load_acc(Cg *g, LLVMValueRef slot) {
   return LLVMBuildLoad2(g->b, g->vec, slot, "");
 }
 
-/* ---- forward ----------------------------------------------------------------- */
+/* ---- forward
+ * ----------------------------------------------------------------- */
 
 static void forward_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
                           LLVMValueRef o0) {
@@ -74,8 +75,9 @@ static void forward_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
   LLVMValueRef acc[MAX_ACCUMULATORS], x[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++) {
     LLVMValueRef o = cg_addc(g, o0, v * g->vw);
-    LLVMValueRef init = n->nin == 3 ? cg_vload(g, cg_tensor(g, n->in[2], NULL), o)
-                                    : cg_const_like(g, LLVMGetUndef(g->vec), 0);
+    LLVMValueRef init = n->nin == 3
+                            ? cg_vload(g, cg_tensor(g, n->in[2], NULL), o)
+                            : cg_const_like(g, LLVMGetUndef(g->vec), 0);
     for (int64_t r = 0; r < R; r++)
       acc[r * CB + v] = cg_var(g, g->vec, init, "acc");
   }
@@ -86,19 +88,16 @@ static void forward_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
   LLVMValueRef i = cg_for(g, &li, in, "i");
   LLVMValueRef wv[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++)
-    wv[v] = cg_vload(g, w, cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->vw)));
-  for (int64_t r = 0; r < R; r++) {
-    LLVMValueRef xs = cg_splat(g, cg_load(g, x[r], i));
-    for (int64_t v = 0; v < CB; v++) {
-      LLVMValueRef *a = &acc[r * CB + v];
-      LLVMBuildStore(g->b, cg_fma(g, xs, wv[v], load_acc(g, *a)), *a);
-    }
-  }
+    wv[v] = cg_vload(g, w,
+                     cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->vw)));
+  for (int64_t r = 0; r < R; r++)
+    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x[r], i)), wv, CB);
   cg_loop_end(g, &li);
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef y = cg_tensor(g, n->out, cg_addc(g, b0, r));
     for (int64_t v = 0; v < CB; v++)
-      cg_vstore(g, cg_activate(g, n->attr.dense.act, load_acc(g, acc[r * CB + v])),
+      cg_vstore(g,
+                cg_activate(g, n->attr.dense.act, load_acc(g, acc[r * CB + v])),
                 y, cg_addc(g, o0, v * g->vw));
   }
 }
@@ -116,7 +115,8 @@ bool cg_dense_fast(Cg *g, const Node *n) {
   return true;
 }
 
-/* ---- weight gradient ---------------------------------------------------------- */
+/* ---- weight gradient
+ * ---------------------------------------------------------- */
 
 /* dw[i0 .. i0 + RI)[o0 .. o0 + CB vectors) = sum over the chunk's images
  * of x[b][i] * dz[b][o]; inputs x, dz */
@@ -125,20 +125,17 @@ static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
   int64_t out = n->in[1]->shape.dim[0];
   LLVMValueRef acc[MAX_ACCUMULATORS];
   for (int64_t k = 0; k < RI * CB; k++)
-    acc[k] = cg_var(g, g->vec, cg_const_like(g, LLVMGetUndef(g->vec), 0), "acc");
+    acc[k] =
+        cg_var(g, g->vec, cg_const_like(g, LLVMGetUndef(g->vec), 0), "acc");
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef x = cg_tensor(g, n->in[0], b), dz = cg_tensor(g, n->in[1], b);
   LLVMValueRef dv[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++)
     dv[v] = cg_vload(g, dz, cg_addc(g, o0, v * g->vw));
-  for (int64_t r = 0; r < RI; r++) {
-    LLVMValueRef xs = cg_splat(g, cg_load(g, x, cg_addc(g, i0, r)));
-    for (int64_t v = 0; v < CB; v++) {
-      LLVMValueRef *a = &acc[r * CB + v];
-      LLVMBuildStore(g->b, cg_fma(g, xs, dv[v], load_acc(g, *a)), *a);
-    }
-  }
+  for (int64_t r = 0; r < RI; r++)
+    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, i0, r))),
+               dv, CB);
   cg_loop_end(g, &lb);
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   for (int64_t r = 0; r < RI; r++)
@@ -164,7 +161,8 @@ bool cg_dense_bwd_weight_fast(Cg *g, const Node *n) {
   return true;
 }
 
-/* ---- data gradient -------------------------------------------------------------- */
+/* ---- data gradient
+ * -------------------------------------------------------------- */
 
 /* Rows of w per block of R images in the data gradient. */
 static int64_t data_rows(const Cg *g, const Node *n, int64_t R) {
@@ -175,10 +173,13 @@ static int64_t data_rows(const Cg *g, const Node *n, int64_t R) {
  * dz, w. The sums run along o in vector lanes, each reduced at the end. */
 static void data_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
                        LLVMValueRef i0) {
-  int64_t out = n->in[0]->shape.dim[0], RI = data_rows(g, n, blocking(g, 1).images);
-  LLVMValueRef acc[MAX_ACCUMULATORS], dz[MAX_ACCUMULATORS], wrow[MAX_ACCUMULATORS];
+  int64_t out = n->in[0]->shape.dim[0],
+          RI = data_rows(g, n, blocking(g, 1).images);
+  LLVMValueRef acc[MAX_ACCUMULATORS], dz[MAX_ACCUMULATORS],
+      wrow[MAX_ACCUMULATORS];
   for (int64_t k = 0; k < R * RI; k++)
-    acc[k] = cg_var(g, g->vec, cg_const_like(g, LLVMGetUndef(g->vec), 0), "acc");
+    acc[k] =
+        cg_var(g, g->vec, cg_const_like(g, LLVMGetUndef(g->vec), 0), "acc");
   for (int64_t r = 0; r < R; r++)
     dz[r] = cg_tensor(g, n->in[0], cg_addc(g, b0, r));
   LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
@@ -189,13 +190,8 @@ static void data_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
   LLVMValueRef wv[MAX_ACCUMULATORS];
   for (int64_t k = 0; k < RI; k++)
     wv[k] = cg_vload(g, wrow[k], o);
-  for (int64_t r = 0; r < R; r++) {
-    LLVMValueRef d = cg_vload(g, dz[r], o);
-    for (int64_t k = 0; k < RI; k++) {
-      LLVMValueRef *a = &acc[r * RI + k];
-      LLVMBuildStore(g->b, cg_fma(g, d, wv[k], load_acc(g, *a)), *a);
-    }
-  }
+  for (int64_t r = 0; r < R; r++)
+    cg_fma_row(g, &acc[r * RI], cg_vload(g, dz[r], o), wv, RI);
   cg_loop_end(g, &lo);
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef dx = cg_tensor(g, n->out, cg_addc(g, b0, r));

@@ -373,6 +373,14 @@ static LLVMValueRef new_context(Cg *g, LLVMTypeRef ct, const LLVMValueRef *v) {
  * thread runs its slice, and the sum does not depend on the thread count. */
 enum { REDUCE_SLICES = 16 };
 
+/* v limited to [lo, hi] (i64) */
+static LLVMValueRef clamp(Cg *g, LLVMValueRef v, int64_t lo, int64_t hi) {
+  LLVMValueRef above = LLVMBuildICmp(g->b, LLVMIntSGT, v, cg_i64(g, hi), "");
+  v = LLVMBuildSelect(g->b, above, cg_i64(g, hi), v, "");
+  LLVMValueRef below = LLVMBuildICmp(g->b, LLVMIntSLT, v, cg_i64(g, lo), "");
+  return LLVMBuildSelect(g->b, below, cg_i64(g, lo), v, "");
+}
+
 /* void NAME_reduce_slice(ctx, s): over slice s of the gradients, chunk 0's
  * += chunk k's, for k = 1, 2, ... in order */
 static LLVMValueRef emit_reduce_slice(Cg *g, LLVMTypeRef ct) {
@@ -387,18 +395,15 @@ static LLVMValueRef emit_reduce_slice(Cg *g, LLVMTypeRef ct) {
   per = (per + 15) / 16 * 16; /* whole cache lines */
   LLVMValueRef begin = cg_mulc(g, s, per);
   LLVMValueRef left = LLVMBuildSub(g->b, cg_i64(g, floats), begin, "");
-  LLVMValueRef partial = LLVMBuildICmp(g->b, LLVMIntSLT, left, cg_i64(g, per), "");
-  LLVMValueRef count = LLVMBuildSelect(g->b, partial, left, cg_i64(g, per), "");
-  LLVMValueRef none = LLVMBuildICmp(g->b, LLVMIntSLT, count, cg_i64(g, 0), "");
-  count = LLVMBuildSelect(g->b, none, cg_i64(g, 0), count, "count");
-  LLVMValueRef g0 = cg_gep(g, g->f32, byte_offset(g, arena, cg_i64(g, g->m->grads_offset)),
-                           begin);
+  LLVMValueRef count = clamp(g, left, 0, per);
+  LLVMValueRef grads = cg_i64(g, g->m->grads_offset);
+  LLVMValueRef g0 = cg_gep(g, g->f32, byte_offset(g, arena, grads), begin);
   CgLoop lk, li;
   LLVMValueRef k = cg_loop_begin(g, &lk, LLVMBuildSub(g->b, chunks,
                                                       cg_i64(g, 1), ""), "k");
   LLVMValueRef off = cg_mulc(g, cg_addc(g, k, 1), chunk_stride(g, true));
-  LLVMValueRef gk = cg_gep(g, g->f32, byte_offset(g, byte_offset(g, arena, off),
-                                                  cg_i64(g, g->m->grads_offset)),
+  LLVMValueRef gk = cg_gep(g, g->f32,
+                           byte_offset(g, byte_offset(g, arena, off), grads),
                            begin);
   LLVMValueRef i = cg_loop_begin(g, &li, count, "i");
   cg_store(g, cg_fadd(g, cg_load(g, g0, i), cg_load(g, gk, i)), g0, i);

@@ -35,6 +35,14 @@ void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
 
 int cg_max_accumulators(const Cg *g) { return g->vw == 8 ? 12 : 24; }
 
+void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
+                const LLVMValueRef *b, int64_t count) {
+  for (int64_t k = 0; k < count; k++) {
+    LLVMValueRef sum = LLVMBuildLoad2(g->b, g->vec, acc[k], "");
+    LLVMBuildStore(g->b, cg_fma(g, a, b[k], sum), acc[k]);
+  }
+}
+
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef x) {
   LLVMValueRef undef = LLVMGetUndef(g->vec);
   LLVMValueRef one = LLVMBuildInsertElement(g->b, undef, x, cg_i64(g, 0), "");
