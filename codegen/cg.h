@@ -154,6 +154,9 @@ bool cg_conv2d_fast(Cg *g, const Node *n);
 bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n);
 bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n);
 bool cg_conv2d_bwd_bias_fast(Cg *g, const Node *n);
+/* Whether this conv2d_bwd_bias is summed by its layer's weight gradient
+ * kernel, which reads the same dy and y (its own kernel is then empty). */
+bool cg_conv_bias_absorbed(const Cg *g, const Node *bias);
 
 /* the register-blocked dense kernels (cg_dense_fast.c), likewise */
 bool cg_dense_fast(Cg *g, const Node *n);

@@ -191,6 +191,73 @@ LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b) {
   return dz;
 }
 
+/* ---- the bias gradient inside the weight gradient's kernel -----------------
+ *
+ * After fuse-conv-act-bwd the weight and bias gradients of a layer both read
+ * dy and y. Apart, the bias kernel reads the two tensors again, cold, only
+ * to sum them: it cost more than the act_bwd pass the fusion removed. So
+ * the weight kernel, which writes each image's dz to scratch anyway, also
+ * adds it into db there, and the bias node's own kernel does nothing: a
+ * sibling fusion the code generator makes, since an IR node has one output.
+ * The sums run pixel after pixel, image after image, as the bias kernel's do. */
+
+static bool same_gradient(const Node *weight, const Node *bias) {
+  return weight->op == OP_CONV2D_BWD_WEIGHT && bias->op == OP_CONV2D_BWD_BIAS &&
+         weight->nin == 3 && bias->nin == 2 && weight->in[1] == bias->in[0] &&
+         weight->in[2] == bias->in[1];
+}
+
+/* The bias node whose sum the weight node's kernel makes, or NULL. */
+static const Node *absorbed_bias(const Cg *g, const Node *weight) {
+  if (weight->op != OP_CONV2D_BWD_WEIGHT || weight->nin != 3)
+    return NULL;
+  ConvGeom c = cg_conv_geom(weight);
+  if (!fast_forward_ok(g, &c))
+    return NULL;
+  for (int i = weight->index + 1; i < g->m->nnodes; i++)
+    if (same_gradient(weight, g->m->nodes[i]))
+      return g->m->nodes[i];
+  return NULL;
+}
+
+bool cg_conv_bias_absorbed(const Cg *g, const Node *bias) {
+  for (int i = 0; i < bias->index; i++)
+    if (absorbed_bias(g, g->m->nodes[i]) == bias)
+      return true;
+  return false;
+}
+
+/* The masked dz of image b into scratch, as cg_conv_dz_image, and db[co] +=
+ * each pixel's dz, CB vectors of channels at a time held in registers. */
+static LLVMValueRef dz_image_and_bias(Cg *g, const Node *n, LLVMValueRef b,
+                                      LLVMValueRef db) {
+  GradIn d = cg_conv_grad_in(g, n, b);
+  const Shape *s = &n->in[1]->shape;
+  int64_t co = s->dim[2], pixels = s->dim[0] * s->dim[1];
+  int64_t CB = block_vectors(g, co);
+  LLVMValueRef dz = scratch(g, 0), acc[MAX_BLOCK_VECTORS];
+  CgLoop lc, lp;
+  LLVMValueRef co0 = cg_mulc(g, cg_for(g, &lc, co / (CB * g->vw), "cb"),
+                             CB * g->vw);
+  for (int64_t v = 0; v < CB; v++)
+    acc[v] = cg_var(g, g->vec, cg_vload(g, db, cg_addc(g, co0, v * g->vw)),
+                    "acc");
+  LLVMValueRef p = cg_for(g, &lp, pixels, "p");
+  for (int64_t v = 0; v < CB; v++) {
+    LLVMValueRef at = cg_add(g, cg_mulc(g, p, co), cg_addc(g, co0, v * g->vw));
+    LLVMValueRef val = cg_grad_vload(g, &d, at);
+    cg_vstore(g, val, dz, at);
+    LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[v], "");
+    LLVMBuildStore(g->b, cg_fadd(g, a, val), acc[v]);
+  }
+  cg_loop_end(g, &lp);
+  for (int64_t v = 0; v < CB; v++)
+    cg_vstore(g, LLVMBuildLoad2(g->b, g->vec, acc[v], ""), db,
+              cg_addc(g, co0, v * g->vw));
+  cg_loop_end(g, &lc);
+  return dz;
+}
+
 /* Where the padded input goes: scratch at `offset`, zeroed, or NULL when
  * the convolution does not pad. Emitted before the loop over images. */
 static LLVMValueRef padded_scratch(Cg *g, const ConvGeom *c, int64_t offset) {
@@ -327,11 +394,16 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
     return false;
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   cg_fill(g, dw, ir_shape_elems(&n->out->shape), cg_f32(g, 0));
+  const Node *bias = absorbed_bias(g, n);
+  LLVMValueRef db = bias ? cg_tensor(g, bias->out, NULL) : NULL;
+  if (db)
+    cg_fill(g, db, c.co, cg_f32(g, 0));
   int64_t CB = block_vectors(g, c.co), RB = block_rows(g, c.ci, CB);
   LLVMValueRef xp = padded_scratch(g, &c, dz_image_bytes(n));
   CgLoop lb, lkh, lkw, lci, lco;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  LLVMValueRef dz = cg_conv_dz_image(g, n, b);
+  LLVMValueRef dz = db ? dz_image_and_bias(g, n, b, db)
+                       : cg_conv_dz_image(g, n, b);
   LLVMValueRef x = padded_input(g, &c, n->in[0], b, xp);
   LLVMValueRef kh = cg_for(g, &lkh, c.kh, "kh");
   LLVMValueRef kw = cg_for(g, &lkw, c.kw, "kw");
@@ -353,6 +425,8 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
 bool cg_conv2d_bwd_bias_fast(Cg *g, const Node *n) {
   const Shape *s = &n->in[0]->shape;
   int64_t co = s->dim[2], pixels = s->dim[0] * s->dim[1];
+  if (cg_conv_bias_absorbed(g, n))
+    return true; /* the weight gradient's kernel sums it */
   if (g->reference || co % g->vw)
     return false;
   LLVMValueRef db = cg_tensor(g, n->out, NULL);

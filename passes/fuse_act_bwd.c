@@ -16,7 +16,9 @@
  *   %d.x = conv2d_bwd_data %d.c.pre, %w                    %x, %d.c, %c
  *                                                      ...
  * The act applied is the node's own attribute, set here from the act_bwd:
- * a standalone activation layer (fuse-conv-relu off) fuses the same way. */
+ * a standalone activation layer (fuse-conv-relu off) fuses the same way.
+ * The code generator then sums the bias gradient inside the weight
+ * gradient's kernel (cg_conv_fast.c), which reads the same dy and y. */
 #include "passes.h"
 
 static bool is_conv_grad(Op op) {
