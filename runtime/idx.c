@@ -40,6 +40,7 @@ static const char *zlib_message(const Reader *r) {
 
 /* Reads up to n bytes; a short count means the end of the data. */
 static bool read_some(Reader *r, void *buf, size_t n, size_t *got) {
+  *got = 0; /* set on every path: gcc -O3 cannot see it otherwise */
   int k = gzread(r->gz, buf, (unsigned)n);
   if (k < 0) {
     cnn_error("%s: cannot read after byte %" PRId64 ": %s", r->path, r->offset,
