@@ -227,15 +227,15 @@ bool cg_conv_bias_absorbed(const Cg *g, const Node *bias) {
   return false;
 }
 
-/* The masked dz of image b into scratch, as cg_conv_dz_image, and db[co] +=
- * each pixel's dz, CB vectors of channels at a time held in registers. */
-static LLVMValueRef dz_image_and_bias(Cg *g, const Node *n, LLVMValueRef b,
-                                      LLVMValueRef db) {
-  GradIn d = cg_conv_grad_in(g, n, b);
-  const Shape *s = &n->in[1]->shape;
+/* db[co] += dz[p][co] over one image's pixels, in pixel order, with CB
+ * vectors of channels held in registers across them; each vector of dz is
+ * also stored at the same place in `copy` when there is one. */
+static void sum_bias_image(Cg *g, const Node *n, const GradIn *d,
+                           LLVMValueRef db, LLVMValueRef copy) {
+  const Shape *s = &n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0]->shape;
   int64_t co = s->dim[2], pixels = s->dim[0] * s->dim[1];
   int64_t CB = block_vectors(g, co);
-  LLVMValueRef dz = scratch(g, 0), acc[MAX_BLOCK_VECTORS];
+  LLVMValueRef acc[MAX_BLOCK_VECTORS];
   CgLoop lc, lp;
   LLVMValueRef co0 = cg_mulc(g, cg_for(g, &lc, co / (CB * g->vw), "cb"),
                              CB * g->vw);
@@ -245,8 +245,9 @@ static LLVMValueRef dz_image_and_bias(Cg *g, const Node *n, LLVMValueRef b,
   LLVMValueRef p = cg_for(g, &lp, pixels, "p");
   for (int64_t v = 0; v < CB; v++) {
     LLVMValueRef at = cg_add(g, cg_mulc(g, p, co), cg_addc(g, co0, v * g->vw));
-    LLVMValueRef val = cg_grad_vload(g, &d, at);
-    cg_vstore(g, val, dz, at);
+    LLVMValueRef val = cg_grad_vload(g, d, at);
+    if (copy)
+      cg_vstore(g, val, copy, at);
     LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[v], "");
     LLVMBuildStore(g->b, cg_fadd(g, a, val), acc[v]);
   }
@@ -255,6 +256,15 @@ static LLVMValueRef dz_image_and_bias(Cg *g, const Node *n, LLVMValueRef b,
     cg_vstore(g, LLVMBuildLoad2(g->b, g->vec, acc[v], ""), db,
               cg_addc(g, co0, v * g->vw));
   cg_loop_end(g, &lc);
+}
+
+/* The masked dz of image b into scratch, as cg_conv_dz_image, and db +=
+ * its pixels, in the same pass. */
+static LLVMValueRef dz_image_and_bias(Cg *g, const Node *n, LLVMValueRef b,
+                                      LLVMValueRef db) {
+  GradIn d = cg_conv_grad_in(g, n, b);
+  LLVMValueRef dz = scratch(g, 0);
+  sum_bias_image(g, n, &d, db, dz);
   return dz;
 }
 
@@ -423,35 +433,17 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
  * adds them (so the sums are the same), with CB vectors of channels held in
  * registers across an image's pixels instead of loaded and stored for each. */
 bool cg_conv2d_bwd_bias_fast(Cg *g, const Node *n) {
-  const Shape *s = &n->in[0]->shape;
-  int64_t co = s->dim[2], pixels = s->dim[0] * s->dim[1];
   if (cg_conv_bias_absorbed(g, n))
     return true; /* the weight gradient's kernel sums it */
+  int64_t co = n->in[0]->shape.dim[2];
   if (g->reference || co % g->vw)
     return false;
   LLVMValueRef db = cg_tensor(g, n->out, NULL);
   cg_fill(g, db, co, cg_f32(g, 0));
-  int64_t CB = block_vectors(g, co);
-  LLVMValueRef acc[MAX_BLOCK_VECTORS];
-  CgLoop lb, lc, lp;
+  CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   GradIn dz = cg_conv_grad_in(g, n, b);
-  LLVMValueRef co0 = cg_mulc(g, cg_for(g, &lc, co / (CB * g->vw), "cb"),
-                             CB * g->vw);
-  for (int64_t v = 0; v < CB; v++)
-    acc[v] = cg_var(g, g->vec, cg_vload(g, db, cg_addc(g, co0, v * g->vw)),
-                    "acc");
-  LLVMValueRef p = cg_for(g, &lp, pixels, "p");
-  for (int64_t v = 0; v < CB; v++) {
-    LLVMValueRef at = cg_add(g, cg_mulc(g, p, co), cg_addc(g, co0, v * g->vw));
-    LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[v], "");
-    LLVMBuildStore(g->b, cg_fadd(g, a, cg_grad_vload(g, &dz, at)), acc[v]);
-  }
-  cg_loop_end(g, &lp);
-  for (int64_t v = 0; v < CB; v++)
-    cg_vstore(g, LLVMBuildLoad2(g->b, g->vec, acc[v], ""), db,
-              cg_addc(g, co0, v * g->vw));
-  cg_loop_end(g, &lc);
+  sum_bias_image(g, n, &dz, db, NULL);
   cg_loop_end(g, &lb);
   return true;
 }
