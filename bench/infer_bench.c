@@ -11,20 +11,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "timing.h"
 #include "cnnrt.h"
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
   if (argc != 4) {
@@ -63,9 +52,8 @@ int main(int argc, char **argv) {
     m->infer(params, x + (i % images) * px, probs, 1, arena);
     lat[i] = now() - t0;
   }
-  qsort(lat, CALLS, sizeof lat[0], cmp);
   printf("{\"infer_img_s\": %.1f, \"infer_batch1_ms\": %.4f}\n",
-         (double)images / best, lat[CALLS / 2] * 1e3);
+         (double)images / best, median(lat, CALLS) * 1e3);
   free(x);
   free(probs);
   free(params);

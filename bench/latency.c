@@ -3,25 +3,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "timing.h"
 #include "mnist_cnn.h"
 
 enum { WARM = 20, CALLS = 500 };
 
 static _Alignas(MNIST_CNN_SCRATCH_ALIGN) unsigned char
     scratch[MNIST_CNN_SCRATCH_SIZE];
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(void) {
   static float input[MNIST_CNN_INPUT_SIZE], output[MNIST_CNN_OUTPUT_SIZE];
@@ -35,7 +24,6 @@ int main(void) {
     mnist_cnn_infer(input, output, scratch);
     t[i] = now() - t0;
   }
-  qsort(t, CALLS, sizeof t[0], cmp);
-  printf("{\"object_latency_ms\": %.4f}\n", t[CALLS / 2] * 1e3);
+  printf("{\"object_latency_ms\": %.4f}\n", median(t, CALLS) * 1e3);
   return 0;
 }

@@ -1,5 +1,4 @@
 /* cg_elementwise.c - activations, their gradients, add, and softmax. */
-#include <math.h>
 
 #include "cg.h"
 
@@ -51,26 +50,13 @@ void cg_elementwise(Cg *g, const Node *n) {
   }
 }
 
-/* The largest of p[0..count). */
-static LLVMValueRef max_of(Cg *g, LLVMValueRef p, int64_t count) {
-  LLVMValueRef m = cg_var(g, g->f32, cg_f32(g, -INFINITY), "max");
-  CgLoop l;
-  LLVMValueRef i = cg_for(g, &l, count, "i");
-  LLVMValueRef v = cg_load(g, p, i);
-  LLVMValueRef cur = LLVMBuildLoad2(g->b, g->f32, m, "");
-  LLVMValueRef gt = LLVMBuildFCmp(g->b, LLVMRealOGT, v, cur, "");
-  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, gt, v, cur, ""), m);
-  cg_loop_end(g, &l);
-  return LLVMBuildLoad2(g->b, g->f32, m, "");
-}
-
 /* y = e^(x - max) / sum: the shift keeps exp from overflowing. */
 void cg_softmax(Cg *g, const Node *n) {
   int64_t k = ir_shape_elems(&n->out->shape);
   CgLoop lb, li, lj;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef x = cg_tensor(g, n->in[0], b), y = cg_tensor(g, n->out, b);
-  LLVMValueRef m = max_of(g, x, k);
+  LLVMValueRef m = cg_load(g, x, cg_argmax(g, x, k));
   LLVMValueRef sum = cg_var(g, g->f32, cg_f32(g, 0), "sum");
   LLVMValueRef i = cg_for(g, &li, k, "i");
   LLVMValueRef ex = cg_call1(g, "llvm.exp", cg_fsub(g, cg_load(g, x, i), m));
