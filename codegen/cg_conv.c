@@ -50,7 +50,7 @@ ConvGeom cg_conv_geom(const Node *n) {
 
 GradIn cg_conv_grad_in(Cg *g, const Node *n, LLVMValueRef b) {
   bool masked = n->nin > ir_op_info(n->op)->min_inputs;
-  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
   return (GradIn){cg_tensor(g, dy, b),
                   masked ? cg_tensor(g, n->in[n->nin - 1], b) : NULL,
                   n->attr.conv.act};

@@ -147,7 +147,7 @@ static bool masked(const Node *n) {
 
 /* One image of a gradient's dz, when the kernel stores it (masked). */
 static int64_t dz_image_bytes(const Node *n) {
-  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
   return masked(n) ? align64(ir_shape_elems(&dy->shape) * 4) : 0;
 }
 
@@ -182,7 +182,7 @@ LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b) {
   GradIn d = cg_conv_grad_in(g, n, b);
   if (!d.y)
     return d.dy;
-  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
   LLVMValueRef dz = scratch(g, 0);
   CgLoop le;
   LLVMValueRef e = cg_for(g, &le, ir_shape_elems(&dy->shape), "e");
@@ -232,7 +232,7 @@ bool cg_conv_bias_absorbed(const Cg *g, const Node *bias) {
  * also stored at the same place in `copy` when there is one. */
 static void sum_bias_image(Cg *g, const Node *n, const GradIn *d,
                            LLVMValueRef db, LLVMValueRef copy) {
-  const Shape *s = &n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0]->shape;
+  const Shape *s = &n->in[ir_conv_grad_dy(n->op)]->shape;
   int64_t co = s->dim[2], pixels = s->dim[0] * s->dim[1];
   int64_t CB = block_vectors(g, co);
   LLVMValueRef acc[MAX_BLOCK_VECTORS];

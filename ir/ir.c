@@ -146,6 +146,8 @@ Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
   return n;
 }
 
+int ir_conv_grad_dy(Op op) { return op == OP_CONV2D_BWD_WEIGHT ? 1 : 0; }
+
 int ir_use_count(const Module *m, const Tensor *t) {
   int uses = (m->output == t) + (m->loss == t);
   for (int i = 0; i < m->nnodes; i++) {

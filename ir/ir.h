@@ -285,6 +285,10 @@ Tensor *ir_tensor_new(Module *m, const char *name, TensorKind kind,
 Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
                   Loc loc, Tensor **in, int nin);
 
+/* The input index of dy in a conv gradient (conv2d_bwd_weight reads x
+ * first); with fuse-conv-act-bwd's y, that is the last input. */
+int ir_conv_grad_dy(Op op);
+
 /* How many live nodes read t, counting the module's output and loss. */
 int ir_use_count(const Module *m, const Tensor *t);
 /* The one live node that reads t, if t has exactly one use. */

@@ -46,7 +46,7 @@ static bool in_module(const Module *m, const Tensor *t) {
 static void check_grad_mask(Checker *c, const Node *n) {
   if (n->op == OP_CONV2D || n->nin == ir_op_info(n->op)->min_inputs)
     return;
-  const Tensor *dy = n->in[n->op == OP_CONV2D_BWD_WEIGHT ? 1 : 0];
+  const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
   const Tensor *y = n->in[n->nin - 1];
   if (n->attr.conv.act.kind == ACT_NONE)
     fail(c, "conv gradient given y but no activation", n->out->name);

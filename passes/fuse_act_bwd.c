@@ -26,9 +26,6 @@ static bool is_conv_grad(Op op) {
          op == OP_CONV2D_BWD_BIAS;
 }
 
-/* The index of dy among a conv gradient's inputs. */
-static int dy_input(Op op) { return op == OP_CONV2D_BWD_WEIGHT ? 1 : 0; }
-
 /* Whether every reader of dz is a conv gradient that reads it as its dy
  * and has no mask of its own yet. */
 static bool only_conv_grads_read(const Module *m, const Tensor *dz) {
@@ -42,10 +39,10 @@ static bool only_conv_grads_read(const Module *m, const Tensor *dz) {
       continue;
     const OpInfo *info = ir_op_info(n->op);
     if (!is_conv_grad(n->op) || n->nin != info->min_inputs ||
-        n->in[dy_input(n->op)] != dz)
+        n->in[ir_conv_grad_dy(n->op)] != dz)
       return false;
     for (int j = 0; j < n->nin; j++)
-      if (j != dy_input(n->op) && n->in[j] == dz)
+      if (j != ir_conv_grad_dy(n->op) && n->in[j] == dz)
         return false;
     readers++;
   }
@@ -56,9 +53,9 @@ static void fuse(Module *m, Node *act_bwd) {
   Tensor *dz = act_bwd->out, *dy = act_bwd->in[0], *y = act_bwd->in[1];
   for (int i = 0; i < m->nnodes; i++) {
     Node *n = m->nodes[i];
-    if (n->dead || !is_conv_grad(n->op) || n->in[dy_input(n->op)] != dz)
+    if (n->dead || !is_conv_grad(n->op) || n->in[ir_conv_grad_dy(n->op)] != dz)
       continue;
-    n->in[dy_input(n->op)] = dy;
+    n->in[ir_conv_grad_dy(n->op)] = dy;
     n->in[n->nin++] = y;
     n->attr.conv.act = act_bwd->attr.act_bwd;
   }
