@@ -1,4 +1,5 @@
-/* cg_elementwise.c - activations, their gradients, add, and softmax. */
+/* cg_elementwise.c - activations, their gradients, add, and softmax (per
+ * pixel over the channels for an image). */
 
 #include "cg.h"
 
@@ -50,12 +51,36 @@ void cg_elementwise(Cg *g, const Node *n) {
   }
 }
 
-/* y = e^(x - max) / sum: the shift keeps exp from overflowing. */
-void cg_softmax(Cg *g, const Node *n) {
-  int64_t k = ir_shape_elems(&n->out->shape);
-  CgLoop lb, li, lj;
+/* Softmax normalises over the last axis, as Keras' Softmax(axis=-1) and
+ * PyTorch's Softmax(dim=1) on NCHW do: an image's H*W pixels one by one,
+ * each over its C channels; a vector as a whole. The kernels below run
+ * over image b's rows of k contiguous values (NHWC keeps a pixel's
+ * channels together). */
+typedef void (*RowFn)(Cg *g, const Node *n, LLVMValueRef b, LLVMValueRef at,
+                      int64_t k);
+
+static void each_row(Cg *g, const Node *n, RowFn row) {
+  const Shape *s = &n->out->shape;
+  int64_t k = s->dim[s->rank - 1], rows = ir_shape_elems(s) / k;
+  CgLoop lb, lr;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  LLVMValueRef x = cg_tensor(g, n->in[0], b), y = cg_tensor(g, n->out, b);
+  LLVMValueRef r = cg_for(g, &lr, rows, "row");
+  row(g, n, b, cg_mulc(g, r, k), k);
+  cg_loop_end(g, &lr);
+  cg_loop_end(g, &lb);
+}
+
+/* t's row at `at` of image b */
+static LLVMValueRef row_of(Cg *g, const Tensor *t, LLVMValueRef b,
+                           LLVMValueRef at) {
+  return cg_gep(g, g->f32, cg_tensor(g, t, b), at);
+}
+
+/* y = e^(x - max) / sum: the shift keeps exp from overflowing. */
+static void softmax_row(Cg *g, const Node *n, LLVMValueRef b, LLVMValueRef at,
+                        int64_t k) {
+  CgLoop li, lj;
+  LLVMValueRef x = row_of(g, n->in[0], b, at), y = row_of(g, n->out, b, at);
   LLVMValueRef m = cg_load(g, x, cg_argmax(g, x, k));
   LLVMValueRef sum = cg_var(g, g->f32, cg_f32(g, 0), "sum");
   LLVMValueRef i = cg_for(g, &li, k, "i");
@@ -69,16 +94,14 @@ void cg_softmax(Cg *g, const Node *n) {
   LLVMValueRef j = cg_for(g, &lj, k, "j");
   cg_store(g, cg_fmul(g, cg_load(g, y, j), inv), y, j);
   cg_loop_end(g, &lj);
-  cg_loop_end(g, &lb);
 }
 
-/* dx = y * (dy - sum(dy * y)); inputs dy, y */
-void cg_softmax_bwd(Cg *g, const Node *n) {
-  int64_t k = ir_shape_elems(&n->out->shape);
-  CgLoop lb, li, lj;
-  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  LLVMValueRef dy = cg_tensor(g, n->in[0], b), y = cg_tensor(g, n->in[1], b);
-  LLVMValueRef dx = cg_tensor(g, n->out, b);
+/* dx = y * (dy - sum(dy * y)), the sum over the row; inputs dy, y */
+static void softmax_bwd_row(Cg *g, const Node *n, LLVMValueRef b,
+                            LLVMValueRef at, int64_t k) {
+  CgLoop li, lj;
+  LLVMValueRef dy = row_of(g, n->in[0], b, at), y = row_of(g, n->in[1], b, at);
+  LLVMValueRef dx = row_of(g, n->out, b, at);
   LLVMValueRef dot = cg_var(g, g->f32, cg_f32(g, 0), "dot");
   LLVMValueRef i = cg_for(g, &li, k, "i");
   LLVMValueRef prod = cg_fmul(g, cg_load(g, dy, i), cg_load(g, y, i));
@@ -90,5 +113,8 @@ void cg_softmax_bwd(Cg *g, const Node *n) {
   cg_store(g, cg_fmul(g, cg_load(g, y, j), cg_fsub(g, cg_load(g, dy, j), s)),
            dx, j);
   cg_loop_end(g, &lj);
-  cg_loop_end(g, &lb);
 }
+
+void cg_softmax(Cg *g, const Node *n) { each_row(g, n, softmax_row); }
+
+void cg_softmax_bwd(Cg *g, const Node *n) { each_row(g, n, softmax_bwd_row); }
