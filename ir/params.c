@@ -18,11 +18,15 @@ static const Node *consumer(const Module *m, const Tensor *t) {
   unreachable();
 }
 
-/* Nodes between a flatten and a dense that keep the element order:
- * elementwise ones, and a flatten of a vector. */
+/* Nodes between a flatten and a dense that keep each element where it was:
+ * elementwise ones, a flatten of a vector, and a softmax. There a softmax
+ * is over the whole vector, and the softmax of a reordered vector is the
+ * softmax reordered, so PyTorch's C,H,W columns still map to cnnc's
+ * H,W,C ones. */
 static bool keeps_order(const Node *n) {
   return (ir_op_info(n->op)->flags & OPF_ELEMENTWISE) ||
-         (n->op == OP_FLATTEN && n->in[0]->shape.rank == 1);
+         (n->op == OP_FLATTEN && n->in[0]->shape.rank == 1) ||
+         n->op == OP_SOFTMAX;
 }
 
 static const Shape *flattened_from(const Node *dense) {
