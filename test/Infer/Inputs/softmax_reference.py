@@ -6,7 +6,7 @@ outputs on N random images.
 
     softmax_reference.py MODEL N OUT_DIR      (MODEL: image, between, output)
 writes OUT_DIR/w.safetensors, OUT_DIR/images.bin (N images, H x W x C
-float32, cnnc's NHWC) and OUTDIR/outputs.bin (N outputs, an image output in
+float32, cnnc's NHWC) and OUT_DIR/outputs.bin (N outputs, an image output in
 H x W x C order). Softmax(dim=1) on NCHW is Keras' Softmax(axis=-1) on NHWC:
 per pixel, over the channels."""
 import collections, os, sys
