@@ -1,21 +1,36 @@
 /* weights.c - a safetensors checkpoint into the model's parameter buffer.
- * See weights.h for what is checked. */
+ * See weights.h for what is checked and in which order it is read. */
+#define _POSIX_C_SOURCE 200809L /* open, fstat, read */
 #include "weights.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 
-enum { MAX_HEADER = 100 << 20 }; /* the reference implementation's limit */
+enum {
+  MAX_HEADER = 100 << 20, /* the reference implementation's limit */
+  FIRST_READ = 64 << 10,  /* the header buffer's size before it grows */
+};
 
 typedef struct Entry {
   const char *name;
   const Json *shape;
   int64_t begin, end;
 } Entry;
+
+/* An input being read, and how far. */
+typedef struct Reading {
+  const WeightsInput *in;
+  const char *file;
+  int64_t at; /* bytes read so far */
+  Diag *d;
+} Reading;
 
 static uint64_t le64(const unsigned char *p) {
   uint64_t v = 0;
@@ -31,6 +46,111 @@ static float le_float(const unsigned char *p) {
   memcpy(&f, &u, sizeof f);
   return f;
 }
+
+/* ---- reading: every byte through take() ----------------------------------- */
+
+/* Up to n bytes, fewer only where the input ends: how many, or -1 after
+ * reporting the OS's reason. A pipe hands out what it has, so one call to
+ * read is not enough. */
+static int64_t take(Reading *r, void *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ptrdiff_t k = r->in->read(r->in->ctx, (char *)buf + got, n - got);
+    if (k < 0) {
+      diag_tool_error(r->d, "cannot read '%s': %s", r->file, strerror(errno));
+      return -1;
+    }
+    if (k == 0)
+      break;
+    got += (size_t)k;
+  }
+  r->at += (int64_t)got;
+  return (int64_t)got;
+}
+
+/* The 8-byte header length, checked against the limit and against the
+ * file's size when it has one. */
+static bool header_length(Reading *r, uint64_t *len) {
+  unsigned char b[8];
+  int64_t got = take(r, b, sizeof b);
+  if (got < 0)
+    return false;
+  if (got < 8) {
+    diag_tool_error(r->d, "%s: not a safetensors file (%" PRId64 " bytes, "
+                    "too short for the 8-byte header length)", r->file, got);
+    return false;
+  }
+  *len = le64(b);
+  int64_t size = r->in->size;
+  if (*len > MAX_HEADER) {
+    diag_tool_error(r->d, "%s: not a safetensors file (the header length, %"
+                    PRIu64 " bytes, is over the limit of 100 MiB)", r->file,
+                    *len);
+    return false;
+  }
+  if (size >= 0 && *len > (uint64_t)(size - 8)) {
+    diag_tool_error(r->d, "%s: not a safetensors file (the header length, %"
+                    PRIu64 " bytes, does not fit the file's %" PRId64 ")",
+                    r->file, *len, size);
+    return false;
+  }
+  return true;
+}
+
+/* The header's n bytes, or NULL after an error. The buffer grows with the
+ * bytes that arrive, so a length that lies costs at most twice the bytes
+ * that are really there. */
+static char *read_header(Reading *r, size_t n) {
+  size_t cap = n < FIRST_READ ? n : FIRST_READ, got = 0;
+  char *buf = NULL;
+  for (;;) {
+    char *more = realloc(buf, cap + 1);
+    if (!more) {
+      diag_tool_error(r->d, "%s: no memory for the %zu-byte header", r->file,
+                      n);
+      break;
+    }
+    buf = more;
+    int64_t k = take(r, buf + got, cap - got);
+    if (k < 0)
+      break;
+    if ((got += (size_t)k) == n)
+      return buf;
+    if (got < cap) {
+      diag_tool_error(r->d, "%s: the file ends after %" PRId64 " bytes, "
+                      "inside the %zu-byte header", r->file, r->at, n);
+      break;
+    }
+    cap = cap > n / 2 ? n : cap * 2;
+  }
+  free(buf);
+  return NULL;
+}
+
+/* The file's size against the header's 8 + header + data, before reading
+ * the data: a 20 GB file for a small model is refused at once. */
+static bool size_matches(const Reading *r, uint64_t hlen, int64_t data) {
+  int64_t want = 8 + (int64_t)hlen + data;
+  if (r->in->size < 0 || r->in->size == want)
+    return true;
+  diag_tool_error(r->d, "%s: the file has %" PRId64 " bytes; its header "
+                  "describes %" PRId64 " (8 + %" PRIu64 " of header + %"
+                  PRId64 " of data)", r->file, r->in->size, want, hlen, data);
+  return false;
+}
+
+/* Nothing after the data. A pipe has no size: only reading one more byte
+ * shows that it goes on. */
+static bool at_end(Reading *r) {
+  unsigned char extra;
+  int64_t got = take(r, &extra, 1);
+  if (got > 0)
+    diag_tool_error(r->d, "%s: the file goes on past the %" PRId64 " bytes "
+                    "its header describes", r->file, r->at - 1);
+  return got == 0;
+}
+
+/* ---- the header ------------------------------------------------------------ */
 
 static const char *shape_str(const Json *shape, char *buf, size_t cap) {
   size_t len = (size_t)snprintf(buf, cap, "[");
@@ -85,9 +205,9 @@ static int by_begin(const void *a, const void *b) {
   return (x->begin > y->begin) - (x->begin < y->begin);
 }
 
-/* Offsets in order, from 0, without gaps or overlaps, to the end. */
-static bool contiguous(const char *file, Entry *e, int n, int64_t data,
-                       Diag *d) {
+/* Offsets in order, from 0, without gaps or overlaps: the entries sorted
+ * by begin, and the data's size, or -1 after an error. */
+static int64_t contiguous(const char *file, Entry *e, int n, Diag *d) {
   qsort(e, (size_t)n, sizeof *e, by_begin);
   int64_t at = 0;
   for (int i = 0; i < n; i++) {
@@ -95,14 +215,11 @@ static bool contiguous(const char *file, Entry *e, int n, int64_t data,
       diag_tool_error(d, "%s: tensor '%s' starts at byte %" PRId64 " of the "
                       "data, expected %" PRId64 " (gap or overlap)", file,
                       e[i].name, e[i].begin, at);
-      return false;
+      return -1;
     }
     at = e[i].end;
   }
-  if (at != data)
-    diag_tool_error(d, "%s: the tensors hold %" PRId64 " bytes, the file "
-                    "has %" PRId64 " after the header", file, at, data);
-  return at == data;
+  return at;
 }
 
 static const Entry *find(const Entry *e, int n, const char *name) {
@@ -155,20 +272,6 @@ static bool matches_model(const char *file, const Entry *e, int n,
   return d->errors == before;
 }
 
-static void convert(const unsigned char *data, const Entry *e, int n,
-                    const Module *m, float *out) {
-  for (int i = 0; i < m->ntensors; i++) {
-    const Tensor *t = m->tensors[i];
-    if (t->kind != TK_PARAM)
-      continue;
-    const Entry *x = find(e, n, t->name);
-    float *dst = out + t->offset / 4;
-    int64_t elems = ir_shape_elems(&t->shape);
-    for (int64_t k = 0; k < elems; k++)
-      dst[ir_param_from_torch(m, t, k)] = le_float(data + x->begin + 4 * k);
-  }
-}
-
 /* The header's entries, checked one by one; NULL after an error. */
 static Entry *entries(const char *file, const Json *h, int *n, Diag *d,
                       Arena *a) {
@@ -189,50 +292,136 @@ static Entry *entries(const char *file, const Json *h, int *n, Diag *d,
   return e;
 }
 
-float *weights_parse(const unsigned char *buf, size_t len, const char *file,
-                     const Module *m, Diag *d, Arena *a) {
-  uint64_t hlen = len >= 8 ? le64(buf) : 0;
-  if (len < 8 || hlen > MAX_HEADER || hlen > len - 8) {
-    diag_tool_error(d, "%s: not a safetensors file (the header length does "
-                    "not fit the file)", file);
-    return NULL;
-  }
+/* The header's tensors, checked against the model and sorted by offset,
+ * and the size of the data they describe; NULL after an error. */
+static Entry *header_tensors(const Reading *r, const char *text, size_t len,
+                             const Module *m, int *n, int64_t *data,
+                             Arena *a) {
   size_t at = 0;
-  Json *h = json_parse((const char *)buf + 8, (size_t)hlen, a, &at);
+  Json *h = json_parse(text, len, a, &at);
   if (!h || h->kind != JSON_OBJECT) {
-    diag_tool_error(d, "%s: the header is not a JSON object (byte %zu)", file,
-                    h ? 8 : at + 8);
+    diag_tool_error(r->d, "%s: the header is not a JSON object (byte %zu)",
+                    r->file, h ? 8 : at + 8);
     return NULL;
   }
-  int n;
-  Entry *e = entries(file, h, &n, d, a);
-  int64_t data = (int64_t)(len - 8 - hlen);
-  if (!e || !matches_model(file, e, n, m, d) ||
-      !contiguous(file, e, n, data, d))
+  Entry *e = entries(r->file, h, n, r->d, a);
+  if (!e || !matches_model(r->file, e, *n, m, r->d) ||
+      (*data = contiguous(r->file, e, *n, r->d)) < 0)
     return NULL;
-  float *out = arena_array(a, (size_t)m->param_floats + 1, sizeof *out);
-  convert(buf + 8 + hlen, e, n, m, out);
-  return out;
+  return e;
 }
 
+/* ---- the data -------------------------------------------------------------- */
+
+static void convert(const unsigned char *data, const Tensor *t,
+                    const Module *m, float *out) {
+  float *dst = out + t->offset / 4;
+  int64_t elems = ir_shape_elems(&t->shape);
+  for (int64_t k = 0; k < elems; k++)
+    dst[ir_param_from_torch(m, t, k)] = le_float(data + 4 * k);
+}
+
+static const Tensor *param_named(const Module *m, const char *name) {
+  for (int i = 0; i < m->ntensors; i++)
+    if (m->tensors[i]->kind == TK_PARAM &&
+        strcmp(m->tensors[i]->name, name) == 0)
+      return m->tensors[i];
+  unreachable(); /* matches_model saw every entry in the model */
+}
+
+/* The tensors in the order of their offsets, each read into one buffer
+ * as large as the largest and converted into out. */
+static bool read_tensors(Reading *r, const Entry *e, int n, const Module *m,
+                         float *out) {
+  size_t most = 0;
+  for (int i = 0; i < n; i++)
+    if ((size_t)(e[i].end - e[i].begin) > most)
+      most = (size_t)(e[i].end - e[i].begin);
+  unsigned char *buf = malloc(most + 1);
+  bool ok = buf != NULL;
+  if (!ok)
+    diag_tool_error(r->d, "%s: no memory for a %zu-byte tensor", r->file, most);
+  for (int i = 0; ok && i < n; i++) {
+    size_t bytes = (size_t)(e[i].end - e[i].begin);
+    int64_t got = take(r, buf, bytes);
+    if (got >= 0 && (size_t)got < bytes)
+      diag_tool_error(r->d, "%s: the file ends after %" PRId64 " bytes, "
+                      "inside tensor '%s' (%" PRId64 " of its %zu bytes)",
+                      r->file, r->at, e[i].name, got, bytes);
+    if ((ok = got >= 0 && (size_t)got == bytes))
+      convert(buf, param_named(m, e[i].name), m, out);
+  }
+  free(buf);
+  return ok;
+}
+
+float *weights_read(const WeightsInput *in, const Module *m, Diag *d,
+                    Arena *a) {
+  Reading r = {in, in->name, 0, d};
+  uint64_t hlen;
+  if (!header_length(&r, &hlen))
+    return NULL;
+  char *text = read_header(&r, (size_t)hlen);
+  if (!text)
+    return NULL;
+  int n;
+  int64_t data;
+  Entry *e = header_tensors(&r, text, (size_t)hlen, m, &n, &data, a);
+  free(text);
+  if (!e || !size_matches(&r, hlen, data))
+    return NULL;
+  float *out = arena_array(a, (size_t)m->param_floats + 1, sizeof *out);
+  return read_tensors(&r, e, n, m, out) && at_end(&r) ? out : NULL;
+}
+
+/* ---- where the bytes come from ---------------------------------------------- */
+
+typedef struct Memory {
+  const unsigned char *p;
+  size_t len, at;
+} Memory;
+
+static ptrdiff_t read_memory(void *ctx, void *buf, size_t n) {
+  Memory *mem = ctx;
+  size_t k = n < mem->len - mem->at ? n : mem->len - mem->at;
+  memcpy(buf, mem->p + mem->at, k);
+  mem->at += k;
+  return (ptrdiff_t)k;
+}
+
+float *weights_parse(const unsigned char *buf, size_t len, const char *name,
+                     const Module *m, Diag *d, Arena *a) {
+  Memory mem = {buf, len, 0};
+  WeightsInput in = {name, (int64_t)len, read_memory, &mem};
+  return weights_read(&in, m, d, a);
+}
+
+static ptrdiff_t read_fd(void *ctx, void *buf, size_t n) {
+  ssize_t k;
+  do
+    k = read(*(const int *)ctx, buf, n < (1u << 30) ? n : (1u << 30));
+  while (k < 0 && errno == EINTR);
+  return k;
+}
+
+/* A regular file has a size to check the header against; anything else
+ * (a FIFO, a pipe, a device) is read as a stream. A folder opens, and
+ * reading it says why not. */
 float *weights_load(const char *path, const Module *m, Diag *d, Arena *a) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     diag_tool_error(d, "cannot open '%s': %s", path, strerror(errno));
     return NULL;
   }
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
-  bool ok = buf && fread(buf, 1, (size_t)size, f) == (size_t)size;
-  fclose(f);
-  if (!ok) {
-    diag_tool_error(d, "cannot read '%s'", path);
-    free(buf);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    diag_tool_error(d, "cannot stat '%s': %s", path, strerror(errno));
+    close(fd);
     return NULL;
   }
-  float *w = weights_parse(buf, (size_t)size, path, m, d, a);
-  free(buf);
+  WeightsInput in = {path, S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1,
+                     read_fd, &fd};
+  float *w = weights_read(&in, m, d, a);
+  close(fd);
   return w;
 }
