@@ -14,6 +14,11 @@
 #define YYSTYPE CNN_YYSTYPE
 #define YYLTYPE CNN_YYLTYPE
 
+/* An argument list while it is parsed: its tail makes appending O(1). */
+typedef struct ArgList {
+  AstArg *first, *last;
+} ArgList;
+
 enum { MAX_OPEN = 64 }; /* brackets remembered; deeper ones are only counted */
 
 typedef struct ParseCtx {
@@ -21,6 +26,7 @@ typedef struct ParseCtx {
   Arena *arena;
   Ast *ast;
   AstLayer **layer_tail; /* where the next layer goes: appending is O(1) */
+  AstSetting **setting_tail; /* likewise for train settings */
   int line, col;   /* where the next character is */
   Loc last_end;    /* just past the last token: where EOF errors point */
   bool at_eof;     /* the scanner has returned end of file */

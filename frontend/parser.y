@@ -25,7 +25,7 @@ static void cnn_yyerror(CNN_YYLTYPE *loc, void *scanner, ParseCtx *ctx,
 static Loc at(CNN_YYLTYPE l) { return (Loc){l.first_line, l.first_column}; }
 static AstValue *new_value(ParseCtx *ctx, ValueKind k, Loc loc,
                            const char *text);
-static AstArg *append_arg(AstArg *list, AstArg *arg);
+static ArgList append_arg(ArgList list, AstArg *arg);
 static void add_layer(ParseCtx *ctx, AstLayer *layer);
 static void add_setting(ParseCtx *ctx, AstSetting *s);
 static void set_model(ParseCtx *ctx, const char *name, Loc loc);
@@ -36,6 +36,7 @@ static void set_train(ParseCtx *ctx, Loc loc);
   const char *str;
   AstValue *value;
   AstArg *arg;
+  ArgList arglist;
   AstLayer *layer;
   AstSetting *setting;
 }
@@ -45,7 +46,8 @@ static void set_train(ParseCtx *ctx, Loc loc);
 %token <str> IDENT "identifier" INT "integer" FLOAT "number" STRING "string"
 
 %type <value> value
-%type <arg> opt_args args arg
+%type <arg> opt_args arg
+%type <arglist> args
 %type <layer> layer
 %type <setting> setting
 
@@ -112,12 +114,12 @@ setting
 /* args, with an optional trailing comma */
 opt_args
   : %empty                      { $$ = NULL; }
-  | args                        { $$ = $1; }
-  | args ','                    { $$ = $1; }
+  | args                        { $$ = $1.first; }
+  | args ','                    { $$ = $1.first; }
   ;
 
 args
-  : arg                         { $$ = $1; }
+  : arg                         { $$ = (ArgList){$1, $1}; }
   | args ',' arg                { $$ = append_arg($1, $3); }
   ;
 
@@ -193,11 +195,11 @@ static AstValue *new_value(ParseCtx *ctx, ValueKind k, Loc loc,
   return v;
 }
 
-static AstArg *append_arg(AstArg *list, AstArg *arg) {
-  AstArg *p = list;
-  while (p->next)
-    p = p->next;
-  p->next = arg;
+/* The list carries its tail, so that a call of 80,000 arguments is read in
+ * linear time, not by walking the list once per argument. */
+static ArgList append_arg(ArgList list, AstArg *arg) {
+  list.last->next = arg;
+  list.last = arg;
   return list;
 }
 
@@ -209,10 +211,10 @@ static void add_layer(ParseCtx *ctx, AstLayer *layer) {
 }
 
 static void add_setting(ParseCtx *ctx, AstSetting *s) {
-  AstSetting **p = &ctx->ast->settings;
-  while (*p)
-    p = &(*p)->next;
-  *p = s;
+  if (!ctx->setting_tail)
+    ctx->setting_tail = &ctx->ast->settings;
+  *ctx->setting_tail = s;
+  ctx->setting_tail = &s->next;
 }
 
 static void set_model(ParseCtx *ctx, const char *name, Loc loc) {

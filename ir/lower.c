@@ -10,6 +10,7 @@
  * Every check that needs only the layer itself is made here: known layer
  * kinds and keys, argument types, ranges, names. Checks that need the
  * shape flowing in (a kernel that does not fit) belong to infer-shapes. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -274,33 +275,65 @@ static void lower_act_layer(Lowerer *lo, const AstLayer *l, const char *name,
 
 /* ---- names ------------------------------------------------------------------------ */
 
-static bool name_taken(const char **names, int n, const char *name) {
+/* Names are checked through a sorted copy, so that a model of 60,000 named
+ * layers costs n log n comparisons, not one per pair of layers. */
+typedef struct NamedLayer {
+  const char *name;
+  int index; /* in the model, to break ties: the first named comes first */
+} NamedLayer;
+
+static int by_name_then_index(const void *pa, const void *pb) {
+  const NamedLayer *a = pa, *b = pb;
+  int c = strcmp(a->name, b->name);
+  return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+static int name_vs_entry(const void *key, const void *entry) {
+  return strcmp(key, ((const NamedLayer *)entry)->name);
+}
+
+static bool is_reserved(const char *name) {
+  return strcmp(name, "labels") == 0 || strcmp(name, "loss") == 0;
+}
+
+/* The user-named layers, reserved names left out, sorted by name. */
+static int sort_user_names(Lowerer *lo, const AstLayer **layers, int n,
+                           NamedLayer **out) {
+  NamedLayer *v = arena_array(lo->a, (size_t)n + 1, sizeof *v);
+  int nv = 0;
   for (int i = 0; i < n; i++)
-    if (names[i] && strcmp(names[i], name) == 0)
-      return true;
-  return false;
+    if (layers[i]->name && !is_reserved(layers[i]->name))
+      v[nv++] = (NamedLayer){layers[i]->name, i};
+  qsort(v, (size_t)nv, sizeof *v, by_name_then_index);
+  *out = v;
+  return nv;
 }
 
 /* User names first, so that an automatic `conv2d_2` steps around a layer
- * the user called conv2d_2. Duplicates and reserved names are errors. */
+ * the user called conv2d_2. Duplicates and reserved names are errors,
+ * reported in source order. */
 static void check_user_names(Lowerer *lo, const AstLayer **layers, int n,
+                             const NamedLayer *sorted, int nsorted,
                              const char **names) {
+  int *first = arena_array(lo->a, (size_t)n + 1, sizeof *first);
+  for (int k = 0; k < nsorted; k++) {
+    bool same = k > 0 && strcmp(sorted[k].name, sorted[k - 1].name) == 0;
+    first[sorted[k].index] = same ? first[sorted[k - 1].index]
+                                  : sorted[k].index;
+  }
   for (int i = 0; i < n; i++) {
     const AstLayer *l = layers[i];
     if (!l->name)
       continue;
-    if (strcmp(l->name, "labels") == 0 || strcmp(l->name, "loss") == 0) {
+    if (is_reserved(l->name)) {
       diag_error(lo->d, l->name_loc, "'%s' is reserved; choose another "
                  "layer name", l->name);
       continue;
     }
-    for (int j = 0; j < i; j++) {
-      if (names[j] && strcmp(names[j], l->name) == 0) {
-        diag_error(lo->d, l->name_loc, "duplicate layer name '%s'", l->name);
-        diag_note(lo->d, layers[j]->name_loc, "'%s' first named here",
-                  l->name);
-        break;
-      }
+    if (first[i] != i) {
+      diag_error(lo->d, l->name_loc, "duplicate layer name '%s'", l->name);
+      diag_note(lo->d, layers[first[i]]->name_loc, "'%s' first named here",
+                l->name);
     }
     names[i] = l->name;
   }
@@ -309,24 +342,21 @@ static void check_user_names(Lowerer *lo, const AstLayer **layers, int n,
 /* Automatic names differ from each other by construction (one counter per
  * kind), so they need checking only against the names users gave. */
 static const char *auto_name(Lowerer *lo, const char *kind,
-                             const char **user, int nuser, int *counter) {
-  if (strcmp(kind, "input") == 0 && !name_taken(user, nuser, "input"))
-    return "input";
-  for (;;) {
-    const char *name = arena_printf(lo->a, "%s_%d", kind, ++*counter);
-    if (!name_taken(user, nuser, name))
-      return name;
-  }
+                             const NamedLayer *user, int nuser,
+                             int *counter) {
+  const char *name = "input";
+  if (strcmp(kind, "input") != 0)
+    name = arena_printf(lo->a, "%s_%d", kind, ++*counter);
+  while (bsearch(name, user, (size_t)nuser, sizeof *user, name_vs_entry))
+    name = arena_printf(lo->a, "%s_%d", kind, ++*counter);
+  return name;
 }
 
 static void assign_names(Lowerer *lo, const AstLayer **layers, int n,
                          const char **names) {
-  check_user_names(lo, layers, n, names);
-  const char **user = arena_array(lo->a, (size_t)n + 1, sizeof *user);
-  int nuser = 0;
-  for (int i = 0; i < n; i++)
-    if (names[i])
-      user[nuser++] = names[i];
+  NamedLayer *user;
+  int nuser = sort_user_names(lo, layers, n, &user);
+  check_user_names(lo, layers, n, user, nuser, names);
   int counters[NLAYER_DEFS] = {0};
   for (int i = 0; i < n; i++) {
     if (names[i])
@@ -334,9 +364,10 @@ static void assign_names(Lowerer *lo, const AstLayer **layers, int n,
     int k = 0;
     while (k < NLAYER_DEFS && strcmp(layer_defs[k].kind, layers[i]->kind))
       k++;
-    int scratch = 0;
-    int *counter = k < NLAYER_DEFS ? &counters[k] : &scratch;
-    names[i] = auto_name(lo, layers[i]->kind, user, nuser, counter);
+    /* An unknown kind is an error of its own; its name is never used. */
+    names[i] = k < NLAYER_DEFS
+                   ? auto_name(lo, layers[i]->kind, user, nuser, &counters[k])
+                   : layers[i]->kind;
   }
 }
 
