@@ -148,10 +148,3 @@ Json *json_parse(const char *text, size_t len, Arena *a, size_t *error_at) {
   }
   return j;
 }
-
-const Json *json_get(const Json *obj, const char *key) {
-  for (int i = 0; obj && obj->kind == JSON_OBJECT && i < obj->n; i++)
-    if (strcmp(obj->keys[i], key) == 0)
-      return obj->items[i];
-  return NULL;
-}

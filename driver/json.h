@@ -25,7 +25,5 @@ typedef struct Json {
 /* The value that spans text[0..len), or NULL with *error_at set to the
  * offset of the first byte that is wrong. */
 Json *json_parse(const char *text, size_t len, Arena *a, size_t *error_at);
-/* An object's member, or NULL. */
-const Json *json_get(const Json *obj, const char *key);
 
 #endif

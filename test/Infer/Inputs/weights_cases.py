@@ -4,6 +4,8 @@ that the reading order must handle, beside
 make_safetensors.py's (whose writer this one uses):
 
     long-header.safetensors  a header length within the limit, past the file's end
+    twice.safetensors        conv2d_1.bias named twice
+    two-dtypes.safetensors   dense_1.bias with a dtype F16 and then a dtype F32
 """
 import os
 import struct
@@ -12,6 +14,14 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_safetensors import GOOD, write  # noqa: E402
+
+
+def retext(good, old, new):
+    """good's header text with old replaced by new."""
+    n = struct.unpack("<Q", good[:8])[0]
+    text = good[8:8 + n].decode()
+    assert old in text, old
+    return text.replace(old, new).rstrip().encode()
 
 
 def main():
@@ -23,6 +33,13 @@ def main():
         good = f.read()
     with open(p("long-header.safetensors"), "wb") as f:
         f.write(struct.pack("<Q", 4096) + good[8:100])
+    # JSON objects from Python cannot repeat a key: these edit the text.
+    write(p("twice.safetensors"), GOOD, raw_header=retext(
+        good, '"conv2d_1.bias": {', '"conv2d_1.bias": {"dtype": "F32", '
+        '"shape": [3], "data_offsets": [108, 120]}, "conv2d_1.bias": {'))
+    write(p("two-dtypes.safetensors"), GOOD, raw_header=retext(
+        good, '"dense_1.bias": {"dtype": "F32"',
+        '"dense_1.bias": {"dtype": "F16", "dtype": "F32"'))
 
 
 if __name__ == "__main__":
