@@ -486,35 +486,71 @@ static LLVMValueRef emit_infer(Cg *g) {
 
 /* ---- target, passes, output ---------------------------------------------- */
 
-static LLVMTargetMachineRef target_machine(const CgOptions *o, Diag *d) {
+static void init_llvm_targets(void) {
   LLVMInitializeAllTargetInfos();
   LLVMInitializeAllTargets();
   LLVMInitializeAllTargetMCs();
   LLVMInitializeAllAsmPrinters();
-  char *triple = o->triple ? LLVMNormalizeTargetTriple(o->triple)
-                           : LLVMGetDefaultTargetTriple();
-  LLVMTargetRef target;
+}
+
+/* The target of --target (the host's without it); *triple is LLVM's
+ * message, to dispose. */
+static bool find_target(const CgOptions *o, char **triple, LLVMTargetRef *t,
+                        Diag *d) {
+  init_llvm_targets();
+  *triple = o->triple ? LLVMNormalizeTargetTriple(o->triple)
+                      : LLVMGetDefaultTargetTriple();
   char *err = NULL;
+  if (!LLVMGetTargetFromTriple(*triple, t, &err))
+    return true;
+  diag_tool_error(d, "unknown target '%s': %s", *triple, err);
+  LLVMDisposeMessage(err);
+  LLVMDisposeMessage(*triple);
+  return false;
+}
+
+static LLVMCodeGenOptLevel codegen_level(int opt_level) {
+  return opt_level == 0   ? LLVMCodeGenLevelNone
+         : opt_level == 1 ? LLVMCodeGenLevelLess
+         : opt_level == 2 ? LLVMCodeGenLevelDefault
+                          : LLVMCodeGenLevelAggressive;
+}
+
+/* The host's CPU and features without --target or --cpu, or with
+ * --cpu=native; --cpu=NAME checked against the target's CPUs; "generic"
+ * for another target. */
+static LLVMTargetMachineRef target_machine(const CgOptions *o, Diag *d) {
+  char *triple;
+  LLVMTargetRef target;
+  if (!find_target(o, &triple, &target, d))
+    return NULL;
+  bool native = o->cpu && strcmp(o->cpu, "native") == 0;
+  bool host = (!o->triple && !o->cpu) || native;
   LLVMTargetMachineRef tm = NULL;
-  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
-    diag_tool_error(d, "unknown target '%s': %s", triple, err);
-    LLVMDisposeMessage(err);
-  } else {
-    bool host = !o->triple;
-    char *cpu = o->cpu ? LLVMCreateMessage(o->cpu)
-                       : host ? LLVMGetHostCPUName() : LLVMCreateMessage("generic");
-    char *features = host && !o->cpu ? LLVMGetHostCPUFeatures() : LLVMCreateMessage("");
-    LLVMCodeGenOptLevel level = o->opt_level == 0   ? LLVMCodeGenLevelNone
-                                : o->opt_level == 1 ? LLVMCodeGenLevelLess
-                                : o->opt_level == 2 ? LLVMCodeGenLevelDefault
-                                                    : LLVMCodeGenLevelAggressive;
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, level,
-                                 LLVMRelocPIC, LLVMCodeModelDefault);
+  if (host || !o->cpu || cg_check_cpu(target, triple, o->cpu, d)) {
+    char *cpu = host ? LLVMGetHostCPUName()
+                     : LLVMCreateMessage(o->cpu ? o->cpu : "generic");
+    char *features = host ? LLVMGetHostCPUFeatures() : LLVMCreateMessage("");
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features,
+                                 codegen_level(o->opt_level), LLVMRelocPIC,
+                                 LLVMCodeModelDefault);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
   }
   LLVMDisposeMessage(triple);
   return tm;
+}
+
+bool cg_list_cpus(const CgOptions *o, FILE *out, Diag *d) {
+  char *triple;
+  LLVMTargetRef target;
+  if (!find_target(o, &triple, &target, d))
+    return false;
+  bool ok = cg_print_cpus(target, triple, out);
+  if (!ok)
+    diag_tool_error(d, "cannot list the CPUs of %s", triple);
+  LLVMDisposeMessage(triple);
+  return ok;
 }
 
 static bool optimise(Cg *g, LLVMTargetMachineRef tm, int level, Diag *d) {
@@ -531,21 +567,44 @@ static bool optimise(Cg *g, LLVMTargetMachineRef tm, int level, Diag *d) {
   return false;
 }
 
-static bool write_output(Cg *g, LLVMTargetMachineRef tm, EmitKind kind,
-                         const char *path, Diag *d) {
-  char *err = NULL;
-  bool failed;
-  if (kind == EMIT_LLVM)
-    failed = LLVMPrintModuleToFile(g->mod, path, &err);
-  else
-    failed = LLVMTargetMachineEmitToFile(
-        tm, g->mod, (char *)path,
-        kind == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, &err);
-  if (failed) {
-    diag_tool_error(d, "cannot write '%s': %s", path, err ? err : "?");
-    LLVMDisposeMessage(err);
+/* The output in memory, so that the driver writes it through one writer
+ * (runtime/outfile.h) and a full disk is an error, not an LLVM abort. */
+static bool take_bytes(const char *data, size_t size, CgBytes *out, Diag *d) {
+  out->data = malloc(size ? size : 1);
+  out->size = size;
+  if (!out->data) {
+    diag_tool_error(d, "out of memory for the %zu bytes of output", size);
+    return false;
   }
-  return !failed;
+  memcpy(out->data, data, size);
+  return true;
+}
+
+static bool render(Cg *g, LLVMTargetMachineRef tm, EmitKind kind,
+                   CgBytes *out, Diag *d) {
+  if (kind == EMIT_LLVM) {
+    char *text = LLVMPrintModuleToString(g->mod);
+    bool ok = take_bytes(text, strlen(text), out, d);
+    LLVMDisposeMessage(text);
+    return ok;
+  }
+  char *err = NULL;
+  LLVMMemoryBufferRef buf;
+  if (LLVMTargetMachineEmitToMemoryBuffer(
+          tm, g->mod, kind == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile,
+          &err, &buf)) {
+    diag_tool_error(d, "LLVM cannot emit the code: %s", err ? err : "?");
+    LLVMDisposeMessage(err);
+    return false;
+  }
+  bool ok = take_bytes(LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), out, d);
+  LLVMDisposeMemoryBuffer(buf);
+  return ok;
+}
+
+void cg_bytes_free(CgBytes *b) {
+  free(b->data);
+  *b = (CgBytes){0};
 }
 
 static void verify(Cg *g) {
@@ -558,7 +617,7 @@ static void verify(Cg *g) {
   LLVMDisposeMessage(msg);
 }
 
-bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d) {
+bool cg_emit(const Module *m, const CgOptions *o, CgBytes *out, Diag *d) {
   if (!m->infer_arena_bytes || (!o->infer_name && !m->differentiated))
     unreachable();
   LLVMTargetMachineRef tm = target_machine(o, d);
@@ -587,7 +646,7 @@ bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d) {
   }
   verify(&g);
   bool ok = optimise(&g, tm, o->opt_level, d) &&
-            write_output(&g, tm, o->emit, path, d);
+            render(&g, tm, o->emit, out, d);
   LLVMDisposeBuilder(g.b);
   LLVMDisposeModule(g.mod);
   LLVMDisposeTargetData(layout);

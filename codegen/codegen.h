@@ -29,10 +29,20 @@ typedef struct CgOptions {
   int64_t *scratch_bytes; /* out: the scratch an inference call needs */
 } CgOptions;
 
+/* What cg_emit makes: an object, assembly or LLVM IR text, in memory. */
+typedef struct CgBytes {
+  char *data; /* malloc'd */
+  size_t size;
+} CgBytes;
+void cg_bytes_free(CgBytes *b);
+
 /* Requires: a module after the whole pipeline (plan-memory ran), with a
- * train block for a trainer's object, without one for an inference one. Writes `path` (object, assembly or IR; EMIT_EXE writes the
- * object). Errors (an unknown target, a file that cannot be written) go to
- * d as tool errors. */
-bool cg_emit(const Module *m, const CgOptions *o, const char *path, Diag *d);
+ * train block for a trainer's object, without one for an inference one.
+ * Makes the object (EMIT_EXE and EMIT_OBJ), assembly or IR into *out.
+ * Errors (an unknown target or CPU) go to d as tool errors. */
+bool cg_emit(const Module *m, const CgOptions *o, CgBytes *out, Diag *d);
+
+/* --cpu=help: the CPUs of o->triple (the host's when NULL), one a line. */
+bool cg_list_cpus(const CgOptions *o, FILE *out, Diag *d);
 
 #endif

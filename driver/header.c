@@ -1,9 +1,9 @@
 /* header.c - writes NAME.h for an inference object: include guard,
  * extern "C", the sizes as macros, the entry points with their contract. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "header.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -24,10 +24,19 @@ static void macros(FILE *f, const Module *m, const char *N, const char *n,
   fprintf(f, "#define %s_INPUT_CHANNELS %" PRId64 "\n", N, in->dim[2]);
   fprintf(f, "#define %s_INPUT_SIZE     %" PRId64 "\n", N, ir_shape_elems(in));
   bool softmax = m->output->def && m->output->def->op == OP_SOFTMAX;
-  fprintf(f, "/* The final layer's values%s. */\n",
-          softmax ? " (probabilities: it is a softmax)" : "");
-  fprintf(f, "#define %s_OUTPUT_SIZE    %" PRId64 "\n", N,
-          ir_shape_elems(&m->output->shape));
+  bool image = m->output->shape.rank == 3;
+  const Shape *out = &m->output->shape;
+  fprintf(f, "/* The final layer's values%s%s. */\n",
+          !softmax ? ""
+          : image  ? " (probabilities per pixel over the channels: a softmax)"
+                   : " (probabilities: it is a softmax)",
+          image ? "; an image, H x W x C floats (NHWC)" : "");
+  if (image) {
+    fprintf(f, "#define %s_OUTPUT_HEIGHT   %" PRId64 "\n", N, out->dim[0]);
+    fprintf(f, "#define %s_OUTPUT_WIDTH    %" PRId64 "\n", N, out->dim[1]);
+    fprintf(f, "#define %s_OUTPUT_CHANNELS %" PRId64 "\n", N, out->dim[2]);
+  }
+  fprintf(f, "#define %s_OUTPUT_SIZE    %" PRId64 "\n", N, ir_shape_elems(out));
   fprintf(f, "/* Bytes of scratch per call, for one image or a whole batch, for\n"
              " * the CPU this object was made for (another target's object may\n"
              " * need another size); aligned to %s_SCRATCH_ALIGN bytes. */\n", N);
@@ -72,11 +81,13 @@ static void prototypes(FILE *f, const char *n, bool baked) {
                "void %s_set_weights(const float *weights);\n", n);
 }
 
-bool header_write(const char *path, const Module *m, const char *name,
-                  bool baked, int64_t scratch, Diag *d) {
-  FILE *f = fopen(path, "w");
+/* The header's text, in memory: it is written beside the object through
+ * the one writer (runtime/outfile.h), and only when both are complete. */
+bool header_text(const char *path, const Module *m, const char *name,
+                 bool baked, int64_t scratch, CgBytes *out, Diag *d) {
+  FILE *f = open_memstream(&out->data, &out->size);
   if (!f) {
-    diag_tool_error(d, "cannot write '%s': %s", path, strerror(errno));
+    diag_tool_error(d, "out of memory for the header %s", path);
     return false;
   }
   char N[256];
@@ -93,10 +104,8 @@ bool header_write(const char *path, const Module *m, const char *name,
   fputc('\n', f);
   prototypes(f, name, baked);
   fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n", N);
-  bool ok = !ferror(f);
-  if (fclose(f) != 0 || !ok) {
-    diag_tool_error(d, "cannot write '%s'", path);
-    return false;
-  }
-  return true;
+  if (fclose(f) == 0)
+    return true;
+  diag_tool_error(d, "out of memory for the header %s", path);
+  return false;
 }

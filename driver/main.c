@@ -5,9 +5,9 @@
  * executable by default, or an object, assembly or LLVM IR with --emit.
  * Exit status 0 on success, 1 on any error in the input or command line. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "ast.h"
@@ -15,8 +15,10 @@
 #include "header.h"
 #include "ir.h"
 #include "link.h"
+#include "outfile.h"
 #include "passes.h"
 #include "summary.h"
+#include "tempfile.h"
 #include "weights.h"
 
 #ifndef CNNC_VERSION
@@ -50,7 +52,9 @@ static void usage(FILE *out) {
       "  --emit=KIND           exe (default), obj, asm or llvm\n"
       "  -O0 .. -O3            optimisation level (default -O2)\n"
       "  --target=TRIPLE       generate code for another CPU (default: this\n"
-      "  --cpu=NAME            machine's); with --emit=obj, asm or llvm\n"
+      "  --cpu=NAME            machine's); with --emit=obj, asm or llvm;\n"
+      "                        --cpu=help lists the target's CPUs, and\n"
+      "                        --cpu=native is this machine's\n"
       "  --infer               an inference object and, beside it, its C\n"
       "                        header (NAME.o and NAME.h; implies --emit=obj)\n"
       "  --weights=FILE        bake these safetensors weights (PyTorch names\n"
@@ -187,7 +191,8 @@ static bool parse_args(int argc, char **argv, Options *o, Diag *d,
       o->file = a;
     }
   }
-  if (!o->file && !*done && !o->list_passes) {
+  bool cpu_help = o->cg.cpu && strcmp(o->cg.cpu, "help") == 0;
+  if (!o->file && !*done && !o->list_passes && !cpu_help) {
     diag_tool_error(d, "no input file (cnnc --help shows the usage)");
     return false;
   }
@@ -217,15 +222,19 @@ static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
   return true;
 }
 
-/* FILE.cnn -> FILE (exe), FILE.o, FILE.s, FILE.ll, in the current folder. */
-static const char *default_output(const Options *o, Arena *a) {
+/* FILE.cnn -> FILE (exe), FILE.o, FILE.s, FILE.ll, in the current folder.
+ * NULL (after an error) for a file without the .cnn suffix: its output
+ * would be the input's own name, or a guess. */
+static const char *default_output(const Options *o, Diag *d, Arena *a) {
   static const char *const ext[] = {"", ".o", ".s", ".ll"};
   const char *base = strrchr(o->file, '/');
   base = base ? base + 1 : o->file;
   size_t n = strlen(base);
   if (n > 4 && strcmp(base + n - 4, ".cnn") == 0)
-    n -= 4;
-  return arena_printf(a, "%.*s%s", (int)n, base, ext[o->cg.emit]);
+    return arena_printf(a, "%.*s%s", (int)(n - 4), base, ext[o->cg.emit]);
+  diag_tool_error(d, "%s: the name does not end in .cnn, so cnnc cannot name "
+                  "the output after it; give one with -o", o->file);
+  return NULL;
 }
 
 /* NAME.o -> NAME.h beside it */
@@ -234,6 +243,47 @@ static const char *header_path(const char *obj, Arena *a) {
   if (n > 2 && strcmp(obj + n - 2, ".o") == 0)
     n -= 2;
   return arena_printf(a, "%.*s.h", (int)n, obj);
+}
+
+/* As gcc: an output that is one of the inputs is refused, whatever its
+ * spelling (device and inode). */
+static bool not_an_input(const Options *o, const char *out, Diag *d) {
+  const char *in = outfile_same_file(out, o->file) ? o->file
+                   : o->weights && outfile_same_file(out, o->weights)
+                       ? o->weights : NULL;
+  if (in)
+    diag_tool_error(d, "input file '%s' is the same as output file '%s'", in,
+                    out);
+  return !in;
+}
+
+/* The outputs of one run, written together: all are complete and synced
+ * before the first is renamed into place, so that a full disk leaves
+ * neither an object without its header nor a truncated file. */
+typedef struct Output {
+  const char *path;
+  CgBytes bytes;
+  unsigned mode;
+} Output;
+
+static bool write_outputs(Output *outs, int n, Diag *d) {
+  static OutFile files[2];
+  int opened = 0;
+  bool ok = true;
+  for (; ok && opened < n; opened++) {
+    OutFile *f = &files[opened];
+    ok = outfile_open(f, outs[opened].path, outs[opened].mode) &&
+         outfile_write(f, outs[opened].bytes.data, outs[opened].bytes.size) &&
+         outfile_sync(f);
+    if (!ok)
+      diag_tool_error(d, "%s", f->why);
+  }
+  for (int i = 0; ok && i < n; i++)
+    if (!(ok = outfile_commit(&files[i])))
+      diag_tool_error(d, "%s", files[i].why);
+  for (int i = 0; i < opened; i++)
+    outfile_discard(&files[i]); /* nothing once committed */
+  return ok;
 }
 
 static bool valid_c_name(const char *s) {
@@ -255,15 +305,81 @@ static bool generate_inference(Options *o, Module *m, Diag *d, Arena *a) {
   }
   if (o->cg.emit == EMIT_EXE)
     o->cg.emit = EMIT_OBJ;
+  const char *out = o->output ? o->output : default_output(o, d, a);
+  bool header = o->cg.emit == EMIT_OBJ;
+  Output outs[2] = {{out, {0}, 0666},
+                    {out && header ? header_path(out, a) : NULL, {0}, 0666}};
+  if (out && header && strcmp(out, "-") == 0) {
+    diag_tool_error(d, "-o -: an inference object and its header need a file "
+                    "name (or --emit=asm or llvm for standard output)");
+    return false;
+  }
+  if (!out || !not_an_input(o, out, d) ||
+      (header && !not_an_input(o, outs[1].path, d)))
+    return false;
   if (o->weights && !(o->cg.weights = weights_load(o->weights, m, d, a)))
     return false;
   int64_t scratch = 0;
   o->cg.infer_name = name;
   o->cg.scratch_bytes = &scratch;
-  const char *out = o->output ? o->output : default_output(o, a);
-  return cg_emit(m, &o->cg, out, d) &&
-         (o->cg.emit != EMIT_OBJ ||
-          header_write(header_path(out, a), m, name, o->weights, scratch, d));
+  bool ok = cg_emit(m, &o->cg, &outs[0].bytes, d) &&
+            (!header || header_text(outs[1].path, m, name, o->weights,
+                                    scratch, &outs[1].bytes, d)) &&
+            write_outputs(outs, header ? 2 : 1, d);
+  cg_bytes_free(&outs[0].bytes);
+  cg_bytes_free(&outs[1].bytes);
+  return ok;
+}
+
+/* The whole file, for the executable the linker made. */
+static bool read_back(const char *path, CgBytes *out, Diag *d) {
+  FILE *f = fopen(path, "rb");
+  size_t cap = 1 << 20;
+  out->data = f ? malloc(cap) : NULL;
+  out->size = 0;
+  for (size_t k = 1; out->data && k > 0;) {
+    if (out->size == cap) {
+      char *grown = realloc(out->data, cap *= 2);
+      if (!grown)
+        break;
+      out->data = grown;
+    }
+    k = fread(out->data + out->size, 1, cap - out->size, f);
+    out->size += k;
+  }
+  bool ok = f && out->data && !ferror(f) && feof(f);
+  if (!ok)
+    diag_tool_error(d, "cannot read the linked trainer %s: %s", path,
+                    strerror(errno));
+  if (f)
+    fclose(f);
+  return ok;
+}
+
+/* The object and the linked trainer are temporaries in $TMPDIR, removed on
+ * every path (and by a signal); the trainer is then written to its place
+ * through the one writer, as every output is. */
+static bool build_trainer(const Options *o, Module *m, const char *out,
+                          Diag *d) {
+  static char obj[4096], exe[4096];
+  if (!tempfile_create(obj, sizeof obj, "cnnc-", ".o") ||
+      !tempfile_create(exe, sizeof exe, "cnnc-", "")) {
+    diag_tool_error(d, "cannot create a temporary file in %s (the folder "
+                    "$TMPDIR names, else /tmp): %s", tempfile_dir(),
+                    strerror(errno));
+    if (obj[0])
+      tempfile_remove(obj);
+    return false;
+  }
+  Output object = {obj, {0}, 0666}, trainer = {out, {0}, 0777};
+  bool ok = cg_emit(m, &o->cg, &object.bytes, d) &&
+            write_outputs(&object, 1, d) && link_trainer(obj, exe, d) &&
+            read_back(exe, &trainer.bytes, d) && write_outputs(&trainer, 1, d);
+  tempfile_remove(obj);
+  tempfile_remove(exe);
+  cg_bytes_free(&object.bytes);
+  cg_bytes_free(&trainer.bytes);
+  return ok;
 }
 
 static bool generate(const Options *o, Module *m, Diag *d, Arena *a) {
@@ -272,31 +388,36 @@ static bool generate(const Options *o, Module *m, Diag *d, Arena *a) {
                     "optimizer, batch, ...)", o->file);
     return false;
   }
-  if (!m->train_arena_bytes) {
-    diag_tool_error(d, "code generation needs the whole pipeline; drop "
-                    "--passes");
-    return false;
-  }
-  const char *out = o->output ? o->output : default_output(o, a);
   if (o->weights || o->name) {
     diag_tool_error(d, "--weights and --name go with --infer");
     return false;
   }
-  if (o->cg.emit != EMIT_EXE)
-    return cg_emit(m, &o->cg, out, d);
-  char obj[] = "/tmp/cnnc-XXXXXX";
-  int fd = mkstemp(obj);
-  if (fd < 0) {
-    diag_tool_error(d, "cannot create a temporary object file in /tmp");
+  const char *out = o->output ? o->output : default_output(o, d, a);
+  if (!out || !not_an_input(o, out, d))
     return false;
-  }
-  close(fd);
-  bool ok = cg_emit(m, &o->cg, obj, d) && link_trainer(obj, out, d);
-  remove(obj);
+  if (o->cg.emit == EMIT_EXE)
+    return build_trainer(o, m, out, d);
+  Output output = {out, {0}, 0666};
+  bool ok = cg_emit(m, &o->cg, &output.bytes, d) &&
+            write_outputs(&output, 1, d);
+  cg_bytes_free(&output.bytes);
   return ok;
 }
 
+/* Everything printed went out: a full disk or a closed pipe under
+ * --print-ir is an error, not a silent exit 0. */
+static bool stdout_ok(Diag *d) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return true;
+  diag_tool_error(d, "cannot write to standard output: %s",
+                  errno ? strerror(errno) : "a write failed");
+  return false;
+}
+
 int main(int argc, char **argv) {
+  outfile_guard_std_fds();
+  tempfile_install_cleanup();
   Options o = {0};
   o.pipeline.out = stdout;
   o.cg.opt_level = 2;
@@ -311,9 +432,13 @@ int main(int argc, char **argv) {
   }
   if (o.list_passes)
     pipeline_list(stdout);
+  if (o.cg.cpu && strcmp(o.cg.cpu, "help") == 0) {
+    cg_list_cpus(&o.cg, stdout, &d); /* a failure counts in d.errors */
+    done = true;
+  }
   if (done || !o.file) {
     arena_free_all(&arena);
-    return 0;
+    return stdout_ok(&d) && !d.errors ? 0 : 1;
   }
   Module *m = NULL;
   bool ok = compile(&o, &d, &arena, &m);
@@ -327,8 +452,9 @@ int main(int argc, char **argv) {
   if (ok && o.print_ir)
     ir_print(stdout, m);
   if (ok && !inspect)
-    ok = o.infer ? generate_inference(&o, m, &d, &arena)
-                 : generate(&o, m, &d, &arena);
+    ok = pipeline_complete(&o.pipeline, !o.infer, &d) &&
+         (o.infer ? generate_inference(&o, m, &d, &arena)
+                  : generate(&o, m, &d, &arena));
   arena_free_all(&arena);
-  return ok ? 0 : 1;
+  return stdout_ok(&d) && ok ? 0 : 1;
 }

@@ -57,5 +57,8 @@ bool pipeline_check_options(const PipelineOptions *opts, Diag *d);
 bool pipeline_run(Module *m, const PipelineOptions *opts);
 /* Prints the pass names, one per line, in pipeline order. */
 void pipeline_list(FILE *out);
+/* false (after an error) when --passes leaves out a pass code generation
+ * needs, or reorders them: only the fusions may be left out */
+bool pipeline_complete(const PipelineOptions *opts, bool training, Diag *d);
 
 #endif

@@ -9,21 +9,27 @@
 #include "args.h"
 #include "passes.h"
 
+/* What code generation needs of a pass: the fusions only make the code
+ * faster, the others make it (a trainer without autodiff and optimizer
+ * would never change its weights). */
+typedef enum Need { OPTIONAL, ALWAYS, TRAINING } Need;
+
 typedef struct Pass {
   const char *name;
   void (*run)(Module *);
+  Need need;
 } Pass;
 
 static const Pass pipeline[] = {
-    {"infer-shapes", pass_infer_shapes},
-    {"fuse-softmax-xent", pass_fuse_softmax_xent},
-    {"fuse-conv-relu", pass_fuse_conv_relu},
-    {"fuse-dense-act", pass_fuse_dense_act},
-    {"fuse-pool-dropout", pass_fuse_pool_dropout},
-    {"autodiff", pass_autodiff},
-    {"fuse-conv-act-bwd", pass_fuse_conv_act_bwd},
-    {"optimizer", pass_optimizer},
-    {"plan-memory", pass_plan_memory},
+    {"infer-shapes", pass_infer_shapes, ALWAYS},
+    {"fuse-softmax-xent", pass_fuse_softmax_xent, OPTIONAL},
+    {"fuse-conv-relu", pass_fuse_conv_relu, OPTIONAL},
+    {"fuse-dense-act", pass_fuse_dense_act, OPTIONAL},
+    {"fuse-pool-dropout", pass_fuse_pool_dropout, OPTIONAL},
+    {"autodiff", pass_autodiff, TRAINING},
+    {"fuse-conv-act-bwd", pass_fuse_conv_act_bwd, OPTIONAL},
+    {"optimizer", pass_optimizer, TRAINING},
+    {"plan-memory", pass_plan_memory, ALWAYS},
 };
 enum { NPASSES = sizeof pipeline / sizeof pipeline[0] };
 
@@ -100,6 +106,48 @@ bool pipeline_run(Module *m, const PipelineOptions *opts) {
     if (pass && !run_pass(m, pass, opts))
       return false;
     p += len + (p[len] == ',');
+  }
+  return true;
+}
+
+/* Where the pass is in --passes: -1 when absent, -2 when given twice. */
+static int position_in_list(const char *list, const char *name) {
+  int at = 0, found = -1;
+  for (const char *p = list; *p; at++) {
+    size_t len = strcspn(p, ",");
+    if (len == strlen(name) && strncmp(p, name, len) == 0)
+      found = found < 0 ? at : -2;
+    p += len + (p[len] == ',');
+  }
+  return found;
+}
+
+/* --passes may leave out fusions, but code generation needs every pass it
+ * cannot do without, and in the pipeline's order. */
+bool pipeline_complete(const PipelineOptions *opts, bool training, Diag *d) {
+  if (!opts->only)
+    return true;
+  int last = -1;
+  for (int i = 0; i < NPASSES; i++) {
+    int at = position_in_list(opts->only, pipeline[i].name);
+    bool needed = pipeline[i].need == ALWAYS ||
+                  (pipeline[i].need == TRAINING && training);
+    if (at == -1 && !needed)
+      continue;
+    if (at == -2) {
+      diag_tool_error(d, "--passes=%s: the pass '%s' is given twice",
+                      opts->only, pipeline[i].name);
+      return false;
+    }
+    if (at < 0 || at < last) {
+      diag_tool_error(d, "--passes=%s: code generation needs the pass '%s'%s "
+                      "(only fusions may be left out; to look at the IR of "
+                      "part of the pipeline, add --print-ir)", opts->only,
+                      pipeline[i].name,
+                      at < 0 ? "" : " in the pipeline's order");
+      return false;
+    }
+    last = at;
   }
   return true;
 }

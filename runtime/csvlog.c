@@ -3,7 +3,9 @@
  * Each row is flushed as soon as the epoch ends, so that a run that is
  * interrupted (or watched with tail -f) keeps what it measured. A run
  * without validation writes NA in the validation columns, as CSVLogger
- * does for a missing value; pandas reads it as NaN. */
+ * does for a missing value; pandas reads it as NaN. A row that cannot be
+ * written (a full disk) is reported once and the run goes on: losing the
+ * log must not lose the training, and the checkpoint is still written. */
 #include "runtime.h"
 
 #include <errno.h>
@@ -14,12 +16,16 @@
 struct CnnLog {
   FILE *file;
   const char *path;
+  bool failed; /* reported; later rows are not tried */
 };
 
 static bool check(CnnLog *log) {
+  errno = 0;
   if (fflush(log->file) == 0 && !ferror(log->file))
     return true;
-  cnn_error("--log %s: cannot write: %s", log->path, strerror(errno));
+  cnn_error("--log %s: cannot write: %s; training goes on without the log",
+            log->path, errno ? strerror(errno) : "a write failed");
+  log->failed = true;
   return false;
 }
 
@@ -32,7 +38,7 @@ CnnLog *cnn_log_create(const char *path) {
     free(log);
     return NULL;
   }
-  *log = (CnnLog){f, path};
+  *log = (CnnLog){f, path, false};
   fputs("epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_second\n",
         f);
   if (check(log))
@@ -42,6 +48,8 @@ CnnLog *cnn_log_create(const char *path) {
 }
 
 bool cnn_log_row(CnnLog *log, const CnnEpochStats *s) {
+  if (log->failed)
+    return false;
   double rate = s->train_seconds > 0 ? (double)s->images / s->train_seconds : 0;
   fprintf(log->file, "%" PRId64 ",%.8g,%.8g,", s->epoch, s->loss, s->accuracy);
   if (s->has_validation)
@@ -55,8 +63,8 @@ bool cnn_log_row(CnnLog *log, const CnnEpochStats *s) {
 bool cnn_log_free(CnnLog *log) {
   if (!log)
     return true;
-  bool ok = fclose(log->file) == 0;
-  if (!ok)
+  bool ok = fclose(log->file) == 0 && !log->failed;
+  if (!ok && !log->failed)
     cnn_error("--log %s: cannot write: %s", log->path, strerror(errno));
   free(log);
   return ok;

@@ -5,7 +5,7 @@
  * (train.c), which gathers shuffled batches (dataset.c), calls the generated
  * train step, evaluates with the generated inference (evaluate.c) and
  * reports (progress.c, csvlog.c); the end is a safetensors checkpoint
- * (safetensors.c over layout.c and atomic.c) and the test accuracy.
+ * (safetensors.c over layout.c and outfile.c) and the test accuracy.
  *
  * Functions that can fail print one "cnnrt: error: ..." line and return
  * false; the caller frees what it holds and cnn_main returns 1. */
@@ -148,16 +148,23 @@ void cnn_progress_epoch_end(CnnProgress *p, const CnnEpochStats *s);
 /* --- csvlog.c --------------------------------------------------------------- */
 typedef struct CnnLog CnnLog;
 CnnLog *cnn_log_create(const char *path); /* NULL after an error */
+/* false after reporting, once, that the log cannot be written */
 bool cnn_log_row(CnnLog *log, const CnnEpochStats *s);
-bool cnn_log_free(CnnLog *log); /* false when the final write failed */
+bool cnn_log_free(CnnLog *log); /* false when any write failed */
 
 /* --- layout.c: cnnc's layouts to PyTorch's ------------------------------- */
 int cnn_torch_shape(const CnnParam *p, int64_t shape[4]); /* returns rank */
 void cnn_to_torch(const CnnParam *p, const float *src, float *dst);
 
-/* --- atomic.c ------------------------------------------------------------------ */
-bool cnn_check_writable(const char *path, const char *what);
-bool cnn_write_atomic(const char *path, const void *data, size_t size);
+/* --- outputs.c: the files a run writes, checked before the first step ---- */
+/* --save and --log can be written, are not the same file, and are none of
+ * the data folder's files. */
+bool cnn_check_outputs(const CnnOptions *o);
+/* The standard streams: fds 0-2 are kept from being reused by files the
+ * run opens (false, after a message, when stdout is closed); stdout's
+ * first failure is reported once, on stderr. */
+bool cnn_guard_std_streams(void);
+bool cnn_stdout_ok(void); /* false (after a message) when a write failed */
 
 /* --- safetensors.c ------------------------------------------------------------ */
 typedef struct CnnCheckpointInfo {
@@ -166,15 +173,20 @@ typedef struct CnnCheckpointInfo {
   double test_accuracy;
 } CnnCheckpointInfo;
 
-bool cnn_save_safetensors(const CnnModel *m, const float *params,
-                          const CnnCheckpointInfo *info, const char *path);
+/* Holds the memory a save needs, allocated before the first step. */
+typedef struct CnnSaver CnnSaver;
+CnnSaver *cnn_saver_create(const CnnModel *m); /* NULL after an error */
+bool cnn_saver_write(CnnSaver *s, const float *params,
+                     const CnnCheckpointInfo *info, const char *path);
+void cnn_saver_free(CnnSaver *s);
 
 /* --- train.c -------------------------------------------------------------------- */
 typedef struct CnnTrainer CnnTrainer;
 CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
                                const CnnSet *train, CnnSplit split);
 void cnn_trainer_free(CnnTrainer *t);
-/* all epochs, with progress and the log; false when the log cannot be written */
+/* all epochs, with progress and the log; false (after a message) when
+ * training diverged */
 bool cnn_trainer_run(CnnTrainer *t, CnnLog *log);
 CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test);
 const float *cnn_trainer_params(const CnnTrainer *t);

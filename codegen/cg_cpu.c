@@ -1,0 +1,172 @@
+/* cg_cpu.c - --cpu=NAME checked before code generation uses it.
+ *
+ * LLVM takes any CPU name: an unknown one gets a warning on stderr and is
+ * ignored, and one that cannot run the target's code (i686, pentium4 or
+ * athlon for x86_64) aborts the process in the middle of code generation
+ * ("64-bit code requested on a subtarget that doesn't support it"). The C
+ * API can ask neither question, so a child process does what would fail:
+ * it asks LLVM for the target's CPU list (LLVM prints it for the CPU
+ * "help") and compiles an empty function for the CPU. The parent reads
+ * what the child printed and how it ended, and reports in cnnc's words. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cg.h"
+
+enum { MAX_CPUS = 1024, MAX_REPORT = 4 << 20 };
+
+static LLVMTargetMachineRef machine(LLVMTargetRef t, const char *triple,
+                                    const char *cpu) {
+  return LLVMCreateTargetMachine(t, triple, cpu, "", LLVMCodeGenLevelNone,
+                                 LLVMRelocPIC, LLVMCodeModelDefault);
+}
+
+/* In the child: everything goes to stderr, which is the pipe. */
+static _Noreturn void try_cpu(LLVMTargetRef t, const char *triple,
+                              const char *cpu) {
+  LLVMDisposeTargetMachine(machine(t, triple, "help"));
+  fputs("\ncnnc-cpu-list-end\n", stderr);
+  LLVMTargetMachineRef tm = machine(t, triple, cpu);
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("cpu", ctx);
+  LLVMSetTarget(mod, triple);
+  LLVMValueRef fn = LLVMAddFunction(
+      mod, "f", LLVMFunctionType(LLVMVoidTypeInContext(ctx), NULL, 0, 0));
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
+  LLVMBuildRetVoid(b);
+  char *err = NULL;
+  LLVMMemoryBufferRef buf;
+  bool failed = LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile,
+                                                    &err, &buf);
+  fflush(stderr);
+  _exit(failed ? 1 : 0); /* no atexit handlers: this is a copy of cnnc */
+}
+
+/* Runs try_cpu in a child; *out gets what it printed (malloc'd). */
+static bool run_child(LLVMTargetRef t, const char *triple, const char *cpu,
+                      char **out, int *status) {
+  int fds[2];
+  if (pipe(fds) != 0)
+    return false;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 2);
+    try_cpu(t, triple, cpu);
+  }
+  close(fds[1]);
+  size_t len = 0, cap = MAX_REPORT;
+  char *text = pid > 0 ? malloc(cap + 1) : NULL;
+  while (text && len < cap) {
+    ssize_t k = read(fds[0], text + len, cap - len);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      break;
+    len += (size_t)k;
+  }
+  close(fds[0]);
+  if (pid > 0 && len == cap)
+    kill(pid, SIGKILL); /* more than any CPU list: it would block writing */
+  while (pid > 0 && waitpid(pid, status, 0) < 0 && errno == EINTR)
+    ;
+  if (!text)
+    return false;
+  text[len] = '\0';
+  *out = text;
+  return true;
+}
+
+/* The names of "  alderlake  - Select the alderlake processor." lines,
+ * cut out of text in place. */
+static int cpu_names(char *text, const char **names) {
+  char *at = strstr(text, "Available CPUs for this target:");
+  char *end = strstr(text, "\ncnnc-cpu-list-end\n");
+  int n = 0;
+  for (char *line = at ? strchr(at, '\n') : NULL; line && line < end;) {
+    char *next = strchr(line + 1, '\n');
+    char *name = line + 1 + strspn(line + 1, " ");
+    size_t len = strcspn(name, " \n");
+    bool item = len && strstr(name, " - ") && strstr(name, " - ") < next;
+    if (item && n < MAX_CPUS) {
+      name[len] = '\0';
+      names[n++] = name;
+    } else if (n > 0) {
+      break; /* the blank line after the list */
+    }
+    line = next;
+  }
+  return n;
+}
+
+static bool listed(const char *cpu, const char **names, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(cpu, names[i]) == 0)
+      return true;
+  return false;
+}
+
+/* "LLVM ERROR: 64-bit code requested ..." -> "64-bit code requested ..." */
+static const char *llvm_reason(const char *text) {
+  const char *e = strstr(text, "LLVM ERROR: ");
+  return e ? e + strlen("LLVM ERROR: ") : NULL;
+}
+
+static bool judge(const char *cpu, const char *triple, char *text,
+                  int status, Diag *d) {
+  const char *names[MAX_CPUS];
+  const char *reason = llvm_reason(text);
+  int reason_len = reason ? (int)strcspn(reason, "\n") : 0;
+  int n = cpu_names(text, names);
+  if (n > 0 && !listed(cpu, names, n)) {
+    const char *s = suggest(cpu, names, n);
+    diag_tool_error(d, "--cpu=%s: not a CPU of %s%s%s%s (--cpu=help lists "
+                    "the %d there are)", cpu, triple, s ? "; did you mean '" : "",
+                    s ? s : "", s ? "'?" : "", n);
+    return false;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return true;
+  diag_tool_error(d, "--cpu=%s: LLVM cannot generate %s code for it (%.*s); "
+                  "choose a CPU that runs %s code", cpu, triple, reason_len,
+                  reason ? reason : "it failed", triple);
+  return false;
+}
+
+bool cg_check_cpu(LLVMTargetRef t, const char *triple, const char *cpu,
+                  Diag *d) {
+  char *text = NULL;
+  int status = 0;
+  if (!run_child(t, triple, cpu, &text, &status)) {
+    diag_tool_error(d, "--cpu=%s: cannot check it: %s", cpu, strerror(errno));
+    return false;
+  }
+  bool ok = judge(cpu, triple, text, status, d);
+  free(text);
+  return ok;
+}
+
+bool cg_print_cpus(LLVMTargetRef t, const char *triple, FILE *out) {
+  char *text = NULL;
+  int status = 0;
+  if (!run_child(t, triple, "help", &text, &status))
+    return false;
+  const char *names[MAX_CPUS];
+  int n = cpu_names(text, names);
+  fprintf(out, "CPUs of %s (for --cpu=NAME):\n", triple);
+  for (int i = 0; i < n; i++)
+    fprintf(out, "  %s\n", names[i]);
+  free(text);
+  return n > 0;
+}

@@ -1,0 +1,86 @@
+/* outputs.c - what a run writes, checked before its first step.
+ *
+ * A run that starts must also be able to finish: the --save path is tried
+ * for real (its temporary is created and removed, so that a name too long
+ * or a folder without write permission fails now), --log is checked the
+ * same way, and neither may be the other or a file of the data folder (a
+ * typo that would overwrite the training images). The standard streams
+ * are guarded too: stdout's failure is reported, never silent, and a
+ * closed pipe (SIGPIPE) does not end the run before its checkpoint. */
+#include "runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outfile.h"
+#include "tempfile.h"
+
+static bool writable(const char *path, const char *flag) {
+  char why[OUTFILE_WHY];
+  if (outfile_check(path, why, sizeof why))
+    return true;
+  cnn_error("%s %s", flag, why);
+  return false;
+}
+
+/* path is none of the files in the data folder */
+static bool not_data(const char *path, const char *flag, const char *dir) {
+  DIR *d = dir ? opendir(dir) : NULL;
+  if (!d)
+    return true;
+  bool ok = true;
+  for (struct dirent *e; ok && (e = readdir(d));) {
+    char *file = cnn_format("%s/%s", dir, e->d_name);
+    if (file && strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+        outfile_same_file(path, file)) {
+      cnn_error("%s %s: is the data file %s; it would be overwritten", flag,
+                path, file);
+      ok = false;
+    }
+    free(file);
+  }
+  closedir(d);
+  return ok;
+}
+
+static bool distinct(const CnnOptions *o) {
+  if (strcmp(o->save, o->log) && !outfile_same_file(o->save, o->log))
+    return true;
+  cnn_error("--log %s and --save %s are the same file; the CSV rows and the "
+            "checkpoint need a file each", o->log, o->save);
+  return false;
+}
+
+bool cnn_check_outputs(const CnnOptions *o) {
+  return (!o->save || (writable(o->save, "--save") &&
+                       not_data(o->save, "--save", o->data))) &&
+         (!o->log || (writable(o->log, "--log") &&
+                      not_data(o->log, "--log", o->data))) &&
+         (!o->save || !o->log || distinct(o));
+}
+
+bool cnn_guard_std_streams(void) {
+  int closed = outfile_guard_std_fds();
+  signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error, reported */
+  tempfile_install_cleanup();
+  if (closed & 2)
+    cnn_error("standard output is closed: the run could not report its "
+              "result (to discard it, use >/dev/null)");
+  return !(closed & 2);
+}
+
+bool cnn_stdout_ok(void) {
+  static bool reported;
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return true;
+  if (reported)
+    return false;
+  reported = true;
+  fprintf(stderr, "cnnrt: error: cannot write to standard output: %s\n",
+          errno ? strerror(errno) : "a write failed");
+  return false;
+}
