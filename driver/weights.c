@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -353,16 +354,51 @@ static Entry *header_tensors(const Reading *r, const char *text, size_t len,
 
 /* ---- the data -------------------------------------------------------------- */
 
-static void convert(const unsigned char *data, const Tensor *t,
-                    const Module *m, float *out) {
+/* "[index 1, 42]": where element k of a tensor of that shape sits, in
+ * PyTorch's order. The shape matched the model's, so its rank is at most
+ * 4 and no dimension is 0. */
+static const char *index_str(const Json *shape, int64_t k, char *buf,
+                             size_t cap) {
+  int64_t at[4] = {0};
+  for (int i = shape->n - 1; i >= 0; i--) {
+    at[i] = k % shape->items[i]->num;
+    k /= shape->items[i]->num;
+  }
+  size_t len = (size_t)snprintf(buf, cap, "[index");
+  for (int i = 0; i < shape->n && len < cap; i++)
+    len += (size_t)snprintf(buf + len, cap - len, "%s %" PRId64, i ? "," : "",
+                            at[i]);
+  if (len < cap)
+    snprintf(buf + len, cap - len, "]");
+  return buf;
+}
+
+/* Tensor x's bytes into its parameter, in cnnc's layout; false after
+ * reporting the first value that is not finite: a NaN or an infinity
+ * baked into an object would only show as wrong answers. */
+static bool convert(const char *file, const unsigned char *data,
+                    const Entry *x, const Module *m, float *out, Diag *d) {
+  const Tensor *t = x->param;
   float *dst = out + t->offset / 4;
   int64_t elems = ir_shape_elems(&t->shape);
-  for (int64_t k = 0; k < elems; k++)
-    dst[ir_param_from_torch(m, t, k)] = le_float(data + 4 * k);
+  char where[96];
+  for (int64_t k = 0; k < elems; k++) {
+    float v = le_float(data + 4 * k);
+    if (!isfinite(v)) {
+      diag_tool_error(d, "%s: tensor '%s' holds a non-finite value (%s) at "
+                      "element %" PRId64 " %s", file, x->name,
+                      isnan(v) ? "nan" : v > 0 ? "inf" : "-inf", k,
+                      index_str(x->shape, k, where, sizeof where));
+      return false;
+    }
+    dst[ir_param_from_torch(m, t, k)] = v;
+  }
+  return true;
 }
 
 /* The tensors in the order of their offsets, each read into one buffer
- * as large as the largest and converted into out. */
+ * as large as the largest and converted into out; every tensor that
+ * holds a non-finite value is named. */
 static bool read_tensors(Reading *r, const Entry *e, int n, const Module *m,
                          float *out) {
   size_t most = 0;
@@ -370,7 +406,7 @@ static bool read_tensors(Reading *r, const Entry *e, int n, const Module *m,
     if ((size_t)(e[i].end - e[i].begin) > most)
       most = (size_t)(e[i].end - e[i].begin);
   unsigned char *buf = malloc(most + 1);
-  bool ok = buf != NULL;
+  bool ok = buf != NULL, finite = true;
   if (!ok)
     diag_tool_error(r->d, "%s: no memory for a %zu-byte tensor", r->file, most);
   for (int i = 0; ok && i < n; i++) {
@@ -381,10 +417,10 @@ static bool read_tensors(Reading *r, const Entry *e, int n, const Module *m,
                       "inside tensor '%s' (%" PRId64 " of its %zu bytes)",
                       r->file, r->at, e[i].name, got, bytes);
     if ((ok = got >= 0 && (size_t)got == bytes))
-      convert(buf, e[i].param, m, out);
+      finite &= convert(r->file, buf, &e[i], m, out, r->d);
   }
   free(buf);
-  return ok;
+  return ok && finite;
 }
 
 float *weights_read(const WeightsInput *in, const Module *m, Diag *d,
