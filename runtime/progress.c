@@ -7,14 +7,23 @@
  * (one line), the bar redrawn in place with "\r" and an ETA while the epoch
  * runs, at most ten times a second so that a fast model does not spend its
  * time printing. Into a file or a pipe a bar would be noise: one plain line
- * per epoch instead, easy to grep. */
+ * per epoch instead, easy to grep.
+ *
+ * The bar line never reaches the terminal's last column: a line that wraps
+ * leaves a row behind at every redraw (74 rows for one epoch on 80
+ * columns). Each draw asks the terminal its width (TIOCGWINSZ, else
+ * $COLUMNS, else 80) and fits the line into one column less: the bar
+ * shrinks from 30 characters to 10, then whole items go, least useful
+ * first (see DROP_ORDER); none is ever cut in the middle. */
 #include "runtime.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
-enum { BAR = 30, LINE = 512 };
+enum { BAR = 30, MIN_BAR = 10, LINE = 512, DEFAULT_WIDTH = 80 };
 #define REDRAW_SECONDS 0.1
 
 void cnn_progress_init(CnnProgress *p, FILE *out, bool quiet) {
@@ -33,6 +42,19 @@ void cnn_progress_epoch_begin(CnnProgress *p, int64_t epoch, int64_t epochs,
 }
 
 /* --- the bar -------------------------------------------------------------- */
+
+/* the terminal's columns: the kernel's idea first, as `ls` does */
+static int terminal_width(FILE *out) {
+  struct winsize ws;
+  if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    return ws.ws_col;
+  const char *columns = getenv("COLUMNS");
+  char *end;
+  long n = columns ? strtol(columns, &end, 10) : 0;
+  if (columns && *columns && !*end && n > 0 && n < 100000)
+    return (int)n;
+  return DEFAULT_WIDTH;
+}
 
 typedef struct Line {
   char text[LINE];
@@ -78,20 +100,37 @@ static int digits(int64_t v) {
   return d;
 }
 
-/* "  50/1100 [>.............................]" */
-static void append_bar(Line *l, int64_t step, int64_t total) {
-  char bar[BAR + 1];
-  int filled = total > 0 ? (int)(BAR * step / total) : BAR;
-  for (int i = 0; i < BAR; i++)
-    bar[i] = i < filled ? '=' : '.';
-  if (step < total)
-    bar[filled > 0 ? filled - 1 : 0] = '>';
-  bar[BAR] = '\0';
-  append(l, "%*" PRId64 "/%" PRId64 " [%s]", digits(total), step, total, bar);
+/* the pieces of a bar line, in the order they are shown */
+typedef enum Item {
+  ITEM_BAR,          /* " [====>.....]", BAR characters or fewer */
+  ITEM_TIMING,       /* " - ETA: 12s", or at the end " - 38s 35ms/step" */
+  ITEM_LOSS,
+  ITEM_ACCURACY,
+  ITEM_VAL_LOSS,     /* at the end only */
+  ITEM_VAL_ACCURACY, /* at the end only */
+  ITEMS
+} Item;
+
+/* What goes when the line is too wide, first to last. The step counter
+ * ("  50/1100") always stays: it is the progress. */
+static const Item DROP_ORDER[] = {ITEM_VAL_ACCURACY, ITEM_VAL_LOSS,
+                                  ITEM_ACCURACY, ITEM_TIMING, ITEM_BAR,
+                                  ITEM_LOSS};
+
+typedef struct Layout {
+  Line item[ITEMS]; /* the bar's is drawn after the fit, at its width */
+  bool shown[ITEMS];
+  int bar;          /* characters between the brackets */
+} Layout;
+
+static void set_metric(Layout *y, Item i, const char *name, double value) {
+  append(&y->item[i], " - %s: %.4f", name, value);
+  y->shown[i] = true;
 }
 
-static void append_timing(Line *l, const CnnEpochStats *s, int64_t total,
-                          bool done) {
+static void set_timing(Layout *y, const CnnEpochStats *s, int64_t total,
+                       bool done) {
+  Line *l = &y->item[ITEM_TIMING];
   double per_step = s->steps > 0 ? s->train_seconds / (double)s->steps : 0;
   if (done) {
     append(l, " - %.0fs ", s->seconds);
@@ -100,22 +139,80 @@ static void append_timing(Line *l, const CnnEpochStats *s, int64_t total,
     append(l, " - ETA: ");
     append_eta(l, per_step * (double)(total - s->steps));
   }
+  y->shown[ITEM_TIMING] = true;
 }
 
-static void append_metrics(Line *l, const CnnEpochStats *s, bool done) {
-  append(l, " - loss: %.4f - accuracy: %.4f", s->loss, s->accuracy);
-  if (done && s->has_validation)
-    append(l, " - val_loss: %.4f - val_accuracy: %.4f", s->validation.loss,
-           s->validation.accuracy);
+static void set_items(Layout *y, const CnnEpochStats *s, int64_t total,
+                      bool done) {
+  y->shown[ITEM_BAR] = true;
+  set_timing(y, s, total, done);
+  set_metric(y, ITEM_LOSS, "loss", s->loss);
+  set_metric(y, ITEM_ACCURACY, "accuracy", s->accuracy);
+  if (!done || !s->has_validation)
+    return;
+  set_metric(y, ITEM_VAL_LOSS, "val_loss", s->validation.loss);
+  set_metric(y, ITEM_VAL_ACCURACY, "val_accuracy", s->validation.accuracy);
+}
+
+/* Shows as much as fits in `room` characters beside the counter: the bar
+ * as wide as it can be up to BAR, dropping items while it is narrower than
+ * MIN_BAR. Returns false when not even the counter fits. */
+static bool fit(Layout *y, int room) {
+  for (size_t k = 0;; k++) {
+    int used = 0;
+    for (int i = 0; i < ITEMS; i++)
+      used += y->shown[i] && i != ITEM_BAR ? y->item[i].len : 0;
+    int bar_room = room - used - 3; /* " [" and "]" */
+    if (y->shown[ITEM_BAR] && bar_room >= MIN_BAR) {
+      y->bar = bar_room < BAR ? bar_room : BAR;
+      return true;
+    }
+    if (!y->shown[ITEM_BAR] && used <= room)
+      return true;
+    if (k == sizeof DROP_ORDER / sizeof DROP_ORDER[0])
+      return false;
+    y->shown[DROP_ORDER[k]] = false;
+  }
+}
+
+/* " [===>.........]": `width` characters between the brackets */
+static void append_bar(Line *l, int64_t step, int64_t total, int width) {
+  char bar[BAR + 1];
+  int filled = total > 0 ? (int)(width * step / total) : width;
+  for (int i = 0; i < width; i++)
+    bar[i] = i < filled ? '=' : '.';
+  if (step < total)
+    bar[filled > 0 ? filled - 1 : 0] = '>';
+  bar[width] = '\0';
+  append(l, " [%s]", bar);
+}
+
+/* "  50/1100 [>.........] - ETA: 1:02 - loss: 0.0412", at most
+ * `columns` - 1 characters; empty when not even the counter fits */
+static void layout_line(Line *l, const CnnEpochStats *s, int64_t total,
+                        bool done, int columns) {
+  Layout y = {0};
+  Line counter = {.len = 0};
+  append(&counter, "%*" PRId64 "/%" PRId64, digits(total), s->steps, total);
+  set_items(&y, s, total, done);
+  if (!fit(&y, columns - 1 - counter.len))
+    return;
+  append(l, "%s", counter.text);
+  if (y.shown[ITEM_BAR])
+    append_bar(l, s->steps, total, y.bar);
+  for (int i = ITEM_BAR + 1; i < ITEMS; i++)
+    if (y.shown[i])
+      append(l, "%s", y.item[i].text);
 }
 
 static void draw(CnnProgress *p, const CnnEpochStats *s, bool done) {
   Line l = {.len = 0};
-  append_bar(&l, s->steps, p->total_steps);
-  append_timing(&l, s, p->total_steps, done);
-  append_metrics(&l, s, done);
-  /* blank what a longer previous line (a longer ETA) would leave behind */
-  int pad = p->width > l.len ? p->width - l.len : 0;
+  int columns = terminal_width(p->out);
+  layout_line(&l, s, p->total_steps, done, columns);
+  /* blank what a longer previous line (a longer ETA) would leave behind,
+   * but never into the last column */
+  int blank = p->width < columns - 1 ? p->width : columns - 1;
+  int pad = blank > l.len ? blank - l.len : 0;
   fprintf(p->out, "\r%s%*s%s", l.text, pad, "", done ? "\n" : "");
   fflush(p->out);
   p->width = l.len;
