@@ -17,6 +17,8 @@ static void unknown_key(Diag *d, const char *what, const AstArg *a,
   const char *keys[MAX_PARAMS];
   for (int i = 0; i < n; i++)
     keys[i] = specs[i].key;
+  if (foreign_name(d, a->key_loc, what, "argument", a->key, keys, n))
+    return;
   const char *s = suggest(a->key, keys, n);
   if (s)
     diag_error(d, a->key_loc, "%s: unknown argument '%s'; did you mean '%s'?",
@@ -180,6 +182,8 @@ int value_choice(Diag *d, const AstValue *v, const char *what,
   for (int i = 0; i < nchoices; i++)
     if (strcmp(v->text, choices[i]) == 0)
       return i;
+  if (foreign_name(d, v->loc, what, key, v->text, choices, nchoices))
+    return -1;
   const char *s = suggest(v->text, choices, nchoices);
   if (s)
     diag_error(d, v->loc, "%s: unknown %s '%s'; did you mean '%s'?", what,

@@ -43,4 +43,13 @@ int value_choice(Diag *d, const AstValue *v, const char *what,
 /* The closest candidate within a small edit distance, or NULL. */
 const char *suggest(const char *word, const char *const *cands, int n);
 
+/* If `word`, unknown where it stands, is Keras' or PyTorch's name for
+ * something (frontend/foreign.def), reports what cnnc calls it, or that
+ * cnnc does not support it yet, and returns true. `context` says where the
+ * word stands ("layer", "argument", "train setting", or the key of a value:
+ * "optimizer", "activation", "loss"); `cands` are the names valid there;
+ * `what` prefixes the message ("conv2d_1: ..."), or is NULL. */
+bool foreign_name(Diag *d, Loc loc, const char *what, const char *context,
+                  const char *word, const char *const *cands, int n);
+
 #endif

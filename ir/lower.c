@@ -77,6 +77,8 @@ static const LayerDef *find_layer_def(Diag *d, const AstLayer *l) {
       return &layer_defs[i];
     kinds[i] = layer_defs[i].kind;
   }
+  if (foreign_name(d, l->loc, NULL, "layer", l->kind, kinds, NLAYER_DEFS))
+    return NULL;
   const char *s = suggest(l->kind, kinds, NLAYER_DEFS);
   if (s)
     diag_error(d, l->loc, "unknown layer '%s'; did you mean '%s'?", l->kind,

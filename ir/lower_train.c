@@ -35,6 +35,8 @@ static int key_of(Diag *d, const AstSetting *s, const AstSetting **seen) {
   while (k < NKEYS && strcmp(keys[k], s->key) != 0)
     k++;
   if (k == NKEYS) {
+    if (foreign_name(d, s->loc, NULL, "train setting", s->key, keys, NKEYS))
+      return -1;
     const char *sug = suggest(s->key, keys, NKEYS);
     if (sug)
       diag_error(d, s->loc, "unknown train setting '%s'; did you mean '%s'?",
