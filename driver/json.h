@@ -1,6 +1,7 @@
 /* json.h - the little JSON a safetensors header needs: objects, arrays,
  * strings, integers (and, read but unused, other numbers, true, false,
- * null). Values live in the caller's arena. */
+ * null). Values live in the caller's arena. Object members stay in the
+ * text's order, repeated keys included: the caller decides. */
 #ifndef CNNC_JSON_H
 #define CNNC_JSON_H
 
@@ -22,8 +23,13 @@ typedef struct Json {
   struct Json **items;  /* JSON_OBJECT values, JSON_ARRAY elements */
 } Json;
 
-/* The value that spans text[0..len), or NULL with *error_at set to the
- * offset of the first byte that is wrong. */
-Json *json_parse(const char *text, size_t len, Arena *a, size_t *error_at);
+typedef struct JsonError {
+  size_t at;        /* the offset of the first byte that is wrong */
+  const char *what; /* "expected ':'", "a bad escape in a string", ... */
+} JsonError;
+
+/* The value that spans text[0..len), or NULL with *err set. Strings come
+ * decoded (UTF-8, \u0000 refused). */
+Json *json_parse(const char *text, size_t len, Arena *a, JsonError *err);
 
 #endif

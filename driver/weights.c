@@ -164,14 +164,26 @@ static const char *shape_str(const Json *shape, char *buf, size_t cap) {
   return buf;
 }
 
+static bool pair_of_ints(const Json *v) {
+  return v->kind == JSON_ARRAY && v->n == 2 &&
+         v->items[0]->kind == JSON_INT && v->items[1]->kind == JSON_INT;
+}
+
 /* An entry's dtype, shape and data_offsets in one pass over its members
- * (a repeated one is an error, as in the reference implementation);
- * false after reporting what is wrong. */
+ * (a repeated one is an error, as in the reference implementation), each
+ * of its JSON type; false after reporting what is wrong. */
 static bool entry_fields(const char *file, const char *key, const Json *v,
                          const Json *field[3], Diag *d) {
   static const char *const names[3] = {"dtype", "shape", "data_offsets"};
+  static const char *const types[3] = {"a string", "an array",
+                                       "a pair of integers"};
+  if (v->kind != JSON_OBJECT) {
+    diag_tool_error(d, "%s: tensor '%s' is not an object (of dtype, shape "
+                    "and data_offsets)", file, key);
+    return false;
+  }
   field[0] = field[1] = field[2] = NULL;
-  for (int i = 0; v->kind == JSON_OBJECT && i < v->n; i++)
+  for (int i = 0; i < v->n; i++)
     for (int k = 0; k < 3; k++) {
       if (strcmp(v->keys[i], names[k]) != 0)
         continue;
@@ -182,14 +194,17 @@ static bool entry_fields(const char *file, const char *key, const Json *v,
       }
       field[k] = v->items[i];
     }
-  const Json *offs = field[2];
-  if (!field[0] || field[0]->kind != JSON_STRING || !field[1] ||
-      field[1]->kind != JSON_ARRAY || !offs || offs->kind != JSON_ARRAY ||
-      offs->n != 2 || offs->items[0]->kind != JSON_INT ||
-      offs->items[1]->kind != JSON_INT) {
-    diag_tool_error(d, "%s: tensor '%s' lacks a dtype, shape or data_offsets",
-                    file, key);
-    return false;
+  for (int k = 0; k < 3; k++) {
+    bool typed = field[k] && (k == 0   ? field[k]->kind == JSON_STRING
+                              : k == 1 ? field[k]->kind == JSON_ARRAY
+                                       : pair_of_ints(field[k]));
+    if (!field[k])
+      diag_tool_error(d, "%s: tensor '%s' has no '%s'", file, key, names[k]);
+    else if (!typed)
+      diag_tool_error(d, "%s: tensor '%s': '%s' is not %s", file, key,
+                      names[k], types[k]);
+    if (!typed)
+      return false;
   }
   return true;
 }
@@ -337,11 +352,15 @@ static Entry *entries(const char *file, const Json *h, int *n, Diag *d,
 static Entry *header_tensors(const Reading *r, const char *text, size_t len,
                              const Module *m, int *n, int64_t *data,
                              Arena *a) {
-  size_t at = 0;
-  Json *h = json_parse(text, len, a, &at);
-  if (!h || h->kind != JSON_OBJECT) {
-    diag_tool_error(r->d, "%s: the header is not a JSON object (byte %zu)",
-                    r->file, h ? 8 : at + 8);
+  JsonError err;
+  Json *h = json_parse(text, len, a, &err);
+  if (!h) {
+    diag_tool_error(r->d, "%s: the header is not valid JSON: %s at byte %zu "
+                    "of the file", r->file, err.what, 8 + err.at);
+    return NULL;
+  }
+  if (h->kind != JSON_OBJECT) {
+    diag_tool_error(r->d, "%s: the header is not a JSON object", r->file);
     return NULL;
   }
   Entry *e = entries(r->file, h, n, r->d, a);
