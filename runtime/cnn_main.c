@@ -2,28 +2,27 @@
  *
  * Everything that can fail for a reason outside the program (a bad flag, a
  * missing or broken data file, an unwritable --save or --log path, the
- * memory a save needs, a stdout that cannot be written) is checked before
- * the first step, so that a run that starts also finishes. What still
- * fails later (a full disk under the log, a closed pipe) is reported, and
- * does not cost the checkpoint.
+ * memory a save needs) is checked before
+ * the first step, so that a run that starts also finishes. What fails
+ * once it runs (a full disk under the log, stdout into a closed pipe) is
+ * reported, makes the exit status 1, and does not cost the checkpoint.
  * stdout carries the report; its last line is always "test_acc: 0.XXXX",
  * the one line a script needs (and all that --quiet prints). */
 #include "runtime.h"
 
 #include <inttypes.h>
 
-/* false when stdout cannot be written: found before training, not after */
-static bool print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
+static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
                        const CnnSet *test) {
   if (o->quiet)
-    return true;
+    return;
   printf("model %s: %" PRId64 " parameters; %s lr %g, batch %" PRId64
          ", epochs %" PRId64 ", seed %" PRIu64 "\n", m->name, m->num_params,
          m->optimizer == CNN_OPT_ADAM ? "adam" : "sgd", o->lr, o->batch,
          o->epochs, o->seed);
   printf("train on %" PRId64 " images, validate on %" PRId64 ", test on %"
          PRId64 " (%s)\n", split.train, split.validation, test->count, o->data);
-  return cnn_stdout_ok();
+  cnn_stdout_ok(); /* a failure is reported now, and training goes on */
 }
 
 static bool save(const CnnModel *m, const CnnOptions *o, const CnnTrainer *t,
@@ -61,8 +60,10 @@ static bool train_and_test(const CnnModel *m, const CnnOptions *o,
     return false;
   CnnTrainer *t = cnn_trainer_create(m, o, train, split);
   CnnSaver *saver = t && o->save ? cnn_saver_create(m) : NULL;
-  bool ok = t && (saver || !o->save) && print_plan(m, o, split, test) &&
-            cnn_trainer_run(t, log) && test_and_save(m, o, t, saver, test);
+  bool ok = t && (saver || !o->save);
+  if (ok)
+    print_plan(m, o, split, test);
+  ok = ok && cnn_trainer_run(t, log) && test_and_save(m, o, t, saver, test);
   cnn_saver_free(saver);
   cnn_trainer_free(t);
   return cnn_log_free(log) && ok;
@@ -81,8 +82,9 @@ static bool run(const CnnModel *m, const CnnOptions *o) {
 }
 
 int cnn_main(const CnnModel *m, int argc, char **argv) {
+  cnn_guard_std_streams();
   CnnOptions o;
-  if (!cnn_guard_std_streams() || !cnn_model_check(m) || !cnn_options_parse(m, argc, argv, &o))
+  if (!cnn_model_check(m) || !cnn_options_parse(m, argc, argv, &o))
     return 1;
   if (o.help)
     return cnn_stdout_ok() ? 0 : 1;

@@ -19,12 +19,14 @@ struct CnnLog {
   bool failed; /* reported; later rows are not tried */
 };
 
-static bool check(CnnLog *log) {
+/* before training (the header), a failure stops the run; after, not */
+static bool check(CnnLog *log, bool training) {
   errno = 0;
   if (fflush(log->file) == 0 && !ferror(log->file))
     return true;
-  cnn_error("--log %s: cannot write: %s; training goes on without the log",
-            log->path, errno ? strerror(errno) : "a write failed");
+  cnn_error("--log %s: cannot write: %s%s", log->path,
+            errno ? strerror(errno) : "a write failed",
+            training ? "; training goes on without the log" : "");
   log->failed = true;
   return false;
 }
@@ -41,7 +43,7 @@ CnnLog *cnn_log_create(const char *path) {
   *log = (CnnLog){f, path, false};
   fputs("epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_second\n",
         f);
-  if (check(log))
+  if (check(log, false))
     return log;
   cnn_log_free(log);
   return NULL;
@@ -57,7 +59,7 @@ bool cnn_log_row(CnnLog *log, const CnnEpochStats *s) {
   else
     fputs("NA,NA,", log->file);
   fprintf(log->file, "%.3f,%.1f\n", s->seconds, rate);
-  return check(log);
+  return check(log, true);
 }
 
 bool cnn_log_free(CnnLog *log) {

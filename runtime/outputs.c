@@ -5,8 +5,9 @@
  * or a folder without write permission fails now), --log is checked the
  * same way, and neither may be the other or a file of the data folder (a
  * typo that would overwrite the training images). The standard streams
- * are guarded too: stdout's failure is reported, never silent, and a
- * closed pipe (SIGPIPE) does not end the run before its checkpoint. */
+ * are guarded too: stdout's failure is reported, never silent, but it
+ * does not stop the run (`./train | head` must still train and save), and
+ * a closed pipe (SIGPIPE) does not end the run before its checkpoint. */
 #include "runtime.h"
 
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "outfile.h"
 #include "tempfile.h"
@@ -46,8 +48,12 @@ static bool not_data(const char *path, const char *flag, const char *dir) {
   return ok;
 }
 
+/* /dev/null may take both */
 static bool distinct(const CnnOptions *o) {
-  if (strcmp(o->save, o->log) && !outfile_same_file(o->save, o->log))
+  struct stat st;
+  bool device = stat(o->save, &st) == 0 && S_ISCHR(st.st_mode);
+  if (device ||
+      (strcmp(o->save, o->log) && !outfile_same_file(o->save, o->log)))
     return true;
   cnn_error("--log %s and --save %s are the same file; the CSV rows and the "
             "checkpoint need a file each", o->log, o->save);
@@ -62,25 +68,29 @@ bool cnn_check_outputs(const CnnOptions *o) {
          (!o->save || !o->log || distinct(o));
 }
 
-bool cnn_guard_std_streams(void) {
+static bool stdout_reported;
+
+void cnn_guard_std_streams(void) {
   int closed = outfile_guard_std_fds();
-  signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error, reported */
+  /* a closed pipe or a file size limit is a write error, reported */
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
   tempfile_install_cleanup();
-  if (closed & 2)
-    cnn_error("standard output is closed: the run could not report its "
-              "result (to discard it, use >/dev/null)");
-  return !(closed & 2);
+  if (closed & 2) {
+    cnn_error("standard output is closed: the run's report is lost (to "
+              "discard it, use >/dev/null); training goes on");
+    stdout_reported = true;
+  }
 }
 
 bool cnn_stdout_ok(void) {
-  static bool reported;
   errno = 0;
   if (fflush(stdout) == 0 && !ferror(stdout))
     return true;
-  if (reported)
+  if (stdout_reported)
     return false;
-  reported = true;
-  fprintf(stderr, "cnnrt: error: cannot write to standard output: %s\n",
-          errno ? strerror(errno) : "a write failed");
+  stdout_reported = true;
+  fprintf(stderr, "cnnrt: error: cannot write to standard output: %s; "
+          "training goes on\n", errno ? strerror(errno) : "a write failed");
   return false;
 }

@@ -161,10 +161,12 @@ void cnn_to_torch(const CnnParam *p, const float *src, float *dst);
  * the data folder's files. */
 bool cnn_check_outputs(const CnnOptions *o);
 /* The standard streams: fds 0-2 are kept from being reused by files the
- * run opens (false, after a message, when stdout is closed); stdout's
- * first failure is reported once, on stderr. */
-bool cnn_guard_std_streams(void);
-bool cnn_stdout_ok(void); /* false (after a message) when a write failed */
+ * run opens; SIGPIPE and SIGXFSZ become write errors; temporaries are
+ * removed on a signal. */
+void cnn_guard_std_streams(void);
+/* false when a write to stdout failed, which is reported once, on stderr;
+ * the run goes on (and exits 1) */
+bool cnn_stdout_ok(void);
 
 /* --- safetensors.c ------------------------------------------------------------ */
 typedef struct CnnCheckpointInfo {

@@ -181,6 +181,7 @@ bool cnn_trainer_run(CnnTrainer *t, CnnLog *log) {
       return false;
     if (log)
       cnn_log_row(log, &s); /* a failure is reported once; training goes on */
+    cnn_stdout_ok();        /* likewise */
   }
   return true;
 }

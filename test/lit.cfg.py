@@ -18,6 +18,11 @@ config.substitutions.append(("%builddir", config.cnnc_obj_root))
 config.substitutions.append(("%host_cc", "cc"))
 config.substitutions.append(("%host_cxx", "c++"))
 import shutil
+# The data-loss tests make throw-away device nodes (mknod), mount a small
+# tmpfs in a private mount namespace (unshare -m) and set chattr +i: root's
+# rights, which CI has.
+if os.geteuid() == 0:
+    config.available_features.add("root")
 if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
     config.available_features.add("aarch64-cross")
 import subprocess
@@ -43,6 +48,12 @@ if config.sanitize.upper() in ("ON", "1", "TRUE", "YES"):
     cnnrt_cflags += (" -fsanitize=address,undefined -fno-omit-frame-pointer"
                      " -fno-sanitize-recover=undefined")
 config.substitutions.append(("%cc", config.cc + " " + cnnrt_cflags))
+# the runtime's stand-in trainer (test/Runtime/Inputs/fake_model.c)
+config.substitutions.append(("%fake_trainer", " ".join([
+    config.cc, cnnrt_cflags, "-I" + os.path.join(config.cnnc_src_root, "runtime"),
+    os.path.join(config.cnnc_src_root, "test", "Runtime", "Inputs", "fake_model.c"),
+    os.path.join(config.cnnc_obj_root, "runtime", "libcnnrt.a"),
+    config.cnnrt_link_flags])))
 config.substitutions.append(
     ("%cnnrt_lib", os.path.join(config.cnnc_obj_root, "runtime", "libcnnrt.a")))
 config.substitutions.append(
