@@ -89,8 +89,9 @@ void cnn_set_free(CnnSet *s);
 
 /* --- dataset.c: split, shuffle, batches ------------------------------------ */
 typedef struct CnnSplit {
-  int64_t train;      /* the first `train` images */
-  int64_t validation; /* the `validation` images after them */
+  int64_t train;            /* the first `train` images train */
+  int64_t validation;       /* `validation` images validate, */
+  int64_t validation_first; /* from this one: the last of the file */
 } CnnSplit;
 
 bool cnn_split(int64_t available, const CnnOptions *o, CnnSplit *out);

@@ -166,7 +166,8 @@ static bool run_epoch(CnnTrainer *t, int64_t epoch, CnnEpochStats *out) {
   if (t->split.validation > 0) {
     s.has_validation = true;
     s.validation = cnn_evaluate(t->m, t->params, &t->buf, t->train,
-                                t->split.train, t->split.validation);
+                                t->split.validation_first,
+                                t->split.validation);
   }
   s.seconds = cnn_seconds() - start;
   cnn_progress_epoch_end(&t->progress, &s);
