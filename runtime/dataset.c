@@ -1,7 +1,10 @@
 /* dataset.c - which images train and validate, in what order, in batches.
  *
- * As Keras's validation_split: the LAST images of the (limited) training
- * file are the validation set, the ones before it train. Each epoch's order
+ * As Keras's validation_split: the LAST images of the training file are the
+ * validation set (`validation` of them, or that fraction of the file), and
+ * the ones before it train. `--limit N` trains on the first N of those, so
+ * that it means what it says: N training images, whatever `validation`
+ * is, validated on the same images as a run without it. Each epoch's order
  * is a Fisher-Yates shuffle of the identity driven by cnn_random(seed,
  * 2^62 + epoch, i): a pure function of (seed, epoch), so any epoch's order
  * can be recomputed without replaying the ones before it. */
@@ -16,22 +19,24 @@ static int64_t held_out(int64_t n, const CnnOptions *o) {
 }
 
 bool cnn_split(int64_t available, const CnnOptions *o, CnnSplit *out) {
-  bool limited = o->limit > 0 && o->limit < available;
-  int64_t n = limited ? o->limit : available;
-  int64_t validation = held_out(n, o);
-  if (validation < n) {
-    *out = (CnnSplit){n - validation, validation};
-    return true;
-  }
-  if (limited)
-    cnn_error("--limit %" PRId64 " keeps %" PRId64 " training images: too few "
-              "to hold out %" PRId64 " for validation and train on the rest; "
-              "raise --limit or lower --validation", o->limit, n, validation);
-  else
+  int64_t validation = held_out(available, o);
+  if (validation >= available) {
     cnn_error("the training file has %" PRId64 " images: too few to hold out %"
               PRId64 " for validation and train on the rest; lower "
-              "--validation", n, validation);
-  return false;
+              "--validation", available, validation);
+    return false;
+  }
+  int64_t before = available - validation;
+  if (o->limit > before) {
+    cnn_error("--limit %" PRId64 ": the training file has %" PRId64 " images"
+              " before the %" PRId64 " held out for validation (%" PRId64
+              " in all); lower --limit or --validation", o->limit, before,
+              validation, available);
+    return false;
+  }
+  *out = (CnnSplit){.train = o->limit > 0 ? o->limit : before,
+                    .validation = validation, .validation_first = before};
+  return true;
 }
 
 /* j = r mod (i + 1) is biased by at most (i + 1) / 2^64: nothing next to
