@@ -12,6 +12,7 @@
 #define CNNC_ARGS_H
 
 #include "ast.h"
+#include "suggest.h"
 
 typedef struct ParamSpec {
   const char *key;
@@ -40,8 +41,6 @@ bool value_string(Diag *d, const AstValue *v, const char *what,
 int value_choice(Diag *d, const AstValue *v, const char *what,
                  const char *key, const char *const *choices, int nchoices);
 
-/* The closest candidate within a small edit distance, or NULL. */
-const char *suggest(const char *word, const char *const *cands, int n);
 
 /* If `word`, unknown where it stands, is Keras' or PyTorch's name for
  * something (frontend/foreign.def), reports what cnnc calls it, or that

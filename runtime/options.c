@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suggest.h"
+
 typedef enum FlagId {
   F_DATA, F_EPOCHS, F_BATCH, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
   F_SAVE, F_LOG, F_QUIET, F_HELP
@@ -176,6 +178,41 @@ static const Flag *find_flag(const char *name, size_t len) {
   return NULL;
 }
 
+/* Other tools' spellings, too far from cnnc's for an edit distance. */
+static const char *other_tools_name(const char *word) {
+  static const char *const names[][2] = {
+      {"batch-size", "batch"},   {"batch_size", "batch"},
+      {"learning-rate", "lr"},   {"learning_rate", "lr"},
+      {"num-epochs", "epochs"},  {"num_epochs", "epochs"},
+      {"workers", "threads"},    {"num-threads", "threads"},
+      {"output", "save"},        {"checkpoint-path", "save"},
+      {"data-dir", "data"},      {"data_dir", "data"},
+      {"val-split", "validation"}, {"validation-split", "validation"},
+      {"validation_split", "validation"},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(word, names[i][0]) == 0)
+      return names[i][1];
+  return NULL;
+}
+
+/* "unknown option '--epoch'; did you mean '--epochs'?", as cnnc says it */
+static bool unknown_flag(const char *arg, size_t len) {
+  const char *names[NUM_FLAGS];
+  for (int i = 0; i < NUM_FLAGS; i++)
+    names[i] = FLAGS[i].name;
+  char word[64];
+  snprintf(word, sizeof word, "%.*s", (int)(len < 63 ? len : 63), arg + 2);
+  const char *s = other_tools_name(word);
+  s = s ? s : suggest(word, names, NUM_FLAGS);
+  if (s)
+    cnn_error("unknown option '%.*s'; did you mean '--%s'?", (int)len + 2,
+              arg, s);
+  else
+    cnn_error("unknown option '%.*s' (see --help)", (int)len + 2, arg);
+  return false;
+}
+
 static void set_defaults(const CnnModel *m, CnnOptions *o) {
   *o = (CnnOptions){
     .data = m->data, .epochs = m->epochs, .batch = m->batch, .threads = 0,
@@ -200,10 +237,8 @@ static bool parse_arg(const CnnModel *m, int argc, char **argv, int *i,
   const char *eq = strchr(arg + 2, '=');
   size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
   const Flag *f = find_flag(arg + 2, len);
-  if (!f) {
-    cnn_error("unknown option '%.*s' (see --help)", (int)len + 2, arg);
-    return false;
-  }
+  if (!f)
+    return unknown_flag(arg, len);
   if (!f->meta && eq) {
     cnn_error("--%s takes no value", f->name);
     return false;
