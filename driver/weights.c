@@ -1,467 +1,58 @@
-/* weights.c - a safetensors checkpoint into the model's parameter buffer.
- * See weights.h for what is checked and in which order it is read. */
-#define _POSIX_C_SOURCE 200809L /* open, fstat, read */
+/* weights.c - a safetensors checkpoint into the model's parameter buffer,
+ * through the one safetensors reader (runtime/stread.c): the model's
+ * parameters are wanted under PyTorch's names and shapes, nothing else is
+ * tolerated, and the floats are moved from PyTorch's layouts to cnnc's. */
 #include "weights.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "json.h"
-
-enum {
-  MAX_HEADER = 100 << 20, /* the reference implementation's limit */
-  FIRST_READ = 64 << 10,  /* the header buffer's size before it grows */
-};
-
-typedef struct Entry {
-  const char *name;
-  const Json *shape;
-  int64_t begin, end;
-  const Tensor *param; /* the model's parameter it fills */
-} Entry;
-
-/* An input being read, and how far. */
-typedef struct Reading {
-  const WeightsInput *in;
-  const char *file;
-  int64_t at; /* bytes read so far */
-  Diag *d;
-} Reading;
-
-static uint64_t le64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = v << 8 | p[i];
-  return v;
+static void report(const char *msg, void *ctx) {
+  diag_tool_error(ctx, "%s", msg);
 }
 
-static float le_float(const unsigned char *p) {
-  uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-               (uint32_t)p[3] << 24;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-/* ---- reading: every byte through take() ----------------------------------- */
-
-/* Up to n bytes, fewer only where the input ends: how many, or -1 after
- * reporting the OS's reason. A pipe hands out what it has, so one call to
- * read is not enough. */
-static int64_t take(Reading *r, void *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ptrdiff_t k = r->in->read(r->in->ctx, (char *)buf + got, n - got);
-    if (k < 0) {
-      diag_tool_error(r->d, "cannot read '%s': %s", r->file, strerror(errno));
-      return -1;
-    }
-    if (k == 0)
-      break;
-    got += (size_t)k;
-  }
-  r->at += (int64_t)got;
-  return (int64_t)got;
-}
-
-/* The 8-byte header length, checked against the limit and against the
- * file's size when it has one. */
-static bool header_length(Reading *r, uint64_t *len) {
-  unsigned char b[8];
-  int64_t got = take(r, b, sizeof b);
-  if (got < 0)
-    return false;
-  if (got < 8) {
-    diag_tool_error(r->d, "%s: not a safetensors file (%" PRId64 " bytes, "
-                    "too short for the 8-byte header length)", r->file, got);
-    return false;
-  }
-  *len = le64(b);
-  int64_t size = r->in->size;
-  if (*len > MAX_HEADER) {
-    diag_tool_error(r->d, "%s: not a safetensors file (the header length, %"
-                    PRIu64 " bytes, is over the limit of 100 MiB)", r->file,
-                    *len);
-    return false;
-  }
-  if (size >= 0 && *len > (uint64_t)(size - 8)) {
-    diag_tool_error(r->d, "%s: not a safetensors file (the header length, %"
-                    PRIu64 " bytes, does not fit the file's %" PRId64 ")",
-                    r->file, *len, size);
-    return false;
-  }
-  return true;
-}
-
-/* The header's n bytes, or NULL after an error. The buffer grows with the
- * bytes that arrive, so a length that lies costs at most twice the bytes
- * that are really there. */
-static char *read_header(Reading *r, size_t n) {
-  size_t cap = n < FIRST_READ ? n : FIRST_READ, got = 0;
-  char *buf = NULL;
-  for (;;) {
-    char *more = realloc(buf, cap + 1);
-    if (!more) {
-      diag_tool_error(r->d, "%s: no memory for the %zu-byte header", r->file,
-                      n);
-      break;
-    }
-    buf = more;
-    int64_t k = take(r, buf + got, cap - got);
-    if (k < 0)
-      break;
-    if ((got += (size_t)k) == n)
-      return buf;
-    if (got < cap) {
-      diag_tool_error(r->d, "%s: the file ends after %" PRId64 " bytes, "
-                      "inside the %zu-byte header", r->file, r->at, n);
-      break;
-    }
-    cap = cap > n / 2 ? n : cap * 2;
-  }
-  free(buf);
-  return NULL;
-}
-
-/* The file's size against the header's 8 + header + data, before reading
- * the data: a 20 GB file for a small model is refused at once. */
-static bool size_matches(const Reading *r, uint64_t hlen, int64_t data) {
-  int64_t want = 8 + (int64_t)hlen + data;
-  if (r->in->size < 0 || r->in->size == want)
-    return true;
-  diag_tool_error(r->d, "%s: the file has %" PRId64 " bytes; its header "
-                  "describes %" PRId64 " (8 + %" PRIu64 " of header + %"
-                  PRId64 " of data)", r->file, r->in->size, want, hlen, data);
-  return false;
-}
-
-/* Nothing after the data. A pipe has no size: only reading one more byte
- * shows that it goes on. */
-static bool at_end(Reading *r) {
-  unsigned char extra;
-  int64_t got = take(r, &extra, 1);
-  if (got > 0)
-    diag_tool_error(r->d, "%s: the file goes on past the %" PRId64 " bytes "
-                    "its header describes", r->file, r->at - 1);
-  return got == 0;
-}
-
-/* ---- the header ------------------------------------------------------------ */
-
-static const char *shape_str(const Json *shape, char *buf, size_t cap) {
-  size_t len = (size_t)snprintf(buf, cap, "[");
-  for (int i = 0; shape && i < shape->n && len < cap; i++)
-    len += (size_t)snprintf(buf + len, cap - len, "%s%" PRId64, i ? ", " : "",
-                            shape->items[i]->num);
-  if (len < cap)
-    snprintf(buf + len, cap - len, "]");
-  return buf;
-}
-
-static bool pair_of_ints(const Json *v) {
-  return v->kind == JSON_ARRAY && v->n == 2 &&
-         v->items[0]->kind == JSON_INT && v->items[1]->kind == JSON_INT;
-}
-
-/* An entry's dtype, shape and data_offsets in one pass over its members
- * (a repeated one is an error, as in the reference implementation), each
- * of its JSON type; false after reporting what is wrong. */
-static bool entry_fields(const char *file, const char *key, const Json *v,
-                         const Json *field[3], Diag *d) {
-  static const char *const names[3] = {"dtype", "shape", "data_offsets"};
-  static const char *const types[3] = {"a string", "an array",
-                                       "a pair of integers"};
-  if (v->kind != JSON_OBJECT) {
-    diag_tool_error(d, "%s: tensor '%s' is not an object (of dtype, shape "
-                    "and data_offsets)", file, key);
-    return false;
-  }
-  field[0] = field[1] = field[2] = NULL;
-  for (int i = 0; i < v->n; i++)
-    for (int k = 0; k < 3; k++) {
-      if (strcmp(v->keys[i], names[k]) != 0)
-        continue;
-      if (field[k]) {
-        diag_tool_error(d, "%s: tensor '%s' has two '%s' fields", file, key,
-                        names[k]);
-        return false;
-      }
-      field[k] = v->items[i];
-    }
-  for (int k = 0; k < 3; k++) {
-    bool typed = field[k] && (k == 0   ? field[k]->kind == JSON_STRING
-                              : k == 1 ? field[k]->kind == JSON_ARRAY
-                                       : pair_of_ints(field[k]));
-    if (!field[k])
-      diag_tool_error(d, "%s: tensor '%s' has no '%s'", file, key, names[k]);
-    else if (!typed)
-      diag_tool_error(d, "%s: tensor '%s': '%s' is not %s", file, key,
-                      names[k], types[k]);
-    if (!typed)
-      return false;
-  }
-  return true;
-}
-
-/* One tensor's header entry: F32, a shape of non-negative integers, and
- * offsets whose span is the shape's size. */
-static bool read_entry(const char *file, const char *key, const Json *v,
-                       Entry *e, Diag *d) {
-  const Json *field[3];
-  if (!entry_fields(file, key, v, field, d))
-    return false;
-  const Json *dtype = field[0], *shape = field[1], *offs = field[2];
-  if (strcmp(dtype->str, "F32") != 0) {
-    diag_tool_error(d, "%s: tensor '%s' is %s; cnnc needs F32", file, key,
-                    dtype->str);
-    return false;
-  }
-  int64_t elems = 1;
-  for (int i = 0; i < shape->n; i++) {
-    const Json *s = shape->items[i];
-    if (s->kind != JSON_INT || s->num < 0 ||
-        __builtin_mul_overflow(elems, s->num, &elems) || elems > INT64_MAX / 4) {
-      diag_tool_error(d, "%s: tensor '%s' has a bad shape", file, key);
-      return false;
-    }
-  }
-  *e = (Entry){key, shape, offs->items[0]->num, offs->items[1]->num, NULL};
-  if (e->begin < 0 || e->end < e->begin || e->end - e->begin != elems * 4) {
-    diag_tool_error(d, "%s: tensor '%s': data_offsets [%" PRId64 ", %" PRId64
-                    "] do not hold %" PRId64 " floats", file, key, e->begin,
-                    e->end, elems);
-    return false;
-  }
-  return true;
-}
-
-static int by_begin(const void *a, const void *b) {
-  const Entry *x = a, *y = b;
-  return (x->begin > y->begin) - (x->begin < y->begin);
-}
-
-/* Offsets in order, from 0, without gaps or overlaps: the entries sorted
- * by begin, and the data's size, or -1 after an error. */
-static int64_t contiguous(const char *file, Entry *e, int n, Diag *d) {
-  qsort(e, (size_t)n, sizeof *e, by_begin);
-  int64_t at = 0;
-  for (int i = 0; i < n; i++) {
-    if (e[i].begin != at) {
-      diag_tool_error(d, "%s: tensor '%s' starts at byte %" PRId64 " of the "
-                      "data, expected %" PRId64 " (gap or overlap)", file,
-                      e[i].name, e[i].begin, at);
-      return -1;
-    }
-    at = e[i].end;
-  }
-  return at;
-}
-
-static int by_name(const void *a, const void *b) {
-  const Entry *const *x = a, *const *y = b;
-  return strcmp((*x)->name, (*y)->name);
-}
-
-/* The entries sorted by name, for lookups in log n (a linear search per
- * name made a header of 80,000 tensors take 14 s). NULL after reporting
- * a name that appears twice. */
-static Entry **sorted_by_name(const char *file, Entry *e, int n, Diag *d,
-                              Arena *a) {
-  Entry **s = arena_array(a, (size_t)n + 1, sizeof *s);
-  for (int i = 0; i < n; i++)
-    s[i] = &e[i];
-  qsort(s, (size_t)n, sizeof *s, by_name);
-  for (int i = 1; i < n; i++)
-    if (strcmp(s[i - 1]->name, s[i]->name) == 0) {
-      diag_tool_error(d, "%s: tensor '%s' appears twice", file, s[i]->name);
-      return NULL;
-    }
-  return s;
-}
-
-static Entry *find(Entry **sorted, int n, const char *name) {
-  const Entry key = {.name = name}, *k = &key;
-  Entry **x = bsearch(&k, sorted, (size_t)n, sizeof *sorted, by_name);
-  return x ? *x : NULL;
-}
-
-/* Every model parameter present with PyTorch's shape, each entry marked
- * with the parameter it fills; then nothing else, in header order. */
-static bool matches_model(const char *file, Entry *e, Entry **sorted, int n,
-                          const Module *m, Diag *d) {
-  int before = d->errors;
-  char want[96], got[96];
+/* The model's parameters, each read into its own run of `torch`. */
+static StRequest request(const Module *m, float *torch, Diag *d, Arena *a) {
+  StWant *want = arena_array(a, (size_t)m->ntensors + 1, sizeof *want);
+  int n = 0;
   for (int i = 0; i < m->ntensors; i++) {
     const Tensor *t = m->tensors[i];
     if (t->kind != TK_PARAM)
       continue;
     Shape s = ir_param_torch_shape(m, t);
-    Entry *x = find(sorted, n, t->name);
-    size_t len = (size_t)snprintf(want, sizeof want, "[");
-    for (int k = 0; k < s.rank && len < sizeof want; k++)
-      len += (size_t)snprintf(want + len, sizeof want - len, "%s%" PRId64,
-                              k ? ", " : "", s.dim[k]);
-    if (len < sizeof want)
-      snprintf(want + len, sizeof want - len, "]");
-    if (!x) {
-      diag_tool_error(d, "%s: no tensor '%s' (the model needs one of shape "
-                      "%s)", file, t->name, want);
-      continue;
-    }
-    x->param = t;
-    bool same = x->shape->n == s.rank;
-    for (int k = 0; same && k < s.rank; k++)
-      same = x->shape->items[k]->num == s.dim[k];
-    if (!same)
-      diag_tool_error(d, "%s: tensor '%s' has shape %s; the model needs %s "
-                      "(PyTorch's layout)", file, t->name,
-                      shape_str(x->shape, got, sizeof got), want);
+    want[n] = (StWant){t->name, s.rank, {0}, torch + t->offset / 4, false};
+    memcpy(want[n].shape, s.dim, sizeof want[n].shape);
+    n++;
   }
-  for (int i = 0; i < n && d->errors == before; i++)
-    if (!e[i].param)
-      diag_tool_error(d, "%s: tensor '%s' is not a parameter of model '%s'",
-                      file, e[i].name, m->name);
-  return d->errors == before;
+  return (StRequest){want, n, n, m->name, NULL, NULL, NULL, report, d};
 }
 
-/* The header's entries in header order, checked one by one; NULL after
- * an error. */
-static Entry *entries(const char *file, const Json *h, int *n, Diag *d,
-                      Arena *a) {
-  Entry *e = arena_array(a, (size_t)h->n + 1, sizeof *e);
-  *n = 0;
-  for (int i = 0; i < h->n; i++) {
-    const char *key = h->keys[i];
-    if (strcmp(key, "__metadata__") == 0)
-      continue;
-    if (!read_entry(file, key, h->items[i], &e[*n], d))
-      return NULL;
-    ++*n;
-  }
-  return e;
-}
-
-/* The header's tensors, checked against the model and sorted by offset,
- * and the size of the data they describe; NULL after an error. */
-static Entry *header_tensors(const Reading *r, const char *text, size_t len,
-                             const Module *m, int *n, int64_t *data,
-                             Arena *a) {
-  JsonError err;
-  Json *h = json_parse(text, len, a, &err);
-  if (!h) {
-    diag_tool_error(r->d, "%s: the header is not valid JSON: %s at byte %zu "
-                    "of the file", r->file, err.what, 8 + err.at);
-    return NULL;
-  }
-  if (h->kind != JSON_OBJECT) {
-    diag_tool_error(r->d, "%s: the header is not a JSON object", r->file);
-    return NULL;
-  }
-  Entry *e = entries(r->file, h, n, r->d, a);
-  Entry **sorted = e ? sorted_by_name(r->file, e, *n, r->d, a) : NULL;
-  if (!sorted || !matches_model(r->file, e, sorted, *n, m, r->d) ||
-      (*data = contiguous(r->file, e, *n, r->d)) < 0)
-    return NULL;
-  return e;
-}
-
-/* ---- the data -------------------------------------------------------------- */
-
-/* "[index 1, 42]": where element k of a tensor of that shape sits, in
- * PyTorch's order. The shape matched the model's, so its rank is at most
- * 4 and no dimension is 0. */
-static const char *index_str(const Json *shape, int64_t k, char *buf,
-                             size_t cap) {
-  int64_t at[4] = {0};
-  for (int i = shape->n - 1; i >= 0; i--) {
-    at[i] = k % shape->items[i]->num;
-    k /= shape->items[i]->num;
-  }
-  size_t len = (size_t)snprintf(buf, cap, "[index");
-  for (int i = 0; i < shape->n && len < cap; i++)
-    len += (size_t)snprintf(buf + len, cap - len, "%s %" PRId64, i ? "," : "",
-                            at[i]);
-  if (len < cap)
-    snprintf(buf + len, cap - len, "]");
-  return buf;
-}
-
-/* Tensor x's bytes into its parameter, in cnnc's layout; false after
- * reporting the first value that is not finite: a NaN or an infinity
- * baked into an object would only show as wrong answers. */
-static bool convert(const char *file, const unsigned char *data,
-                    const Entry *x, const Module *m, float *out, Diag *d) {
-  const Tensor *t = x->param;
-  float *dst = out + t->offset / 4;
-  int64_t elems = ir_shape_elems(&t->shape);
-  char where[96];
-  for (int64_t k = 0; k < elems; k++) {
-    float v = le_float(data + 4 * k);
-    if (!isfinite(v)) {
-      diag_tool_error(d, "%s: tensor '%s' holds a non-finite value (%s) at "
-                      "element %" PRId64 " %s", file, x->name,
-                      isnan(v) ? "nan" : v > 0 ? "inf" : "-inf", k,
-                      index_str(x->shape, k, where, sizeof where));
-      return false;
-    }
-    dst[ir_param_from_torch(m, t, k)] = v;
-  }
-  return true;
-}
-
-/* The tensors in the order of their offsets, each read into one buffer
- * as large as the largest and converted into out; every tensor that
- * holds a non-finite value is named. */
-static bool read_tensors(Reading *r, const Entry *e, int n, const Module *m,
-                         float *out) {
-  size_t most = 0;
-  for (int i = 0; i < n; i++)
-    if ((size_t)(e[i].end - e[i].begin) > most)
-      most = (size_t)(e[i].end - e[i].begin);
-  unsigned char *buf = malloc(most + 1);
-  bool ok = buf != NULL, finite = true;
-  if (!ok)
-    diag_tool_error(r->d, "%s: no memory for a %zu-byte tensor", r->file, most);
-  for (int i = 0; ok && i < n; i++) {
-    size_t bytes = (size_t)(e[i].end - e[i].begin);
-    int64_t got = take(r, buf, bytes);
-    if (got >= 0 && (size_t)got < bytes)
-      diag_tool_error(r->d, "%s: the file ends after %" PRId64 " bytes, "
-                      "inside tensor '%s' (%" PRId64 " of its %zu bytes)",
-                      r->file, r->at, e[i].name, got, bytes);
-    if ((ok = got >= 0 && (size_t)got == bytes))
-      finite &= convert(r->file, buf, &e[i], m, out, r->d);
-  }
-  free(buf);
-  return ok && finite;
-}
-
-float *weights_read(const WeightsInput *in, const Module *m, Diag *d,
-                    Arena *a) {
-  Reading r = {in, in->name, 0, d};
-  uint64_t hlen;
-  if (!header_length(&r, &hlen))
-    return NULL;
-  char *text = read_header(&r, (size_t)hlen);
-  if (!text)
-    return NULL;
-  int n;
-  int64_t data;
-  Entry *e = header_tensors(&r, text, (size_t)hlen, m, &n, &data, a);
-  free(text);
-  if (!e || !size_matches(&r, hlen, data))
-    return NULL;
+static float *to_cnnc(const Module *m, const float *torch, Arena *a) {
   float *out = arena_array(a, (size_t)m->param_floats + 1, sizeof *out);
-  return read_tensors(&r, e, n, m, out) && at_end(&r) ? out : NULL;
+  for (int i = 0; i < m->ntensors; i++) {
+    const Tensor *t = m->tensors[i];
+    if (t->kind != TK_PARAM)
+      continue;
+    ParamLayout p = ir_param_layout(m, t);
+    const float *src = torch + t->offset / 4;
+    float *dst = out + t->offset / 4;
+    for (int64_t k = 0; k < ir_shape_elems(&t->shape); k++)
+      dst[ir_param_from_torch(p, &t->shape, k)] = src[k];
+  }
+  return out;
 }
 
-/* ---- where the bytes come from ---------------------------------------------- */
+float *weights_read(const StInput *in, const Module *m, Diag *d, Arena *a) {
+  float *torch = arena_array(a, (size_t)m->param_floats + 1, sizeof *torch);
+  StRequest q = request(m, torch, d, a);
+  return st_read(in, &q, NULL, NULL, a) ? to_cnnc(m, torch, a) : NULL;
+}
+
+float *weights_load(const char *path, const Module *m, Diag *d, Arena *a) {
+  float *torch = arena_array(a, (size_t)m->param_floats + 1, sizeof *torch);
+  StRequest q = request(m, torch, d, a);
+  return st_load(path, &q, NULL, NULL, a) ? to_cnnc(m, torch, a) : NULL;
+}
 
 typedef struct Memory {
   const unsigned char *p;
@@ -479,36 +70,6 @@ static ptrdiff_t read_memory(void *ctx, void *buf, size_t n) {
 float *weights_parse(const unsigned char *buf, size_t len, const char *name,
                      const Module *m, Diag *d, Arena *a) {
   Memory mem = {buf, len, 0};
-  WeightsInput in = {name, (int64_t)len, read_memory, &mem};
+  StInput in = {name, (int64_t)len, read_memory, &mem};
   return weights_read(&in, m, d, a);
-}
-
-static ptrdiff_t read_fd(void *ctx, void *buf, size_t n) {
-  ssize_t k;
-  do
-    k = read(*(const int *)ctx, buf, n < (1u << 30) ? n : (1u << 30));
-  while (k < 0 && errno == EINTR);
-  return k;
-}
-
-/* A regular file has a size to check the header against; anything else
- * (a FIFO, a pipe, a device) is read as a stream. A folder opens, and
- * reading it says why not. */
-float *weights_load(const char *path, const Module *m, Diag *d, Arena *a) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    diag_tool_error(d, "cannot open '%s': %s", path, strerror(errno));
-    return NULL;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    diag_tool_error(d, "cannot stat '%s': %s", path, strerror(errno));
-    close(fd);
-    return NULL;
-  }
-  WeightsInput in = {path, S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1,
-                     read_fd, &fd};
-  float *w = weights_read(&in, m, d, a);
-  close(fd);
-  return w;
 }

@@ -321,7 +321,7 @@ typedef struct ParamLayout {
 ParamLayout ir_param_layout(const Module *m, const Tensor *t);
 Shape ir_param_torch_shape(const Module *m, const Tensor *t);
 /* The element of t (cnnc layout) that PyTorch's element i corresponds to. */
-int64_t ir_param_from_torch(const Module *m, const Tensor *t, int64_t i);
+int64_t ir_param_from_torch(ParamLayout p, const Shape *s, int64_t i);
 
 /* ---- lowering, printing, checking -------------------------------------------- */
 

@@ -66,10 +66,10 @@ Shape ir_param_torch_shape(const Module *m, const Tensor *t) {
   unreachable();
 }
 
-/* The cnnc index that holds PyTorch's element i of parameter t. */
-int64_t ir_param_from_torch(const Module *m, const Tensor *t, int64_t i) {
-  const Shape *s = &t->shape;
-  ParamLayout p = ir_param_layout(m, t);
+/* The cnnc index that holds PyTorch's element i of a parameter of shape s
+ * and layout p (ir_param_layout's, found once per tensor: it searches the
+ * graph). */
+int64_t ir_param_from_torch(ParamLayout p, const Shape *s, int64_t i) {
   if (p.kind == PARAM_CONV_WEIGHT) {
     int64_t kh = s->dim[0], kw = s->dim[1], cin = s->dim[2], cout = s->dim[3];
     int64_t x = i % kw, y = i / kw % kh, c = i / (kw * kh) % cin,

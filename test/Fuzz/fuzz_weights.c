@@ -1,5 +1,5 @@
 /* fuzz_weights.c - libFuzzer target over the safetensors reader
- * (driver/weights.c and driver/json.c): any bytes must end in weights or
+ * (runtime/stread.c and runtime/json.c, through driver/weights.c): any bytes must end in weights or
  * reported errors, never a crash or an out-of-bounds read. The model is a
  * small fixed one, lowered once.
  *
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   float *file = checked(weights_parse(data, size, "fuzz.safetensors", m,
                                       &file_d, &a), &file_d);
   Pipe pipe = {data, size, 0, 0};
-  WeightsInput in = {"fuzz.fifo", -1, read_pipe, &pipe};
+  StInput in = {"fuzz.fifo", -1, read_pipe, &pipe};
   float *piped = checked(weights_read(&in, m, &pipe_d, &a), &pipe_d);
   if (!file != !piped ||
       (file && memcmp(file, piped, sizeof *file * (size_t)m->param_floats)))
