@@ -11,6 +11,7 @@
 #include "runtime.h"
 
 #include <inttypes.h>
+#include <signal.h>
 
 static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
                        const CnnSet *test) {
@@ -27,14 +28,22 @@ static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
 
 static bool save(const CnnModel *m, const CnnOptions *o, const CnnTrainer *t,
                  CnnSaver *saver, double test_accuracy) {
-  CnnCheckpointInfo info = {o->epochs, cnn_trainer_steps(t), o->seed,
-                            test_accuracy};
-  if (!cnn_saver_write(saver, cnn_trainer_params(t), &info, o->save))
+  if (!cnn_write_weights(saver, m, o, cnn_trainer_steps(t), test_accuracy))
     return false;
   if (!o->quiet)
     printf("saved %s (%" PRId64 " parameters in %" PRId64 " tensors)\n",
            o->save, m->num_params, m->num_param_tensors);
   return true;
+}
+
+/* --epochs 0 (with --init): what a saved model scores on the validation
+ * images too, as a finished epoch would report */
+static void validate(const CnnOptions *o, CnnTrainer *t, CnnSplit split) {
+  if (o->epochs > 0 || split.validation == 0 || o->quiet)
+    return;
+  CnnScore score = cnn_trainer_validate(t);
+  printf("validation: loss %.4f acc %.4f (%" PRId64 " images)\n", score.loss,
+         score.accuracy, split.validation);
 }
 
 static bool test_and_save(const CnnModel *m, const CnnOptions *o,
@@ -50,35 +59,54 @@ static bool test_and_save(const CnnModel *m, const CnnOptions *o,
   return true;
 }
 
-static bool train_and_test(const CnnModel *m, const CnnOptions *o,
-                           const CnnSet *train, const CnnSet *test) {
-  CnnSplit split;
-  if (!cnn_split(train->count, o, &split))
-    return false;
-  CnnLog *log = o->log ? cnn_log_create(o->log) : NULL;
-  if (o->log && !log)
-    return false;
-  CnnTrainer *t = cnn_trainer_create(m, o, train, split);
-  CnnSaver *saver = t && o->save ? cnn_saver_create(m) : NULL;
-  bool ok = t && (saver || !o->save);
-  if (ok)
-    print_plan(m, o, split, test);
-  ok = ok && cnn_trainer_run(t, log) && test_and_save(m, o, t, saver, test);
-  cnn_saver_free(saver);
-  cnn_trainer_free(t);
-  return cnn_log_free(log) && ok;
+/* "interrupted by SIGINT at epoch 3, step 120: ..." and 128 + the signal,
+ * the status a shell expects of a program a signal ended */
+static int stopped(const CnnOptions *o, const CnnTrainer *t, int sig) {
+  const CnnRunState *r = cnn_trainer_state(t);
+  fflush(stdout);
+  fprintf(stderr, "\ncnnrt: stopped by %s at epoch %" PRId64 ", step %" PRId64
+          " of the run; the training state is in %s (continue with "
+          "--resume %s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM", r->epoch,
+          r->step, o->checkpoint, o->checkpoint);
+  return 128 + sig;
 }
 
-static bool run(const CnnModel *m, const CnnOptions *o) {
+/* the exit status: 0, 1 after an error, or 128 + a signal */
+static int train_and_test(const CnnModel *m, const CnnOptions *o,
+                          const CnnSet *train, const CnnSet *test) {
+  CnnSplit split;
+  if (!cnn_split(train->count, o, &split))
+    return 1;
+  CnnTrainer *t = cnn_trainer_create(m, o, train, test, split);
+  CnnSaver *saver = t && o->save ? cnn_weights_saver(m, cnn_trainer_params(t))
+                                 : NULL;
+  CnnLog *log = t && o->log ? cnn_log_create(o->log, cnn_trainer_state(t)->rows)
+                            : NULL;
+  bool ok = t && (saver || !o->save) && (log || !o->log);
+  if (ok)
+    print_plan(m, o, split, test);
+  int run = ok ? cnn_trainer_run(t, log) : -1;
+  if (run == 0)
+    validate(o, t, split);
+  ok = run == 0 && test_and_save(m, o, t, saver, test);
+  int status = run > 0 ? stopped(o, t, run) : ok ? 0 : 1;
+  cnn_saver_free(saver);
+  cnn_trainer_free(t);
+  return cnn_log_free(log) || status != 0 ? status : 1;
+}
+
+static int run(const CnnModel *m, const CnnOptions *o) {
   if (!cnn_check_outputs(o))
-    return false;
+    return 1;
   CnnSet train, test;
   if (!cnn_data_load(o->data, m, &train, &test))
-    return false;
-  bool ok = train_and_test(m, o, &train, &test);
+    return 1;
+  if (o->checkpoint)
+    cnn_interrupt_install();
+  int status = train_and_test(m, o, &train, &test);
   cnn_set_free(&train);
   cnn_set_free(&test);
-  return ok;
+  return status;
 }
 
 int cnn_main(const CnnModel *m, int argc, char **argv) {
@@ -93,6 +121,6 @@ int cnn_main(const CnnModel *m, int argc, char **argv) {
     fprintf(stderr, "cnnrt: error: cannot start %d threads\n", threads);
     return 1;
   }
-  bool ok = run(m, &o);
-  return cnn_stdout_ok() && ok ? 0 : 1;
+  int status = run(m, &o);
+  return !cnn_stdout_ok() && status == 0 ? 1 : status;
 }

@@ -31,7 +31,7 @@ static bool check(CnnLog *log, bool training) {
   return false;
 }
 
-CnnLog *cnn_log_create(const char *path) {
+CnnLog *cnn_log_create(const char *path, const char *rows) {
   CnnLog *log = malloc(sizeof *log);
   FILE *f = log ? fopen(path, "w") : NULL;
   if (!f) {
@@ -43,22 +43,30 @@ CnnLog *cnn_log_create(const char *path) {
   *log = (CnnLog){f, path, false};
   fputs("epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_second\n",
         f);
+  fputs(rows, f); /* a resumed run's, from its checkpoint */
   if (check(log, false))
     return log;
   cnn_log_free(log);
   return NULL;
 }
 
-bool cnn_log_row(CnnLog *log, const CnnEpochStats *s) {
+size_t cnn_log_format(const CnnEpochStats *s, char *buf, size_t cap) {
+  double rate = s->train_seconds > 0 ? (double)s->images / s->train_seconds : 0;
+  int n;
+  if (s->has_validation)
+    n = snprintf(buf, cap, "%" PRId64 ",%.8g,%.8g,%.8g,%.8g,%.3f,%.1f\n",
+                 s->epoch, s->loss, s->accuracy, s->validation.loss,
+                 s->validation.accuracy, s->seconds, rate);
+  else
+    n = snprintf(buf, cap, "%" PRId64 ",%.8g,%.8g,NA,NA,%.3f,%.1f\n",
+                 s->epoch, s->loss, s->accuracy, s->seconds, rate);
+  return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+bool cnn_log_row(CnnLog *log, const char *row) {
   if (log->failed)
     return false;
-  double rate = s->train_seconds > 0 ? (double)s->images / s->train_seconds : 0;
-  fprintf(log->file, "%" PRId64 ",%.8g,%.8g,", s->epoch, s->loss, s->accuracy);
-  if (s->has_validation)
-    fprintf(log->file, "%.8g,%.8g,", s->validation.loss, s->validation.accuracy);
-  else
-    fputs("NA,NA,", log->file);
-  fprintf(log->file, "%.3f,%.1f\n", s->seconds, rate);
+  fputs(row, log->file);
   return check(log, true);
 }
 

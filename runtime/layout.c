@@ -61,3 +61,31 @@ void cnn_to_torch(const CnnParam *p, const float *src, float *dst) {
   default: memcpy(dst, src, (size_t)p->size * sizeof *dst); break;
   }
 }
+
+/* the inverse of cnn_to_torch: the same index pairs, copied the other way */
+static void conv_from_torch(const int64_t s[4], const float *src, float *dst) {
+  int64_t kh = s[0], kw = s[1], cin = s[2], cout = s[3];
+  for (int64_t y = 0; y < kh; y++)
+    for (int64_t x = 0; x < kw; x++)
+      for (int64_t i = 0; i < cin; i++)
+        for (int64_t o = 0; o < cout; o++)
+          dst[((y * kw + x) * cin + i) * cout + o] =
+              src[((o * cin + i) * kh + y) * kw + x];
+}
+
+static void dense_from_torch(const CnnParam *p, const float *src, float *dst) {
+  int64_t in = p->shape[0], out = p->shape[1];
+  for (int64_t i = 0; i < in; i++) {
+    int64_t t = torch_input(p, i);
+    for (int64_t o = 0; o < out; o++)
+      dst[i * out + o] = src[o * in + t];
+  }
+}
+
+void cnn_from_torch(const CnnParam *p, const float *src, float *dst) {
+  switch (p->kind) {
+  case CNN_PARAM_CONV_WEIGHT: conv_from_torch(p->shape, src, dst); break;
+  case CNN_PARAM_DENSE_WEIGHT: dense_from_torch(p, src, dst); break;
+  default: memcpy(dst, src, (size_t)p->size * sizeof *dst); break;
+  }
+}

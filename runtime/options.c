@@ -19,7 +19,8 @@
 
 typedef enum FlagId {
   F_DATA, F_EPOCHS, F_BATCH, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
-  F_SAVE, F_LOG, F_QUIET, F_HELP
+  F_SAVE, F_LOG, F_CHECKPOINT, F_CHECKPOINT_EVERY, F_RESUME, F_INIT, F_QUIET,
+  F_HELP
 } FlagId;
 
 typedef struct Flag {
@@ -42,6 +43,14 @@ static const Flag FLAGS[] = {
    "hold out the last N training images, or a fraction F"},
   {F_SAVE, "save", "FILE", "write the trained weights as safetensors"},
   {F_LOG, "log", "FILE.csv", "write one CSV row per epoch"},
+  {F_CHECKPOINT, "checkpoint", "FILE",
+   "write the whole training state after each epoch and on Ctrl-C"},
+  {F_CHECKPOINT_EVERY, "checkpoint-every", "N",
+   "also every N steps (with --checkpoint)"},
+  {F_RESUME, "resume", "FILE",
+   "continue the run a --checkpoint FILE holds, bit for bit"},
+  {F_INIT, "init", "FILE",
+   "start from these weights (--save, --checkpoint or a PyTorch state_dict)"},
   {F_QUIET, "quiet", NULL, "print only the final test_acc line"},
   {F_HELP, "help", NULL, "print this help and exit"},
 };
@@ -164,6 +173,11 @@ static bool apply(const CnnModel *m, const Flag *f, const char *v,
   case F_VALIDATION: return parse_validation(f, v, o);
   case F_SAVE: return parse_text(f, v, &o->save);
   case F_LOG: return parse_text(f, v, &o->log);
+  case F_CHECKPOINT: return parse_text(f, v, &o->checkpoint);
+  case F_CHECKPOINT_EVERY:
+    return parse_int(f, v, 1, INT64_MAX, &o->checkpoint_every);
+  case F_RESUME: return parse_text(f, v, &o->resume);
+  case F_INIT: return parse_text(f, v, &o->init);
   case F_QUIET: return o->quiet = true;
   case F_HELP: return o->help = true;
   }
@@ -252,12 +266,28 @@ static bool parse_arg(const CnnModel *m, int argc, char **argv, int *i,
   return apply(m, f, value, o);
 }
 
+/* flags that only make sense together, or not at all */
+static bool combination(const CnnOptions *o) {
+  if (o->checkpoint_every && !o->checkpoint) {
+    cnn_error("--checkpoint-every needs --checkpoint FILE: where to write");
+    return false;
+  }
+  if (o->resume && o->init) {
+    cnn_error("--resume and --init: a resumed run has its weights already "
+              "(--init starts a new run from weights)");
+    return false;
+  }
+  return true;
+}
+
 bool cnn_options_parse(const CnnModel *m, int argc, char **argv,
                        CnnOptions *o) {
   set_defaults(m, o);
   for (int i = 1; i < argc && !o->help; i++)
     if (!parse_arg(m, argc, argv, &i, o))
       return false;
+  if (!o->help && !combination(o))
+    return false;
   if (o->help)
     cnn_options_usage(m, argc > 0 ? argv[0] : "train", stdout);
   return true;
@@ -282,7 +312,10 @@ static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
     else
       snprintf(buf, n, "%" PRId64, m->validation);
     break;
-  case F_SAVE: case F_LOG: snprintf(buf, n, "none"); break;
+  case F_SAVE: case F_LOG: case F_CHECKPOINT: case F_RESUME: case F_INIT:
+    snprintf(buf, n, "none");
+    break;
+  case F_CHECKPOINT_EVERY: snprintf(buf, n, "epochs only"); break;
   case F_QUIET: case F_HELP: buf[0] = '\0'; break;
   }
 }

@@ -48,24 +48,48 @@ static bool not_data(const char *path, const char *flag, const char *dir) {
   return ok;
 }
 
-/* /dev/null may take both */
-static bool distinct(const CnnOptions *o) {
+typedef struct Named {
+  const char *flag, *path;
+} Named;
+
+/* Two of the run's files that are one: /dev/null may take several, and
+ * --checkpoint may be the --resume file it continues (it is replaced by a
+ * rename, only with a later state of the same run). */
+static bool clash(Named a, Named b) {
   struct stat st;
-  bool device = stat(o->save, &st) == 0 && S_ISCHR(st.st_mode);
-  if (device ||
-      (strcmp(o->save, o->log) && !outfile_same_file(o->save, o->log)))
-    return true;
-  cnn_error("--log %s and --save %s are the same file; the CSV rows and the "
-            "checkpoint need a file each", o->log, o->save);
-  return false;
+  if (!a.path || !b.path || (stat(a.path, &st) == 0 && S_ISCHR(st.st_mode)))
+    return false;
+  if (!strcmp(a.flag, "--checkpoint") && !strcmp(b.flag, "--resume"))
+    return false;
+  if (strcmp(a.path, b.path) && !outfile_same_file(a.path, b.path))
+    return false;
+  cnn_error("%s %s and %s %s are the same file; %s", a.flag, a.path, b.flag,
+            b.path, b.flag[2] == 'r' || b.flag[2] == 'i'
+                        ? "the run would overwrite its own input"
+                        : "each needs a file of its own");
+  return true;
+}
+
+static bool distinct(const CnnOptions *o) {
+  const Named all[] = {{"--save", o->save}, {"--log", o->log},
+                       {"--checkpoint", o->checkpoint},
+                       {"--resume", o->resume}, {"--init", o->init}};
+  enum { OUTPUTS = 3, ALL = 5 };
+  for (int i = 0; i < OUTPUTS; i++)
+    for (int j = i + 1; j < ALL; j++)
+      if (clash(all[i], all[j]))
+        return false;
+  return true;
+}
+
+static bool output_ok(const char *path, const char *flag, const char *data) {
+  return !path || (writable(path, flag) && not_data(path, flag, data));
 }
 
 bool cnn_check_outputs(const CnnOptions *o) {
-  return (!o->save || (writable(o->save, "--save") &&
-                       not_data(o->save, "--save", o->data))) &&
-         (!o->log || (writable(o->log, "--log") &&
-                      not_data(o->log, "--log", o->data))) &&
-         (!o->save || !o->log || distinct(o));
+  return output_ok(o->save, "--save", o->data) &&
+         output_ok(o->log, "--log", o->data) &&
+         output_ok(o->checkpoint, "--checkpoint", o->data) && distinct(o);
 }
 
 static bool stdout_reported;

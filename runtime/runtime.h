@@ -47,8 +47,12 @@ bool cnn_model_check(const CnnModel *m);
 /* --- options.c ------------------------------------------------------------ */
 typedef struct CnnOptions {
   const char *data;   /* folder of the IDX files */
-  const char *save;   /* checkpoint path, or NULL */
+  const char *save;   /* the trained weights' path, or NULL */
   const char *log;    /* CSV path, or NULL */
+  const char *checkpoint; /* the whole training state's path, or NULL */
+  int64_t checkpoint_every; /* steps between checkpoints; 0: epochs only */
+  const char *resume; /* a checkpoint to continue, or NULL */
+  const char *init;   /* weights to start from, or NULL */
   int64_t epochs;
   int64_t batch;      /* <= the model's batch */
   int64_t threads;    /* 0: as many as there are cores */
@@ -148,14 +152,20 @@ void cnn_progress_epoch_end(CnnProgress *p, const CnnEpochStats *s);
 
 /* --- csvlog.c --------------------------------------------------------------- */
 typedef struct CnnLog CnnLog;
-CnnLog *cnn_log_create(const char *path); /* NULL after an error */
+/* the header, then the rows a resumed run had written; NULL after an error */
+CnnLog *cnn_log_create(const char *path, const char *rows);
+/* One epoch's row, "1,0.25,...\n", into buf: its length, 0 if it did not
+ * fit. CNN_LOG_ROW bytes always do. */
+enum { CNN_LOG_ROW = 160 };
+size_t cnn_log_format(const CnnEpochStats *s, char *buf, size_t cap);
 /* false after reporting, once, that the log cannot be written */
-bool cnn_log_row(CnnLog *log, const CnnEpochStats *s);
+bool cnn_log_row(CnnLog *log, const char *row);
 bool cnn_log_free(CnnLog *log); /* false when any write failed */
 
-/* --- layout.c: cnnc's layouts to PyTorch's ------------------------------- */
+/* --- layout.c: cnnc's layouts to PyTorch's, and back ---------------------- */
 int cnn_torch_shape(const CnnParam *p, int64_t shape[4]); /* returns rank */
 void cnn_to_torch(const CnnParam *p, const float *src, float *dst);
+void cnn_from_torch(const CnnParam *p, const float *src, float *dst);
 
 /* --- outputs.c: the files a run writes, checked before the first step ---- */
 /* --save and --log can be written, are not the same file, and are none of
@@ -169,30 +179,103 @@ void cnn_guard_std_streams(void);
  * the run goes on (and exits 1) */
 bool cnn_stdout_ok(void);
 
-/* --- safetensors.c ------------------------------------------------------------ */
-typedef struct CnnCheckpointInfo {
-  int64_t epochs, step;
-  uint64_t seed;
-  double test_accuracy;
-} CnnCheckpointInfo;
+/* --- safetensors.c: writing tensors and string metadata ----------------- */
+/* A tensor of a file: a parameter (suffix NULL) or one of its optimizer
+ * states ("conv2d_1.weight" + ".exp_avg"), in the parameter's layout; src
+ * is its first float, in buffers that outlive the saver. */
+typedef struct CnnTensorOut {
+  const CnnParam *p;
+  const char *suffix; /* at most 16 bytes */
+  const float *src;
+} CnnTensorOut;
 
-/* Holds the memory a save needs, allocated before the first step. */
+typedef struct CnnMeta {
+  const char *key, *value;
+} CnnMeta;
+
+/* Holds the memory a save needs, allocated before the first step:
+ * meta_cap bytes of metadata at most (cnn_meta_size of the largest). */
 typedef struct CnnSaver CnnSaver;
-CnnSaver *cnn_saver_create(const CnnModel *m); /* NULL after an error */
-bool cnn_saver_write(CnnSaver *s, const float *params,
-                     const CnnCheckpointInfo *info, const char *path);
+CnnSaver *cnn_saver_create(const CnnTensorOut *tensors, int n,
+                           size_t meta_cap); /* NULL after an error */
+/* flag names the option in messages ("--save") */
+bool cnn_saver_write(CnnSaver *s, const CnnMeta *meta, int nmeta,
+                     const char *flag, const char *path);
 void cnn_saver_free(CnnSaver *s);
+size_t cnn_meta_size(const CnnMeta *meta, int n);
 
-/* --- train.c -------------------------------------------------------------------- */
+/* --- checkpoint.c: what --save and --checkpoint files hold --------------- */
+/* Where a run stands: enough to continue it bit for bit. */
+typedef struct CnnRunState {
+  int64_t epoch;       /* the epoch in progress, from 1; epochs + 1: done */
+  int64_t epoch_steps; /* its steps done */
+  int64_t step;        /* updates done in the whole run */
+  int64_t images, correct; /* of the epoch so far */
+  double loss_sum;
+  double train_seconds;
+  char *rows;          /* the CSV rows so far ("" when none) */
+  size_t rows_len, rows_cap;
+} CnnRunState;
+
+/* What changes the results, as strings, each compared on --resume. */
+typedef enum CnnFingerprintKey {
+  FP_MODEL, FP_BATCH, FP_SEED, FP_LR, FP_LIMIT, FP_VALIDATION, FP_DATA,
+  FP_COUNT
+} CnnFingerprintKey;
+typedef struct CnnFingerprint {
+  char value[FP_COUNT][160];
+} CnnFingerprint;
+extern const char *const cnn_fingerprint_key[FP_COUNT];
+
+void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
+                     const CnnSet *train, const CnnSet *test,
+                     CnnFingerprint *f);
+/* the optimizer's state slots per parameter (2 for Adam, 1 for SGD with
+ * momentum, 0), their torch.optim names, where one starts */
+int cnn_state_slots(const CnnModel *m);
+const char *cnn_state_name(const CnnModel *m, int slot);
+int64_t cnn_state_offset(const CnnModel *m, const CnnParam *p, int slot);
+
+CnnSaver *cnn_weights_saver(const CnnModel *m, const float *params);
+bool cnn_write_weights(CnnSaver *s, const CnnModel *m, const CnnOptions *o,
+                       int64_t steps, double test_accuracy);
+CnnSaver *cnn_checkpoint_saver(const CnnModel *m, const float *params,
+                               const float *state, size_t rows_cap);
+bool cnn_write_checkpoint(CnnSaver *s, const CnnModel *m,
+                          const CnnFingerprint *f, const CnnRunState *r,
+                          const char *path);
+
+/* --- resume.c: reading them back ------------------------------------------- */
+/* --resume: the parameters, the optimizer's state and *r (whose rows
+ * buffer, of r->rows_cap bytes, is filled), after checking that the file
+ * is a checkpoint of this model and this run (the fingerprint). */
+bool cnn_read_checkpoint(const CnnModel *m, const CnnFingerprint *f,
+                         const char *path, float *params, float *state,
+                         CnnRunState *r);
+/* --init: the parameters of a --save or --checkpoint file, or of a
+ * PyTorch state_dict under cnnc's names */
+bool cnn_read_weights(const CnnModel *m, const char *path, float *params);
+
+/* --- interrupt.c: SIGINT and SIGTERM as a request to stop ------------------ */
+void cnn_interrupt_install(void);
+int cnn_interrupt_requested(void); /* the signal, or 0 */
+
+/* --- train.c ----------------------------------------------------------------- */
 typedef struct CnnTrainer CnnTrainer;
+/* Starts from --resume's state, --init's weights or the initialisation;
+ * NULL after an error (a bad checkpoint among them). */
 CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
-                               const CnnSet *train, CnnSplit split);
+                               const CnnSet *train, const CnnSet *test,
+                               CnnSplit split);
 void cnn_trainer_free(CnnTrainer *t);
-/* all epochs, with progress and the log; false (after a message) when
- * training diverged */
-bool cnn_trainer_run(CnnTrainer *t, CnnLog *log);
+/* The epochs left, with progress, the log and checkpoints: 0 when all are
+ * done, -1 (after a message) when training diverged, or the signal that
+ * stopped it (after the checkpoint was written). */
+int cnn_trainer_run(CnnTrainer *t, CnnLog *log);
 CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test);
+CnnScore cnn_trainer_validate(CnnTrainer *t);
 const float *cnn_trainer_params(const CnnTrainer *t);
 int64_t cnn_trainer_steps(const CnnTrainer *t);
+const CnnRunState *cnn_trainer_state(const CnnTrainer *t);
 
 #endif

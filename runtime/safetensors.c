@@ -7,12 +7,15 @@
  * data is aligned, then the tensors' raw little-endian bytes, back to back.
  * Names and layouts are PyTorch's (layout.c), so that
  *   model.load_state_dict(safetensors.torch.load_file(path))
- * takes the file as it is. The memory a save needs is allocated before
- * the first step (cnn_saver_create). */
+ * takes the file as it is. A saver writes any list of tensors (the
+ * weights, and for a checkpoint the optimizer's state beside them) and
+ * string metadata; the memory a save needs is allocated before the first
+ * step (cnn_saver_create). */
 #include "runtime.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,51 +56,67 @@ static void json_string(Text *t, const char *s) {
 /* the most a JSON string of s can take: \u00XX per byte, and quotes */
 static size_t json_string_cap(const char *s) { return 6 * strlen(s) + 2; }
 
-static void json_tensor(Text *t, const CnnParam *p, int64_t begin) {
+static void json_tensor(Text *t, const CnnTensorOut *x, int64_t begin) {
   int64_t shape[4];
-  int rank = cnn_torch_shape(p, shape);
-  json_string(t, p->name);
+  int rank = cnn_torch_shape(x->p, shape);
+  if (x->suffix) {
+    char name[512];
+    snprintf(name, sizeof name, "%s.%s", x->p->name, x->suffix);
+    json_string(t, name);
+  } else {
+    json_string(t, x->p->name);
+  }
   put(t, ":{\"dtype\":\"F32\",\"shape\":[");
   for (int i = 0; i < rank; i++)
     put(t, "%s%" PRId64, i ? "," : "", shape[i]);
   put(t, "],\"data_offsets\":[%" PRId64 ",%" PRId64 "]},", begin,
-      begin + 4 * p->size);
+      begin + 4 * x->p->size);
 }
 
-static void json_metadata(Text *t, const CnnModel *m,
-                          const CnnCheckpointInfo *info) {
-  put(t, "\"__metadata__\":{\"format\":\"pt\",\"model\":");
-  json_string(t, m->name);
-  put(t, ",\"producer\":\"cnnc libcnnrt\",\"epochs\":\"%" PRId64
-      "\",\"step\":\"%" PRId64 "\",\"seed\":\"%" PRIu64
-      "\",\"test_accuracy\":\"%.4f\"}", info->epochs, info->step, info->seed,
-      info->test_accuracy);
+static void json_metadata(Text *t, const CnnMeta *meta, int n) {
+  put(t, "\"__metadata__\":{\"format\":\"pt\"");
+  for (int i = 0; i < n; i++) {
+    put(t, ",");
+    json_string(t, meta[i].key);
+    put(t, ":");
+    json_string(t, meta[i].value);
+  }
+  put(t, "}");
 }
 
-/* 20 digits a number, 5 numbers and 80 bytes of keys a tensor; 5 numbers
- * and 200 bytes of keys in the metadata; 8 bytes of padding */
-static size_t header_cap(const CnnModel *m) {
-  size_t cap = 2 + json_string_cap(m->name) + 5 * 20 + 200 + 8;
-  for (int64_t t = 0; t < m->num_param_tensors; t++)
-    cap += json_string_cap(m->params[t].name) + 5 * 20 + 80;
+/* 20 digits a number, 3 numbers and 80 bytes of keys a tensor (whose name
+ * may have a suffix of up to 16 bytes), the metadata's own capacity, and
+ * 8 bytes of padding */
+static size_t header_cap(const CnnTensorOut *x, int n, size_t meta_cap) {
+  size_t cap = 64 + meta_cap + 8;
+  for (int i = 0; i < n; i++)
+    cap += json_string_cap(x[i].p->name) + 6 * 17 + 6 * 20 + 80;
   return cap;
 }
 
-/* the JSON header, padded with spaces to a multiple of 8 */
-static size_t header(const CnnModel *m, const CnnCheckpointInfo *info,
-                     char *out, size_t cap) {
+size_t cnn_meta_size(const CnnMeta *meta, int n) {
+  size_t size = 0;
+  for (int i = 0; i < n; i++)
+    size += json_string_cap(meta[i].key) + json_string_cap(meta[i].value) + 2;
+  return size;
+}
+
+/* the JSON header, padded with spaces to a multiple of 8; 0 when it would
+ * not fit cap (the caller's metadata grew past what it reserved) */
+static size_t header(const CnnTensorOut *x, int n, const CnnMeta *meta,
+                     int nmeta, char *out, size_t cap) {
   Text t = {out, 0, cap};
   put(&t, "{");
   int64_t at = 0;
-  for (int64_t i = 0; i < m->num_param_tensors; i++) {
-    json_tensor(&t, &m->params[i], at);
-    at += 4 * m->params[i].size;
+  for (int i = 0; i < n; i++) {
+    json_tensor(&t, &x[i], at);
+    at += 4 * x[i].p->size;
   }
-  json_metadata(&t, m, info);
+  json_metadata(&t, meta, nmeta);
   put(&t, "}");
   while (t.len % 8)
     put(&t, " ");
-  return t.len;
+  return t.len + 1 < cap ? t.len : 0;
 }
 
 static void put_le64(uint8_t *out, uint64_t v) {
@@ -117,59 +136,72 @@ static void to_little_endian(float *v, int64_t n) {
   }
 }
 
-static int64_t data_bytes(const CnnModel *m) {
-  int64_t n = 0;
-  for (int64_t t = 0; t < m->num_param_tensors; t++)
-    n += 4 * m->params[t].size;
-  return n;
+static int64_t data_bytes(const CnnTensorOut *x, int n) {
+  int64_t bytes = 0;
+  for (int i = 0; i < n; i++)
+    bytes += 4 * x[i].p->size;
+  return bytes;
 }
 
 struct CnnSaver {
-  const CnnModel *m;
+  CnnTensorOut *tensors;
+  int n;
   size_t header_cap;
   uint8_t *file; /* 8 + header_cap + the tensors */
 };
 
-CnnSaver *cnn_saver_create(const CnnModel *m) {
-  CnnSaver *s = malloc(sizeof *s);
-  size_t cap = header_cap(m);
-  uint8_t *file = s ? malloc(8 + cap + (size_t)data_bytes(m)) : NULL;
-  if (!file) {
-    cnn_error("out of memory for the checkpoint's %" PRId64 " bytes",
-              data_bytes(m));
-    free(s);
+CnnSaver *cnn_saver_create(const CnnTensorOut *tensors, int n,
+                           size_t meta_cap) {
+  CnnSaver *s = calloc(1, sizeof *s);
+  size_t cap = header_cap(tensors, n, meta_cap);
+  int64_t data = data_bytes(tensors, n);
+  s->tensors = s ? malloc((size_t)(n ? n : 1) * sizeof *tensors) : NULL;
+  s->file = s && s->tensors ? malloc(8 + cap + (size_t)data) : NULL;
+  if (!s || !s->file) {
+    cnn_error("out of memory for a checkpoint of %" PRId64 " bytes", data);
+    cnn_saver_free(s);
     return NULL;
   }
-  *s = (CnnSaver){m, cap, file};
+  memcpy(s->tensors, tensors, (size_t)n * sizeof *tensors);
+  s->n = n;
+  s->header_cap = cap;
   return s;
 }
 
 void cnn_saver_free(CnnSaver *s) {
-  if (s)
+  if (s) {
     free(s->file);
+    free(s->tensors);
+  }
   free(s);
 }
 
 /* the tensors in PyTorch's layouts, in the header's order; out is 8-byte
  * aligned (the header's length is a multiple of 8) */
-static void put_tensors(const CnnModel *m, const float *params, float *out) {
-  for (int64_t t = 0; t < m->num_param_tensors; t++) {
-    const CnnParam *p = &m->params[t];
-    cnn_to_torch(p, params + p->offset, out);
-    to_little_endian(out, p->size);
-    out += p->size;
+static void put_tensors(const CnnSaver *s, float *out) {
+  for (int i = 0; i < s->n; i++) {
+    const CnnTensorOut *x = &s->tensors[i];
+    cnn_to_torch(x->p, x->src, out);
+    to_little_endian(out, x->p->size);
+    out += x->p->size;
   }
 }
 
-bool cnn_saver_write(CnnSaver *s, const float *params,
-                     const CnnCheckpointInfo *info, const char *path) {
-  size_t len = header(s->m, info, (char *)s->file + 8, s->header_cap);
+bool cnn_saver_write(CnnSaver *s, const CnnMeta *meta, int nmeta,
+                     const char *flag, const char *path) {
+  size_t len = header(s->tensors, s->n, meta, nmeta, (char *)s->file + 8,
+                      s->header_cap);
+  if (len == 0) {
+    cnn_error("%s %s: the checkpoint's header outgrew the %zu bytes kept for "
+              "it", flag, path, s->header_cap);
+    return false;
+  }
   put_le64(s->file, len);
-  put_tensors(s->m, params, (float *)(void *)(s->file + 8 + len));
+  put_tensors(s, (float *)(void *)(s->file + 8 + len));
   char why[OUTFILE_WHY];
-  size_t size = 8 + len + (size_t)data_bytes(s->m);
+  size_t size = 8 + len + (size_t)data_bytes(s->tensors, s->n);
   if (outfile_write_file(path, s->file, size, 0666, why, sizeof why))
     return true;
-  cnn_error("--save %s", why);
+  cnn_error("%s %s", flag, why);
   return false;
 }

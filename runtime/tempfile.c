@@ -39,10 +39,14 @@ void tempfile_remove(const char *path) {
   tempfile_forget(path);
 }
 
-static void remove_all_and_die(int sig) {
+void tempfile_remove_all(void) {
   for (int i = 0; i < SLOTS; i++)
     if (slot_path[i])
       unlink(slot_path[i]);
+}
+
+static void remove_all_and_die(int sig) {
+  tempfile_remove_all();
   signal(sig, SIG_DFL);
   raise(sig);
 }

@@ -27,6 +27,8 @@ bool tempfile_create(char *path, size_t cap, const char *stem,
                      const char *suffix);
 /* $TMPDIR, or /tmp */
 const char *tempfile_dir(void);
+/* Removes every registered file; async-signal-safe, for a handler. */
+void tempfile_remove_all(void);
 /* unlink and forget */
 void tempfile_remove(const char *path);
 

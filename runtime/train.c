@@ -10,7 +10,14 @@
  *
  * A run that diverges (a learning rate too high) stops at the step where
  * the loss or a parameter stops being finite, with a message that says
- * where and what to try: NaN weights are never trained on nor saved. */
+ * where and what to try: NaN weights are never trained on nor saved.
+ *
+ * Where the run stands lives in one CnnRunState (epoch, steps done in it,
+ * the epoch's running sums, the CSV rows so far), which is all a
+ * checkpoint needs besides the weights and the optimizer's state: every
+ * other input of a step is a pure function of it (the shuffle order of
+ * (seed, epoch), the dropout masks of (seed, step)). So a run resumed
+ * from a checkpoint takes exactly the steps the uninterrupted run takes. */
 #include "runtime.h"
 
 #include <inttypes.h>
@@ -26,8 +33,10 @@ struct CnnTrainer {
   float *params, *opt_state;
   CnnEvalBuffers buf; /* the arena and one batch, shared with evaluation */
   int64_t *order;     /* this epoch's training images */
-  int64_t step;       /* updates done */
+  CnnRunState run;
   CnnProgress progress;
+  CnnFingerprint fingerprint;
+  CnnSaver *checkpoint; /* with --checkpoint */
 };
 
 static void *alloc_array(int64_t count, size_t size, bool *ok) {
@@ -38,30 +47,55 @@ static void *alloc_array(int64_t count, size_t size, bool *ok) {
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
+static bool allocate(CnnTrainer *t) {
+  const CnnModel *m = t->m;
+  bool ok = true;
+  t->params = alloc_array(m->num_params, sizeof(float), &ok);
+  t->opt_state = alloc_array(m->opt_state_floats, sizeof(float), &ok);
+  t->buf.images = alloc_array(m->batch * t->train->pixels, sizeof(float), &ok);
+  t->buf.labels = alloc_array(m->batch, sizeof(int32_t), &ok);
+  t->buf.probs = alloc_array(m->batch * m->num_classes, sizeof(float), &ok);
+  t->order = alloc_array(t->split.train, sizeof(int64_t), &ok);
+  t->run.rows_cap = (size_t)(t->o->epochs + 1) * CNN_LOG_ROW;
+  t->run.rows = alloc_array((int64_t)t->run.rows_cap, 1, &ok);
+  if (!ok)
+    cnn_error("out of memory");
+  t->buf.arena = ok ? cnn_arena_create(max64(m->train_arena_bytes,
+                                             m->infer_arena_bytes)) : NULL;
+  return t->buf.arena != NULL;
+}
+
+/* --resume's state, --init's weights, or Keras' initialisation */
+static bool starting_point(CnnTrainer *t) {
+  const CnnOptions *o = t->o;
+  t->run.epoch = 1;
+  if (o->resume)
+    return cnn_read_checkpoint(t->m, &t->fingerprint, o->resume, t->params,
+                               t->opt_state, &t->run);
+  if (o->init)
+    return cnn_read_weights(t->m, o->init, t->params);
+  cnn_init_params(t->m, o->seed, t->params);
+  return true;
+}
+
 CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
-                               const CnnSet *train, CnnSplit split) {
+                               const CnnSet *train, const CnnSet *test,
+                               CnnSplit split) {
   CnnTrainer *t = calloc(1, sizeof *t);
   if (!t) {
     cnn_error("out of memory");
     return NULL;
   }
   *t = (CnnTrainer){.m = m, .o = o, .train = train, .split = split};
-  bool ok = true;
-  t->params = alloc_array(m->num_params, sizeof(float), &ok);
-  t->opt_state = alloc_array(m->opt_state_floats, sizeof(float), &ok);
-  t->buf.images = alloc_array(m->batch * train->pixels, sizeof(float), &ok);
-  t->buf.labels = alloc_array(m->batch, sizeof(int32_t), &ok);
-  t->buf.probs = alloc_array(m->batch * m->num_classes, sizeof(float), &ok);
-  t->order = alloc_array(split.train, sizeof(int64_t), &ok);
-  if (!ok)
-    cnn_error("out of memory");
-  t->buf.arena = ok ? cnn_arena_create(max64(m->train_arena_bytes,
-                                             m->infer_arena_bytes)) : NULL;
-  if (!t->buf.arena) {
+  cnn_fingerprint(m, o, train, test, &t->fingerprint);
+  bool ok = allocate(t) && starting_point(t);
+  if (ok && o->checkpoint)
+    ok = (t->checkpoint = cnn_checkpoint_saver(m, t->params, t->opt_state,
+                                               t->run.rows_cap)) != NULL;
+  if (!ok) {
     cnn_trainer_free(t);
     return NULL;
   }
-  cnn_init_params(m, o->seed, t->params);
   cnn_progress_init(&t->progress, stdout, o->quiet);
   return t;
 }
@@ -75,23 +109,32 @@ void cnn_trainer_free(CnnTrainer *t) {
   free(t->buf.labels);
   free(t->buf.probs);
   free(t->order);
+  free(t->run.rows);
+  cnn_saver_free(t->checkpoint);
   cnn_arena_free(t->buf.arena);
   free(t);
 }
 
 /* one call of the generated step on images order[at .. at+n) */
-static void train_batch(CnnTrainer *t, int64_t at, int64_t n,
-                        CnnEpochStats *s, double *loss_sum, int64_t *correct) {
+static void train_batch(CnnTrainer *t, int64_t at, int64_t n) {
   const CnnModel *m = t->m;
+  CnnRunState *r = &t->run;
   cnn_gather(t->train, t->order, at, n, t->buf.images, t->buf.labels);
-  t->step++;
+  r->step++;
   m->train_step(t->params, t->opt_state, t->buf.images, t->buf.labels, n,
-                t->buf.arena, t->step, t->o->seed, (float)t->o->lr, loss_sum,
-                correct);
-  s->steps++;
-  s->images += n;
-  s->loss = *loss_sum / (double)s->images;
-  s->accuracy = (double)*correct / (double)s->images;
+                t->buf.arena, r->step, t->o->seed, (float)t->o->lr,
+                &r->loss_sum, &r->correct);
+  r->epoch_steps++;
+  r->images += n;
+}
+
+/* the epoch's report from where the run stands */
+static void stats_of(const CnnRunState *r, CnnEpochStats *s) {
+  s->steps = r->epoch_steps;
+  s->images = r->images;
+  s->loss = r->images ? r->loss_sum / (double)r->images : 0;
+  s->accuracy = r->images ? (double)r->correct / (double)r->images : 0;
+  s->train_seconds = r->train_seconds;
 }
 
 /* The first parameter that is NaN or infinite, or -1. Integer tests on
@@ -116,8 +159,8 @@ static const char *param_name(const CnnModel *m, int64_t at) {
   return "?";
 }
 
-static bool diverged(const CnnTrainer *t, const CnnEpochStats *s,
-                     double loss_sum) {
+static bool diverged(const CnnTrainer *t, const CnnEpochStats *s) {
+  double loss_sum = t->run.loss_sum;
   int64_t bad = isfinite(loss_sum)
                     ? first_non_finite(t->params, t->m->num_params) : -1;
   if (isfinite(loss_sum) && bad < 0)
@@ -139,30 +182,75 @@ static bool diverged(const CnnTrainer *t, const CnnEpochStats *s,
   return true;
 }
 
-static bool train_steps(CnnTrainer *t, CnnEpochStats *s, double start) {
-  int64_t batch = t->o->batch, count = t->split.train;
-  double loss_sum = 0;
-  int64_t correct = 0;
-  for (int64_t at = 0; at < count; at += batch) {
-    int64_t n = count - at < batch ? count - at : batch;
-    train_batch(t, at, n, s, &loss_sum, &correct);
-    if (diverged(t, s, loss_sum))
-      return false;
-    s->train_seconds = cnn_seconds() - start;
-    cnn_progress_step(&t->progress, s);
-  }
-  return true;
+/* A checkpoint that cannot be written is reported, and training goes on:
+ * the previous one stays valid. */
+static void write_checkpoint(CnnTrainer *t) {
+  if (t->checkpoint)
+    cnn_write_checkpoint(t->checkpoint, t->m, &t->fingerprint, &t->run,
+                         t->o->checkpoint);
 }
 
-static bool run_epoch(CnnTrainer *t, int64_t epoch, CnnEpochStats *out) {
+static bool every_n_steps(const CnnTrainer *t) {
+  int64_t n = t->o->checkpoint_every;
+  return n > 0 && t->run.step % n == 0;
+}
+
+typedef enum Outcome { GO_ON, FAILED, STOPPED } Outcome;
+
+/* A signal asked to stop: the state is saved first (see interrupt.c). */
+static Outcome stop_if_asked(CnnTrainer *t) {
+  if (!cnn_interrupt_requested())
+    return GO_ON;
+  write_checkpoint(t);
+  return STOPPED;
+}
+
+static Outcome train_steps(CnnTrainer *t, CnnEpochStats *s, double start) {
+  int64_t batch = t->o->batch, count = t->split.train;
+  for (int64_t at = t->run.epoch_steps * batch; at < count; at += batch) {
+    train_batch(t, at, count - at < batch ? count - at : batch);
+    t->run.train_seconds = cnn_seconds() - start;
+    stats_of(&t->run, s);
+    if (diverged(t, s))
+      return FAILED;
+    cnn_progress_step(&t->progress, s);
+    if (every_n_steps(t))
+      write_checkpoint(t);
+    if (stop_if_asked(t) == STOPPED)
+      return STOPPED;
+  }
+  return GO_ON;
+}
+
+/* The epoch done: its row, and the state of the next one's start. */
+static void close_epoch(CnnTrainer *t, const CnnEpochStats *s, CnnLog *log) {
+  CnnRunState *r = &t->run;
+  char row[CNN_LOG_ROW];
+  size_t len = cnn_log_format(s, row, sizeof row);
+  if (len && r->rows_len + len < r->rows_cap) {
+    memcpy(r->rows + r->rows_len, row, len + 1);
+    r->rows_len += len;
+  }
+  if (log)
+    cnn_log_row(log, row); /* a failure is reported once; training goes on */
+  cnn_stdout_ok();         /* likewise */
+  *r = (CnnRunState){.epoch = s->epoch + 1, .step = r->step, .rows = r->rows,
+                     .rows_len = r->rows_len, .rows_cap = r->rows_cap};
+  write_checkpoint(t);
+}
+
+static Outcome run_epoch(CnnTrainer *t, int64_t epoch, CnnLog *log) {
   const CnnOptions *o = t->o;
-  double start = cnn_seconds();
+  /* a resumed epoch's clock goes on from its checkpoint's */
+  double start = cnn_seconds() - t->run.train_seconds;
   int64_t steps = (t->split.train + o->batch - 1) / o->batch;
   CnnEpochStats s = {.epoch = epoch, .epochs = o->epochs};
+  stats_of(&t->run, &s);
   cnn_shuffle(t->order, t->split.train, o->seed, epoch);
   cnn_progress_epoch_begin(&t->progress, epoch, o->epochs, steps);
-  if (!train_steps(t, &s, start))
-    return false;
+  Outcome out = train_steps(t, &s, start);
+  if (out != GO_ON)
+    return out;
   if (t->split.validation > 0) {
     s.has_validation = true;
     s.validation = cnn_evaluate(t->m, t->params, &t->buf, t->train,
@@ -171,26 +259,32 @@ static bool run_epoch(CnnTrainer *t, int64_t epoch, CnnEpochStats *out) {
   }
   s.seconds = cnn_seconds() - start;
   cnn_progress_epoch_end(&t->progress, &s);
-  *out = s;
-  return true;
+  close_epoch(t, &s, log);
+  return stop_if_asked(t);
 }
 
-bool cnn_trainer_run(CnnTrainer *t, CnnLog *log) {
-  for (int64_t epoch = 1; epoch <= t->o->epochs; epoch++) {
-    CnnEpochStats s;
-    if (!run_epoch(t, epoch, &s))
-      return false;
-    if (log)
-      cnn_log_row(log, &s); /* a failure is reported once; training goes on */
-    cnn_stdout_ok();        /* likewise */
+int cnn_trainer_run(CnnTrainer *t, CnnLog *log) {
+  for (int64_t epoch = t->run.epoch; epoch <= t->o->epochs; epoch++) {
+    Outcome out = run_epoch(t, epoch, log);
+    if (out == FAILED)
+      return -1;
+    if (out == STOPPED)
+      return cnn_interrupt_requested();
   }
-  return true;
+  return 0;
 }
 
 CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test) {
   return cnn_evaluate(t->m, t->params, &t->buf, test, 0, test->count);
 }
 
+CnnScore cnn_trainer_validate(CnnTrainer *t) {
+  return cnn_evaluate(t->m, t->params, &t->buf, t->train,
+                      t->split.validation_first, t->split.validation);
+}
+
 const float *cnn_trainer_params(const CnnTrainer *t) { return t->params; }
 
-int64_t cnn_trainer_steps(const CnnTrainer *t) { return t->step; }
+int64_t cnn_trainer_steps(const CnnTrainer *t) { return t->run.step; }
+
+const CnnRunState *cnn_trainer_state(const CnnTrainer *t) { return &t->run; }
