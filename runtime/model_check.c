@@ -79,5 +79,10 @@ bool cnn_model_check(const CnnModel *m) {
   if (m->num_params < 0 || m->opt_state_floats < 0 ||
       m->train_arena_bytes < 0 || m->infer_arena_bytes < 0)
     return fail(m, "a negative size");
+  /* the checkpoint's layout of the state: whole slots per parameter */
+  int64_t slots = m->optimizer == CNN_OPT_ADAM ? 2 : m->momentum > 0 ? 1 : 0;
+  if (m->opt_state_floats != slots * m->num_params)
+    return fail(m, "an optimizer state that is not one slot per parameter "
+                   "and moment");
   return check_params(m);
 }
