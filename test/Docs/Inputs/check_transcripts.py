@@ -179,8 +179,9 @@ def is_build_folder(path):
             os.path.basename(path).startswith("build"))
 
 
-def make_scratch(src, top):
-    """A copy of the repository without its builds, .git and data."""
+def make_scratch(src, top, with_mnist):
+    """A copy of the repository without its builds, .git and data but
+    data/mnist."""
     os.makedirs(top)
     for name in sorted(os.listdir(src)):
         path = os.path.join(src, name)
@@ -192,7 +193,7 @@ def make_scratch(src, top):
         else:
             shutil.copy2(path, os.path.join(top, name), follow_symlinks=False)
     mnist = os.path.join(src, "data", "mnist")
-    if os.path.isdir(mnist):
+    if with_mnist:
         dest = os.path.join(top, "data", "mnist")
         os.makedirs(dest)
         for name in os.listdir(mnist):
@@ -243,7 +244,7 @@ def check_document(doc, blocks, ctx):
     stem = re.sub(r"[^\w.-]", "_", os.path.relpath(doc, ctx.src))
     top = os.path.join(ctx.work, stem)
     tmp = os.path.join(ctx.work, stem + ".tmp")
-    make_scratch(ctx.src, top)
+    make_scratch(ctx.src, top, "mnist" in ctx.features)
     os.makedirs(tmp)
     env = environment(ctx.bindirs, tmp)
     for b in blocks:
