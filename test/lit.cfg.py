@@ -2,6 +2,7 @@
 import os
 import sys
 import lit.formats
+import shutil
 
 config.name = "cnnc"
 config.test_format = lit.formats.ShTest(execute_external=False)
@@ -17,12 +18,16 @@ config.substitutions.append(("%builddir", config.cnnc_obj_root))
 # objects, which need no runtime.
 config.substitutions.append(("%host_cc", "cc"))
 config.substitutions.append(("%host_cxx", "c++"))
-import shutil
 # The data-loss tests make throw-away device nodes (mknod), mount a small
 # tmpfs in a private mount namespace (unshare -m) and set chattr +i: root's
 # rights, which CI has.
 if os.geteuid() == 0:
     config.available_features.add("root")
+# The scaling tests count instructions under callgrind, which cannot run a
+# sanitizer build's binaries (the gcc build of scripts/test.sh runs them).
+sanitized = config.sanitize.upper() in ("ON", "1", "TRUE", "YES")
+if shutil.which("valgrind") and not sanitized:
+    config.available_features.add("valgrind")
 if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
     config.available_features.add("aarch64-cross")
 import subprocess
@@ -44,7 +49,7 @@ if config.fuzz_binary and os.path.exists(config.fuzz_binary):
 # test/Runtime: fake models compiled with the build's C compiler (and its
 # sanitizers, which libcnnrt.a then needs) and linked against libcnnrt.a.
 cnnrt_cflags = "-std=c17 -O1 -g"
-if config.sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+if sanitized:
     cnnrt_cflags += (" -fsanitize=address,undefined -fno-omit-frame-pointer"
                      " -fno-sanitize-recover=undefined")
 config.substitutions.append(("%cc", config.cc + " " + cnnrt_cflags))

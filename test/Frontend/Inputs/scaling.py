@@ -11,14 +11,14 @@ quadratic path about 100. The lists repeat a key or a setting, so the error
 paths ("given twice") are what is measured, as a hostile file would drive
 them.
 
-Valgrind cannot run a program built with AddressSanitizer; in such a build
-the check is skipped and says so."""
+Needs the lit feature valgrind (not a sanitizer build)."""
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "Inputs"))
+import callgrind  # noqa: E402  test/Inputs/callgrind.py
 
 BOUND = 15.0  # linear is ~10; the quadratic paths this guards gave 27-73
 
@@ -41,35 +41,13 @@ def write_model(path, n):
 
 
 def instructions(cnnc, path):
-    r = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         "--toggle-collect=main", cnnc, "--summary", path],
-        capture_output=True, text=True, errors="replace")
-    if r.returncode != 1 or "is given twice" not in r.stderr:
-        sys.exit(f"scaling.py: expected cnnc to report the repeated settings "
-                 f"(exit 1), got exit {r.returncode}:\n{r.stderr[-2000:]}")
-    m = re.search(r"Collected : (\d+)", r.stderr)
-    if not m:
-        sys.exit(f"scaling.py: no instruction count from callgrind:\n"
-                 f"{r.stderr[-2000:]}")
-    return int(m.group(1))
-
-
-def sanitized(cnnc):
-    with open(cnnc, "rb") as f:
-        return b"__asan_init" in f.read()
+    return callgrind.instructions([cnnc, "--summary", path], "main",
+                                  "is given twice")
 
 
 def main():
     cnnc = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    if sanitized(cnnc):
-        print("scaling: skipped: valgrind cannot run an AddressSanitizer "
-              "build")
-        return 0
-    if not shutil.which("valgrind"):
-        sys.exit("scaling.py: valgrind not found (scripts/setup.sh "
-                 "installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         small, large = os.path.join(tmp, "n.cnn"), os.path.join(tmp, "10n.cnn")
         write_model(small, n)

@@ -18,16 +18,16 @@ measured, as a hostile file would drive them:
 (Each run costs about 1.5 s of loading LLVM under valgrind, so the cases
 are few.)
 
-Valgrind cannot run a program built with AddressSanitizer; in such a build
-the check is skipped and says so."""
+Needs the lit feature valgrind (not a sanitizer build)."""
 import json
 import os
-import re
-import shutil
 import struct
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "Inputs"))
+import callgrind  # noqa: E402  test/Inputs/callgrind.py
 
 BOUND = 15.0  # linear is ~10; the quadratic lookups this guards gave ~100
 MODEL_TENSORS = {  # test/Driver/Inputs/tiny.cnn's, in PyTorch's shapes
@@ -61,36 +61,14 @@ def write(path, tensors):
 
 
 def instructions(cnnc, model, path, expect):
-    r = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         "--toggle-collect=weights_load", cnnc, "--infer",
-         "--weights=" + path, model, "-o", os.devnull],
-        capture_output=True, text=True, errors="replace")
-    if r.returncode != 1 or expect not in r.stderr:
-        sys.exit(f"weights_scaling.py: expected cnnc to report '{expect}' "
-                 f"(exit 1), got exit {r.returncode}:\n{r.stderr[-2000:]}")
-    m = re.search(r"Collected : (\d+)", r.stderr)
-    if not m:
-        sys.exit(f"weights_scaling.py: no instruction count from callgrind:"
-                 f"\n{r.stderr[-2000:]}")
-    return int(m.group(1))
-
-
-def sanitized(cnnc):
-    with open(cnnc, "rb") as f:
-        return b"__asan_init" in f.read()
+    return callgrind.instructions(
+        [cnnc, "--infer", "--weights=" + path, model, "-o", os.devnull],
+        "weights_load", expect)
 
 
 def main():
     cnnc, model = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
-    if sanitized(cnnc):
-        print("weights scaling: skipped: valgrind cannot run an "
-              "AddressSanitizer build")
-        return 0
-    if not shutil.which("valgrind"):
-        sys.exit("weights_scaling.py: valgrind not found "
-                 "(scripts/setup.sh installs it)")
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         for case, (expect, tensors) in CASES.items():
