@@ -1,8 +1,9 @@
-/* softmax_parity.c - an inference object's outputs against PyTorch's for
- * the same weights and images (files softmax_reference.py wrote): every
- * value within 1e-4. The object is made with --name=net.
+/* object_parity.c - an inference object's outputs against PyTorch's for
+ * the same weights and images (DIR/images.bin and DIR/REF, the floats a
+ * reference script wrote): every value within 1e-4. The object is made
+ * with --name=net, so one program serves every model.
  *
- *   softmax_parity DIR N */
+ *   object_parity DIR N REF */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ static float *load(const char *dir, const char *name, size_t count) {
   FILE *f = fopen(path, "rb");
   float *v = malloc(count * sizeof *v);
   if (!f || !v || fread(v, sizeof *v, count, f) != count) {
-    fprintf(stderr, "softmax_parity: cannot read %s\n", path);
+    fprintf(stderr, "object_parity: cannot read %s\n", path);
     exit(1);
   }
   fclose(f);
@@ -25,11 +26,11 @@ static float *load(const char *dir, const char *name, size_t count) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3)
+  if (argc != 4)
     return 2;
   int n = atoi(argv[2]);
   float *x = load(argv[1], "images.bin", (size_t)n * NET_INPUT_SIZE);
-  float *ref = load(argv[1], "outputs.bin", (size_t)n * NET_OUTPUT_SIZE);
+  float *ref = load(argv[1], argv[3], (size_t)n * NET_OUTPUT_SIZE);
   float *ours = malloc(sizeof(float) * (size_t)n * NET_OUTPUT_SIZE);
   net_infer_batch(n, x, ours, scratch);
   double worst = 0;
