@@ -37,8 +37,10 @@ not match with what it printed (and says so: wildcards in those lines must
 then be put back by hand).
 
 The check fails, too, when a document names a path of this machine
-(/work/, /tmp/, /root/, /home/, or DIR itself), or holds a block that looks
-like a transcript ("$ " first) but is not marked console. Exit status 0
+(/work/, /tmp/, /root/, /home/, or DIR itself) or holds a block that looks
+like a transcript ("$ " first) but is not marked console, and when a
+command prints the path of its scratch copy (a wildcard would hide it,
+and it would be a path of this machine in the document). Exit status 0
 when every transcript matched, 1 otherwise, naming for each command that
 did not match the first expected line that differs, and what it printed.
 """
@@ -264,6 +266,13 @@ def check_document(doc, blocks, ctx):
             r.commands += 1
             out = run(c.text, top, env)
             want = [t for _, t in c.expected]
+            leak = [p for p in (ctx.work, os.path.realpath(ctx.work), ctx.src)
+                    if p in out]
+            if leak:  # even where a wildcard would hide it
+                r.failures.append("%s:%d: $ %s\nprints a path of this machine "
+                                  "(%s):\n%s" % (doc, b.line + 1 + c.index,
+                                                  c.text, leak[0], out))
+                continue
             if matches(want, out):
                 continue
             got = normalise(out).split("\n")[:-1]
