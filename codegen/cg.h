@@ -203,9 +203,10 @@ int64_t cg_arena_bytes(const Cg *g, bool training);
 /* the descriptor runtime/cnnrt.h declares */
 void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer);
 
-/* --cpu=NAME is one of the target's CPUs and can run its code (cg_cpu.c) */
+/* --cpu=NAME is one of the target's CPUs and can run its code; *vw: the
+ * floats in its vector registers (cg_cpu.c) */
 bool cg_check_cpu(LLVMTargetRef t, const char *triple, const char *cpu,
-                  Diag *d);
+                  int *vw, Diag *d);
 bool cg_print_cpus(LLVMTargetRef t, const char *triple, FILE *out);
 
 #endif

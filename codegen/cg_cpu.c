@@ -6,9 +6,14 @@
  * ("64-bit code requested on a subtarget that doesn't support it"). The C
  * API can ask neither question, so a child process does what would fail:
  * it asks LLVM for the target's CPU list (LLVM prints it for the CPU
- * "help") and compiles an empty function for the CPU. The parent reads
- * what the child printed and how it ended, and reports in cnnc's words. */
-#define _POSIX_C_SOURCE 200809L
+ * "help") and compiles a function for the CPU. The parent reads what the
+ * child printed and how it ended, and reports in cnnc's words.
+ *
+ * The same function tells the CPU's vector registers, which the kernels
+ * are sized for: LLVM reports a named CPU's features through no C API,
+ * but the assembly of a <16 x float> add shows them (zmm: AVX-512, ymm:
+ * AVX, else 128 bits). */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
@@ -30,24 +35,44 @@ static LLVMTargetMachineRef machine(LLVMTargetRef t, const char *triple,
                                  LLVMRelocPIC, LLVMCodeModelDefault);
 }
 
+/* *a += *b on <16 x float> in memory (no calling convention to name
+ * registers): its assembly shows the widest vectors LLVM gives the
+ * kernels' explicit vector code on this CPU */
+static LLVMModuleRef vector_add(LLVMContextRef ctx, const char *triple) {
+  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("cpu", ctx);
+  LLVMSetTarget(mod, triple);
+  LLVMTypeRef v16 = LLVMVectorType(LLVMFloatTypeInContext(ctx), 16);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+  LLVMTypeRef args[2] = {ptr, ptr};
+  LLVMValueRef fn = LLVMAddFunction(
+      mod, "add", LLVMFunctionType(LLVMVoidTypeInContext(ctx), args, 2, 0));
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
+  LLVMValueRef x = LLVMBuildLoad2(b, v16, LLVMGetParam(fn, 0), "x");
+  LLVMValueRef y = LLVMBuildLoad2(b, v16, LLVMGetParam(fn, 1), "y");
+  LLVMBuildStore(b, LLVMBuildFAdd(b, x, y, "sum"), LLVMGetParam(fn, 0));
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  return mod;
+}
+
 /* In the child: everything goes to stderr, which is the pipe. */
 static _Noreturn void try_cpu(LLVMTargetRef t, const char *triple,
                               const char *cpu) {
   LLVMDisposeTargetMachine(machine(t, triple, "help"));
   fputs("\ncnnc-cpu-list-end\n", stderr);
   LLVMTargetMachineRef tm = machine(t, triple, cpu);
-  LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("cpu", ctx);
-  LLVMSetTarget(mod, triple);
-  LLVMValueRef fn = LLVMAddFunction(
-      mod, "f", LLVMFunctionType(LLVMVoidTypeInContext(ctx), NULL, 0, 0));
-  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
-  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
-  LLVMBuildRetVoid(b);
   char *err = NULL;
   LLVMMemoryBufferRef buf;
-  bool failed = LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile,
-                                                    &err, &buf);
+  bool failed = LLVMTargetMachineEmitToMemoryBuffer(
+      tm, vector_add(LLVMContextCreate(), triple), LLVMAssemblyFile, &err,
+      &buf);
+  if (!failed) {
+    const char *as = LLVMGetBufferStart(buf);
+    size_t len = LLVMGetBufferSize(buf);
+    bool zmm = memmem(as, len, "zmm", 3), ymm = memmem(as, len, "ymm", 3);
+    fprintf(stderr, "\ncnnc-cpu-vector-floats %d\n", zmm ? 16 : ymm ? 8 : 4);
+  }
   fflush(stderr);
   _exit(failed ? 1 : 0); /* no atexit handlers: this is a copy of cnnc */
 }
@@ -123,6 +148,13 @@ static const char *llvm_reason(const char *text) {
   return e ? e + strlen("LLVM ERROR: ") : NULL;
 }
 
+/* the child's "cnnc-cpu-vector-floats N" line */
+static int vector_floats(const char *text) {
+  const char *at = strstr(text, "\ncnnc-cpu-vector-floats ");
+  int n = at ? atoi(at + strlen("\ncnnc-cpu-vector-floats ")) : 4;
+  return n == 16 || n == 8 ? n : 4;
+}
+
 static bool judge(const char *cpu, const char *triple, char *text,
                   int status, Diag *d) {
   const char *names[MAX_CPUS];
@@ -145,13 +177,14 @@ static bool judge(const char *cpu, const char *triple, char *text,
 }
 
 bool cg_check_cpu(LLVMTargetRef t, const char *triple, const char *cpu,
-                  Diag *d) {
+                  int *vw, Diag *d) {
   char *text = NULL;
   int status = 0;
   if (!run_child(t, triple, cpu, &text, &status)) {
     diag_tool_error(d, "--cpu=%s: cannot check it: %s", cpu, strerror(errno));
     return false;
   }
+  *vw = vector_floats(text);
   bool ok = judge(cpu, triple, text, status, d);
   free(text);
   return ok;

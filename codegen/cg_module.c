@@ -17,6 +17,8 @@
 
 /* The widest float vector of the target: 16 lanes with AVX-512, 8 with
  * AVX, 4 otherwise (SSE, NEON). */
+/* The host's (or a bare --target's) vector floats, from the features the
+ * target machine was made with; a named --cpu's come from cg_cpu.c. */
 static int vector_width(LLVMTargetMachineRef tm) {
   char *features = LLVMGetTargetMachineFeatureString(tm);
   char *triple = LLVMGetTargetMachineTriple(tm);
@@ -519,7 +521,8 @@ static LLVMCodeGenOptLevel codegen_level(int opt_level) {
 /* The host's CPU and features without --target or --cpu, or with
  * --cpu=native; --cpu=NAME checked against the target's CPUs; "generic"
  * for another target. */
-static LLVMTargetMachineRef target_machine(const CgOptions *o, Diag *d) {
+static LLVMTargetMachineRef target_machine(const CgOptions *o, int *vw,
+                                           Diag *d) {
   char *triple;
   LLVMTargetRef target;
   if (!find_target(o, &triple, &target, d))
@@ -527,7 +530,8 @@ static LLVMTargetMachineRef target_machine(const CgOptions *o, Diag *d) {
   bool native = o->cpu && strcmp(o->cpu, "native") == 0;
   bool host = (!o->triple && !o->cpu) || native;
   LLVMTargetMachineRef tm = NULL;
-  if (host || !o->cpu || cg_check_cpu(target, triple, o->cpu, d)) {
+  *vw = 0; /* from the features string, below */
+  if (host || !o->cpu || cg_check_cpu(target, triple, o->cpu, vw, d)) {
     char *cpu = host ? LLVMGetHostCPUName()
                      : LLVMCreateMessage(o->cpu ? o->cpu : "generic");
     char *features = host ? LLVMGetHostCPUFeatures() : LLVMCreateMessage("");
@@ -620,12 +624,13 @@ static void verify(Cg *g) {
 bool cg_emit(const Module *m, const CgOptions *o, CgBytes *out, Diag *d) {
   if (!m->infer_arena_bytes || (!o->infer_name && !m->differentiated))
     unreachable();
-  LLVMTargetMachineRef tm = target_machine(o, d);
+  int cpu_vw;
+  LLVMTargetMachineRef tm = target_machine(o, &cpu_vw, d);
   if (!tm)
     return false;
   Cg g = {0};
   g.m = m;
-  g.vw = vector_width(tm);
+  g.vw = cpu_vw ? cpu_vw : vector_width(tm);
   g.reference = o->reference;
   g.ctx = LLVMContextCreate();
   g.mod = LLVMModuleCreateWithNameInContext(m->name, g.ctx);

@@ -26,6 +26,15 @@
 enum { BAR = 30, MIN_BAR = 10, LINE = 512, DEFAULT_WIDTH = 80 };
 #define REDRAW_SECONDS 0.1
 
+/* stdout's first failure is reported with its reason (outputs.c), which a
+ * plain fflush here would lose: errno does not last until later */
+static void flush(FILE *out) {
+  if (out == stdout)
+    cnn_stdout_ok();
+  else
+    fflush(out);
+}
+
 void cnn_progress_init(CnnProgress *p, FILE *out, bool quiet) {
   *p = (CnnProgress){.out = out, .quiet = quiet, .tty = isatty(fileno(out))};
 }
@@ -38,7 +47,7 @@ void cnn_progress_epoch_begin(CnnProgress *p, int64_t epoch, int64_t epochs,
   if (p->quiet || !p->tty)
     return;
   fprintf(p->out, "Epoch %" PRId64 "/%" PRId64 "\n", epoch, epochs);
-  fflush(p->out);
+  flush(p->out);
 }
 
 /* --- the bar -------------------------------------------------------------- */
@@ -214,7 +223,7 @@ static void draw(CnnProgress *p, const CnnEpochStats *s, bool done) {
   int blank = p->width < columns - 1 ? p->width : columns - 1;
   int pad = blank > l.len ? blank - l.len : 0;
   fprintf(p->out, "\r%s%*s%s", l.text, pad, "", done ? "\n" : "");
-  fflush(p->out);
+  flush(p->out);
   p->width = l.len;
 }
 
@@ -240,7 +249,7 @@ static void print_plain(FILE *out, const CnnEpochStats *s) {
             s->validation.accuracy);
   fprintf(out, " time %.1fs (%.*f ms/step, %.0f img/s)\n", s->seconds,
           ms >= 10 ? 0 : ms >= 1 ? 1 : 2, ms, rate);
-  fflush(out);
+  flush(out);
 }
 
 void cnn_progress_epoch_end(CnnProgress *p, const CnnEpochStats *s) {
