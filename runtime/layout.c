@@ -24,15 +24,26 @@ int cnn_torch_shape(const CnnParam *p, int64_t shape[4]) {
   }
 }
 
-/* [kh][kw][cin][cout] -> [cout][cin][kh][kw] */
-static void conv_to_torch(const int64_t s[4], const float *src, float *dst) {
+/* Each layout change is one loop nest over the pairs (cnnc's index c,
+ * PyTorch's index t), copied one way or the other. */
+typedef enum Way { TO_TORCH, FROM_TORCH } Way;
+
+static void copy(Way way, const float *src, float *dst, int64_t c, int64_t t) {
+  if (way == TO_TORCH)
+    dst[t] = src[c];
+  else
+    dst[c] = src[t];
+}
+
+/* [kh][kw][cin][cout] <-> [cout][cin][kh][kw] */
+static void conv(Way way, const int64_t s[4], const float *src, float *dst) {
   int64_t kh = s[0], kw = s[1], cin = s[2], cout = s[3];
   for (int64_t y = 0; y < kh; y++)
     for (int64_t x = 0; x < kw; x++)
       for (int64_t i = 0; i < cin; i++)
         for (int64_t o = 0; o < cout; o++)
-          dst[((o * cin + i) * kh + y) * kw + x] =
-              src[((y * kw + x) * cin + i) * cout + o];
+          copy(way, src, dst, ((y * kw + x) * cin + i) * cout + o,
+               ((o * cin + i) * kh + y) * kw + x);
 }
 
 /* cnnc's input index of a dense weight -> PyTorch's */
@@ -44,48 +55,28 @@ static int64_t torch_input(const CnnParam *p, int64_t in) {
   return (c * p->flat_h + h) * p->flat_w + w;
 }
 
-/* [in][out] -> [out][in'] with in' in PyTorch's flatten order */
-static void dense_to_torch(const CnnParam *p, const float *src, float *dst) {
+/* [in][out] <-> [out][in'] with in' in PyTorch's flatten order */
+static void dense(Way way, const CnnParam *p, const float *src, float *dst) {
   int64_t in = p->shape[0], out = p->shape[1];
   for (int64_t i = 0; i < in; i++) {
     int64_t t = torch_input(p, i);
     for (int64_t o = 0; o < out; o++)
-      dst[o * in + t] = src[i * out + o];
+      copy(way, src, dst, i * out + o, o * in + t);
+  }
+}
+
+static void convert(Way way, const CnnParam *p, const float *src, float *dst) {
+  switch (p->kind) {
+  case CNN_PARAM_CONV_WEIGHT: conv(way, p->shape, src, dst); break;
+  case CNN_PARAM_DENSE_WEIGHT: dense(way, p, src, dst); break;
+  default: memcpy(dst, src, (size_t)p->size * sizeof *dst); break;
   }
 }
 
 void cnn_to_torch(const CnnParam *p, const float *src, float *dst) {
-  switch (p->kind) {
-  case CNN_PARAM_CONV_WEIGHT: conv_to_torch(p->shape, src, dst); break;
-  case CNN_PARAM_DENSE_WEIGHT: dense_to_torch(p, src, dst); break;
-  default: memcpy(dst, src, (size_t)p->size * sizeof *dst); break;
-  }
-}
-
-/* the inverse of cnn_to_torch: the same index pairs, copied the other way */
-static void conv_from_torch(const int64_t s[4], const float *src, float *dst) {
-  int64_t kh = s[0], kw = s[1], cin = s[2], cout = s[3];
-  for (int64_t y = 0; y < kh; y++)
-    for (int64_t x = 0; x < kw; x++)
-      for (int64_t i = 0; i < cin; i++)
-        for (int64_t o = 0; o < cout; o++)
-          dst[((y * kw + x) * cin + i) * cout + o] =
-              src[((o * cin + i) * kh + y) * kw + x];
-}
-
-static void dense_from_torch(const CnnParam *p, const float *src, float *dst) {
-  int64_t in = p->shape[0], out = p->shape[1];
-  for (int64_t i = 0; i < in; i++) {
-    int64_t t = torch_input(p, i);
-    for (int64_t o = 0; o < out; o++)
-      dst[i * out + o] = src[o * in + t];
-  }
+  convert(TO_TORCH, p, src, dst);
 }
 
 void cnn_from_torch(const CnnParam *p, const float *src, float *dst) {
-  switch (p->kind) {
-  case CNN_PARAM_CONV_WEIGHT: conv_from_torch(p->shape, src, dst); break;
-  case CNN_PARAM_DENSE_WEIGHT: dense_from_torch(p, src, dst); break;
-  default: memcpy(dst, src, (size_t)p->size * sizeof *dst); break;
-  }
+  convert(FROM_TORCH, p, src, dst);
 }
