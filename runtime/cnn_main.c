@@ -63,11 +63,18 @@ static bool test_and_save(const CnnModel *m, const CnnOptions *o,
  * the status a shell expects of a program a signal ended */
 static int stopped(const CnnOptions *o, const CnnTrainer *t, int sig) {
   const CnnRunState *r = cnn_trainer_state(t);
+  const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
   fflush(stdout);
-  fprintf(stderr, "\ncnnrt: stopped by %s at epoch %" PRId64 ", step %" PRId64
-          " of the run; the training state is in %s (continue with "
-          "--resume %s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM", r->epoch,
-          r->step, o->checkpoint, o->checkpoint);
+  if (cnn_trainer_checkpoint_current(t))
+    fprintf(stderr, "\ncnnrt: stopped by %s at epoch %" PRId64 ", step %"
+            PRId64 " of the run; the training state is in %s (continue with "
+            "--resume %s)\n", name, r->epoch, r->step, o->checkpoint,
+            o->checkpoint);
+  else
+    fprintf(stderr, "\ncnnrt: stopped by %s at epoch %" PRId64 ", step %"
+            PRId64 " of the run; its state could not be written: %s holds "
+            "the last checkpoint that could, if any\n", name, r->epoch,
+            r->step, o->checkpoint);
   return 128 + sig;
 }
 
@@ -89,7 +96,8 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   if (run == 0)
     validate(o, t, split);
   ok = run == 0 && test_and_save(m, o, t, saver, test);
-  int status = run > 0 ? stopped(o, t, run) : ok ? 0 : 1;
+  bool all_written = !t || cnn_trainer_checkpoint_failures(t) == 0;
+  int status = run > 0 ? stopped(o, t, run) : ok && all_written ? 0 : 1;
   cnn_saver_free(saver);
   cnn_trainer_free(t);
   return cnn_log_free(log) || status != 0 ? status : 1;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ typedef struct Resume {
   const CnnFingerprint *f;
   const char *path;
   CnnRunState *r;
+  const CnnRunShape *shape;
 } Resume;
 
 static const char *const flag_of[FP_COUNT] = {
@@ -147,7 +149,49 @@ static bool rows(const Resume *c, const StMeta *meta, int n) {
     return true;
   }
   cnn_error("--resume %s: corrupt checkpoint: cnnc.log_rows is %s", c->path,
-            v ? "longer than its epochs allow" : "missing");
+            v ? "longer than its epochs' rows can be" : "missing");
+  return false;
+}
+
+static bool corrupt(const Resume *c, const char *key, const char *why) {
+  cnn_error("--resume %s: corrupt checkpoint: %s %s", c->path, key, why);
+  return false;
+}
+
+/* The counters of a run of this batch and data are tied together: a
+ * damaged or hand-edited file that is still valid safetensors must not
+ * start an epoch 0, or a batch at a negative image. */
+static bool consistent(const Resume *c) {
+  const CnnRunState *r = c->r;
+  const CnnRunShape *s = c->shape;
+  if (r->epoch < 1 || r->epoch > INT64_MAX / (s->steps + 1))
+    return corrupt(c, "cnnc.epoch", "is out of range");
+  if (r->epoch_steps > s->steps)
+    return corrupt(c, "cnnc.epoch_steps", "is more than an epoch's steps");
+  if (r->step != (r->epoch - 1) * s->steps + r->epoch_steps)
+    return corrupt(c, "cnnc.step", "does not match the epoch and its steps");
+  int64_t images = r->epoch_steps * s->batch;
+  if (r->images != (images < s->images ? images : s->images))
+    return corrupt(c, "cnnc.images", "does not match the epoch's steps");
+  if (r->correct > r->images)
+    return corrupt(c, "cnnc.correct", "is more than the images");
+  if (!(r->loss_sum >= 0 && r->loss_sum < HUGE_VAL))
+    return corrupt(c, "cnnc.loss_sum", "is not a finite sum");
+  if (!(r->train_seconds >= 0 && r->train_seconds < HUGE_VAL))
+    return corrupt(c, "cnnc.train_seconds", "is not a finite time");
+  return true;
+}
+
+/* A sound checkpoint of a run further on than --epochs asks. */
+static bool within_epochs(const Resume *c) {
+  const CnnRunState *r = c->r;
+  int64_t done = r->epoch - 1 + (r->epoch_steps > 0);
+  if (done <= c->shape->epochs)
+    return true;
+  cnn_error("--resume %s: --epochs %" PRId64 ", but the checkpoint's run has "
+            "trained %s%" PRId64 " epochs already; give --epochs %" PRId64
+            " or more", c->path, c->shape->epochs,
+            r->epoch_steps > 0 ? "into " : "", done, done);
   return false;
 }
 
@@ -160,7 +204,7 @@ static bool run_state(const Resume *c, const StMeta *meta, int n) {
          counter(c, meta, n, "cnnc.correct", &r->correct) &&
          real(c, meta, n, "cnnc.loss_sum", &r->loss_sum) &&
          real(c, meta, n, "cnnc.train_seconds", &r->train_seconds) &&
-         rows(c, meta, n);
+         consistent(c) && within_epochs(c) && rows(c, meta, n);
 }
 
 static bool check_checkpoint(const StMeta *meta, int n, void *ctx) {
@@ -200,9 +244,9 @@ static bool load(const CnnModel *m, const char *path, bool state,
 }
 
 bool cnn_read_checkpoint(const CnnModel *m, const CnnFingerprint *f,
-                         const char *path, float *params, float *state,
-                         CnnRunState *r) {
-  Resume c = {m, f, path, r};
+                         const CnnRunShape *shape, const char *path,
+                         float *params, float *state, CnnRunState *r) {
+  Resume c = {m, f, path, r, shape};
   StRequest q = {.check_meta = check_checkpoint, .ctx = &c, .error = report};
   return load(m, path, true, &q, params, state);
 }

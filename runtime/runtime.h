@@ -246,12 +246,20 @@ bool cnn_write_checkpoint(CnnSaver *s, const CnnModel *m,
                           const char *path);
 
 /* --- resume.c: reading them back ------------------------------------------- */
+/* What a run's counters must agree with. */
+typedef struct CnnRunShape {
+  int64_t steps;  /* of an epoch */
+  int64_t batch;  /* images of a step */
+  int64_t images; /* of an epoch */
+  int64_t epochs; /* --epochs */
+} CnnRunShape;
 /* --resume: the parameters, the optimizer's state and *r (whose rows
  * buffer, of r->rows_cap bytes, is filled), after checking that the file
- * is a checkpoint of this model and this run (the fingerprint). */
+ * is a checkpoint of this model and this run (the fingerprint), and that
+ * its counters hold together. */
 bool cnn_read_checkpoint(const CnnModel *m, const CnnFingerprint *f,
-                         const char *path, float *params, float *state,
-                         CnnRunState *r);
+                         const CnnRunShape *shape, const char *path,
+                         float *params, float *state, CnnRunState *r);
 /* --init: the parameters of a --save or --checkpoint file, or of a
  * PyTorch state_dict under cnnc's names */
 bool cnn_read_weights(const CnnModel *m, const char *path, float *params);
@@ -277,5 +285,8 @@ CnnScore cnn_trainer_validate(CnnTrainer *t);
 const float *cnn_trainer_params(const CnnTrainer *t);
 int64_t cnn_trainer_steps(const CnnTrainer *t);
 const CnnRunState *cnn_trainer_state(const CnnTrainer *t);
+/* --checkpoint writes that failed; whether the last one did */
+int64_t cnn_trainer_checkpoint_failures(const CnnTrainer *t);
+bool cnn_trainer_checkpoint_current(const CnnTrainer *t);
 
 #endif

@@ -37,6 +37,8 @@ struct CnnTrainer {
   CnnProgress progress;
   CnnFingerprint fingerprint;
   CnnSaver *checkpoint; /* with --checkpoint */
+  int64_t checkpoint_failures;
+  bool checkpoint_current; /* the last write succeeded */
 };
 
 static void *alloc_array(int64_t count, size_t size, bool *ok) {
@@ -69,9 +71,12 @@ static bool allocate(CnnTrainer *t) {
 static bool starting_point(CnnTrainer *t) {
   const CnnOptions *o = t->o;
   t->run.epoch = 1;
-  if (o->resume)
-    return cnn_read_checkpoint(t->m, &t->fingerprint, o->resume, t->params,
-                               t->opt_state, &t->run);
+  if (o->resume) {
+    int64_t steps = (t->split.train + o->batch - 1) / o->batch;
+    CnnRunShape shape = {steps, o->batch, t->split.train, o->epochs};
+    return cnn_read_checkpoint(t->m, &t->fingerprint, &shape, o->resume,
+                               t->params, t->opt_state, &t->run);
+  }
   if (o->init)
     return cnn_read_weights(t->m, o->init, t->params);
   cnn_init_params(t->m, o->seed, t->params);
@@ -183,11 +188,13 @@ static bool diverged(const CnnTrainer *t, const CnnEpochStats *s) {
 }
 
 /* A checkpoint that cannot be written is reported, and training goes on:
- * the previous one stays valid. */
+ * the previous one stays valid; the exit status will be 1. */
 static void write_checkpoint(CnnTrainer *t) {
-  if (t->checkpoint)
-    cnn_write_checkpoint(t->checkpoint, t->m, &t->fingerprint, &t->run,
-                         t->o->checkpoint);
+  if (!t->checkpoint)
+    return;
+  t->checkpoint_current = cnn_write_checkpoint(
+      t->checkpoint, t->m, &t->fingerprint, &t->run, t->o->checkpoint);
+  t->checkpoint_failures += !t->checkpoint_current;
 }
 
 static bool every_n_steps(const CnnTrainer *t) {
@@ -288,3 +295,11 @@ const float *cnn_trainer_params(const CnnTrainer *t) { return t->params; }
 int64_t cnn_trainer_steps(const CnnTrainer *t) { return t->run.step; }
 
 const CnnRunState *cnn_trainer_state(const CnnTrainer *t) { return &t->run; }
+
+int64_t cnn_trainer_checkpoint_failures(const CnnTrainer *t) {
+  return t->checkpoint_failures;
+}
+
+bool cnn_trainer_checkpoint_current(const CnnTrainer *t) {
+  return t->checkpoint_current;
+}
