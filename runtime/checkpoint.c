@@ -126,6 +126,15 @@ static uint32_t set_crc(const CnnSet *s) {
   return (uint32_t)crc32_z(crc, s->labels, (z_size_t)s->count);
 }
 
+/* The shortest %g that reads back as v: 0.1, not 0.10000000000000001 */
+static void exact(char *buf, size_t cap, double v) {
+  for (int digits = 6; digits <= 17; digits++) {
+    snprintf(buf, cap, "%.*g", digits, v);
+    if (strtod(buf, NULL) == v)
+      return;
+  }
+}
+
 void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
                      const CnnSet *train, const CnnSet *test,
                      CnnFingerprint *f) {
@@ -133,14 +142,13 @@ void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
            model_hash(m));
   snprintf(f->value[FP_BATCH], sizeof f->value[0], "%" PRId64, o->batch);
   snprintf(f->value[FP_SEED], sizeof f->value[0], "%" PRIu64, o->seed);
-  snprintf(f->value[FP_LR], sizeof f->value[0], "%.17g", o->lr);
+  exact(f->value[FP_LR], sizeof f->value[0], o->lr);
   if (o->limit > 0)
     snprintf(f->value[FP_LIMIT], sizeof f->value[0], "%" PRId64, o->limit);
   else
     snprintf(f->value[FP_LIMIT], sizeof f->value[0], "all");
   if (o->validation_frac > 0)
-    snprintf(f->value[FP_VALIDATION], sizeof f->value[0], "%.17g",
-             o->validation_frac);
+    exact(f->value[FP_VALIDATION], sizeof f->value[0], o->validation_frac);
   else
     snprintf(f->value[FP_VALIDATION], sizeof f->value[0], "%" PRId64,
              o->validation);

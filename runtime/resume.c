@@ -16,9 +16,19 @@
 
 #include "stread.h"
 
+/* The reader's messages start with the file's name: the flag goes first,
+ * so that a run given both --resume and --data files says which. */
+typedef struct Source {
+  const char *flag, *path;
+} Source;
+
 static void report(const char *msg, void *ctx) {
-  (void)ctx;
-  cnn_error("%s", msg);
+  const Source *src = ctx;
+  size_t n = strlen(src->path);
+  if (strncmp(msg, src->path, n) == 0 && msg[n] == ':')
+    cnn_error("%s %s", src->flag, msg);
+  else
+    cnn_error("%s %s: %s", src->flag, src->path, msg);
 }
 
 /* Each parameter, then (for a checkpoint) each of its state slots, into
@@ -64,6 +74,7 @@ typedef struct Resume {
   const char *path;
   CnnRunState *r;
   const CnnRunShape *shape;
+  const char *data; /* the --data folder, for messages */
 } Resume;
 
 static const char *const flag_of[FP_COUNT] = {
@@ -105,9 +116,14 @@ static bool same_run(const Resume *c, const StMeta *meta, int n) {
     const char *was = st_meta(meta, n, cnn_fingerprint_key[k]);
     if (was && strcmp(was, c->f->value[k]) == 0)
       continue;
-    cnn_error("--resume %s: %s %s, but the checkpoint was written with %s "
-              "%s; the run would not continue the same way", c->path,
-              flag_of[k], c->f->value[k], flag_of[k] + 2, was ? was : "?");
+    if (k == FP_DATA)
+      cnn_error("--resume %s: --data %s holds other images (%s) than the "
+                "checkpoint's run (%s); the run would not continue the same "
+                "way", c->path, c->data, c->f->value[k], was ? was : "?");
+    else
+      cnn_error("--resume %s: %s %s, but the checkpoint was written with %s "
+                "%s; the run would not continue the same way", c->path,
+                flag_of[k], c->f->value[k], flag_of[k] + 2, was ? was : "?");
     ok = false;
   }
   return ok;
@@ -246,8 +262,10 @@ static bool load(const CnnModel *m, const char *path, bool state,
 bool cnn_read_checkpoint(const CnnModel *m, const CnnFingerprint *f,
                          const CnnRunShape *shape, const char *path,
                          float *params, float *state, CnnRunState *r) {
-  Resume c = {m, f, path, r, shape};
-  StRequest q = {.check_meta = check_checkpoint, .ctx = &c, .error = report};
+  Resume c = {m, f, path, r, shape, shape->data};
+  Source src = {"--resume", path};
+  StRequest q = {.check_meta = check_checkpoint, .ctx = &c, .error = report,
+                 .error_ctx = &src};
   return load(m, path, true, &q, params, state);
 }
 
@@ -268,7 +286,8 @@ static bool optimizer_state(const char *name, void *ctx) {
 }
 
 bool cnn_read_weights(const CnnModel *m, const char *path, float *params) {
+  Source src = {"--init", path};
   StRequest q = {.tolerated = optimizer_state, .ctx = (void *)m,
-                 .error = report};
+                 .error = report, .error_ctx = &src};
   return load(m, path, false, &q, params, NULL);
 }

@@ -252,6 +252,7 @@ typedef struct CnnRunShape {
   int64_t batch;  /* images of a step */
   int64_t images; /* of an epoch */
   int64_t epochs; /* --epochs */
+  const char *data; /* --data, for messages */
 } CnnRunShape;
 /* --resume: the parameters, the optimizer's state and *r (whose rows
  * buffer, of r->rows_cap bytes, is filled), after checking that the file

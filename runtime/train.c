@@ -73,7 +73,7 @@ static bool starting_point(CnnTrainer *t) {
   t->run.epoch = 1;
   if (o->resume) {
     int64_t steps = (t->split.train + o->batch - 1) / o->batch;
-    CnnRunShape shape = {steps, o->batch, t->split.train, o->epochs};
+    CnnRunShape shape = {steps, o->batch, t->split.train, o->epochs, o->data};
     return cnn_read_checkpoint(t->m, &t->fingerprint, &shape, o->resume,
                                t->params, t->opt_state, &t->run);
   }

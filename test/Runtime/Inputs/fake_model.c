@@ -156,7 +156,8 @@ static void train_step(float *params, float *opt_state, const float *images,
   static int64_t last_step;
   (void)seed;
   police(images, labels, n, arena);
-  if (step != last_step + 1)
+  /* a resumed run starts at its checkpoint's step, then counts on */
+  if (last_step && step != last_step + 1)
     fail("steps do not count 1, 2, 3...");
   last_step = step;
   float *g = arena, *feat = g + NPARAMS, *dfeat = feat + FEAT, *probs = dfeat + FEAT;
