@@ -55,7 +55,8 @@ def main():
     print(f"one checkpoint (every step): median {cost * 1e3:.1f} ms, range "
           f"{min(per) * 1e3:.1f} .. {max(per) * 1e3:.1f} ms")
     print(f"one checkpoint (every 10 steps): median "
-          f"{statistics.median(per10) * 1e3:.1f} ms")
+          f"{statistics.median(per10) * 1e3:.1f} ms, range "
+          f"{min(per10) * 1e3:.1f} .. {max(per10) * 1e3:.1f} ms")
     print(f"a step (start-up included): {step * 1e3:.1f} ms")
     print(f"per epoch of 1,100 steps: {100 * cost / (1100 * step):.3f}% "
           f"of the epoch")
