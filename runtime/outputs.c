@@ -63,10 +63,10 @@ static bool clash(Named a, Named b) {
     return false;
   if (strcmp(a.path, b.path) && !outfile_same_file(a.path, b.path))
     return false;
+  bool input = !strcmp(b.flag, "--resume") || !strcmp(b.flag, "--init");
   cnn_error("%s %s and %s %s are the same file; %s", a.flag, a.path, b.flag,
-            b.path, b.flag[2] == 'r' || b.flag[2] == 'i'
-                        ? "the run would overwrite its own input"
-                        : "each needs a file of its own");
+            b.path, input ? "the run would overwrite its own input"
+                          : "each needs a file of its own");
   return true;
 }
 
