@@ -86,6 +86,11 @@ static bool run_child(LLVMTargetRef t, const char *triple, const char *cpu,
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
+    /* cnnc's handlers would remove the parent's temporaries when LLVM
+     * aborts here, as it does for a CPU that cannot run the target */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+      signal(sigs[i], SIG_DFL);
     close(fds[0]);
     dup2(fds[1], 2);
     try_cpu(t, triple, cpu);

@@ -15,21 +15,17 @@
 
 #include "cg.h"
 
-/* The widest float vector of the target: 16 lanes with AVX-512, 8 with
- * AVX, 4 otherwise (SSE, NEON). */
-/* The host's (or a bare --target's) vector floats, from the features the
- * target machine was made with; a named --cpu's come from cg_cpu.c. */
+/* The widest float vector of the host (or of a bare --target), from the
+ * features the target machine was made with: 16 lanes with AVX-512, 8
+ * with AVX, 4 otherwise (SSE, NEON). A named --cpu's come from cg_cpu.c. */
 static int vector_width(LLVMTargetMachineRef tm) {
   char *features = LLVMGetTargetMachineFeatureString(tm);
-  char *triple = LLVMGetTargetMachineTriple(tm);
   int vw = 4;
   if (strstr(features, "+avx512f"))
     vw = 16;
   else if (strstr(features, "+avx"))
     vw = 8;
-  (void)triple;
   LLVMDisposeMessage(features);
-  LLVMDisposeMessage(triple);
   return vw;
 }
 
@@ -518,6 +514,13 @@ static LLVMCodeGenOptLevel codegen_level(int opt_level) {
                           : LLVMCodeGenLevelAggressive;
 }
 
+static bool host_triple(const char *triple) {
+  char *host = LLVMGetDefaultTargetTriple();
+  bool same = strcmp(host, triple) == 0;
+  LLVMDisposeMessage(host);
+  return same;
+}
+
 /* The host's CPU and features without --target or --cpu, or with
  * --cpu=native; --cpu=NAME checked against the target's CPUs; "generic"
  * for another target. */
@@ -530,6 +533,12 @@ static LLVMTargetMachineRef target_machine(const CgOptions *o, int *vw,
   bool native = o->cpu && strcmp(o->cpu, "native") == 0;
   bool host = (!o->triple && !o->cpu) || native;
   LLVMTargetMachineRef tm = NULL;
+  if (native && o->triple && !host_triple(triple)) {
+    diag_tool_error(d, "--cpu=native is this machine's CPU, which cannot run "
+                    "%s code; name one of its CPUs (--cpu=help)", triple);
+    LLVMDisposeMessage(triple);
+    return NULL;
+  }
   *vw = 0; /* from the features string, below */
   if (host || !o->cpu || cg_check_cpu(target, triple, o->cpu, vw, d)) {
     char *cpu = host ? LLVMGetHostCPUName()

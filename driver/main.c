@@ -363,12 +363,12 @@ static bool read_back(const char *path, CgBytes *out, Diag *d) {
 static bool build_trainer(const Options *o, Module *m, const char *out,
                           Diag *d) {
   static char obj[4096], exe[4096];
-  if (!tempfile_create(obj, sizeof obj, "cnnc-", ".o") ||
-      !tempfile_create(exe, sizeof exe, "cnnc-", "")) {
+  bool made_obj = tempfile_create(obj, sizeof obj, "cnnc-", ".o");
+  if (!made_obj || !tempfile_create(exe, sizeof exe, "cnnc-", "")) {
     diag_tool_error(d, "cannot create a temporary file in %s (the folder "
                     "$TMPDIR names, else /tmp): %s", tempfile_dir(),
                     strerror(errno));
-    if (obj[0])
+    if (made_obj)
       tempfile_remove(obj);
     return false;
   }
@@ -441,9 +441,10 @@ int main(int argc, char **argv) {
     arena_free_all(&arena);
     return stdout_ok(&d) && !d.errors ? 0 : 1;
   }
-  Module *m = NULL;
-  bool ok = compile(&o, &d, &arena, &m);
   bool inspect = o.summary || o.print_ir || o.pipeline.print_after;
+  Module *m = NULL;
+  bool ok = (inspect || pipeline_complete(&o.pipeline, !o.infer, &d)) &&
+            compile(&o, &d, &arena, &m);
   if (ok && o.summary && !m->shaped) {
     diag_tool_error(&d, "--summary needs the infer-shapes pass");
     ok = false;
@@ -453,9 +454,8 @@ int main(int argc, char **argv) {
   if (ok && o.print_ir)
     ir_print(stdout, m);
   if (ok && !inspect)
-    ok = pipeline_complete(&o.pipeline, !o.infer, &d) &&
-         (o.infer ? generate_inference(&o, m, &d, &arena)
-                  : generate(&o, m, &d, &arena));
+    ok = o.infer ? generate_inference(&o, m, &d, &arena)
+                 : generate(&o, m, &d, &arena);
   arena_free_all(&arena);
   return stdout_ok(&d) && ok ? 0 : 1;
 }

@@ -110,44 +110,44 @@ bool pipeline_run(Module *m, const PipelineOptions *opts) {
   return true;
 }
 
-/* Where the pass is in --passes: -1 when absent, -2 when given twice. */
-static int position_in_list(const char *list, const char *name) {
-  int at = 0, found = -1;
-  for (const char *p = list; *p; at++) {
-    size_t len = strcspn(p, ",");
-    if (len == strlen(name) && strncmp(p, name, len) == 0)
-      found = found < 0 ? at : -2;
-    p += len + (p[len] == ',');
-  }
-  return found;
-}
-
 /* --passes may leave out fusions, but code generation needs every pass it
- * cannot do without, and in the pipeline's order. */
+ * cannot do without, each once, in the pipeline's order. Checked before
+ * any pass runs. */
 bool pipeline_complete(const PipelineOptions *opts, bool training, Diag *d) {
-  if (!opts->only)
+  const char *list = opts->only;
+  if (!list)
     return true;
-  int last = -1;
+  bool present[NPASSES] = {false};
+  const Pass *last = NULL;
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    const Pass *pass = len ? find_pass(p, len) : NULL;
+    p += len + (p[len] == ',');
+    if (!pass)
+      continue; /* an empty item; unknown names were refused already */
+    if (pass == last) {
+      diag_tool_error(d, "--passes=%s: '%s' is given twice", list, pass->name);
+      return false;
+    }
+    if (last && pass < last) {
+      diag_tool_error(d, "--passes=%s: '%s' comes before '%s' (cnnc "
+                      "--list-passes shows the pipeline's order)", list,
+                      pass->name, last->name);
+      return false;
+    }
+    present[pass - pipeline] = true;
+    last = pass;
+  }
   for (int i = 0; i < NPASSES; i++) {
-    int at = position_in_list(opts->only, pipeline[i].name);
     bool needed = pipeline[i].need == ALWAYS ||
                   (pipeline[i].need == TRAINING && training);
-    if (at == -1 && !needed)
-      continue;
-    if (at == -2) {
-      diag_tool_error(d, "--passes=%s: the pass '%s' is given twice",
-                      opts->only, pipeline[i].name);
-      return false;
-    }
-    if (at < 0 || at < last) {
-      diag_tool_error(d, "--passes=%s: code generation needs the pass '%s'%s "
+    if (needed && !present[i]) {
+      diag_tool_error(d, "--passes=%s: code generation needs the pass '%s' "
                       "(only fusions may be left out; to look at the IR of "
-                      "part of the pipeline, add --print-ir)", opts->only,
-                      pipeline[i].name,
-                      at < 0 ? "" : " in the pipeline's order");
+                      "part of the pipeline, add --print-ir)", list,
+                      pipeline[i].name);
       return false;
     }
-    last = at;
   }
   return true;
 }

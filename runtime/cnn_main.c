@@ -13,6 +13,8 @@
 #include <inttypes.h>
 #include <signal.h>
 
+#include "tempfile.h"
+
 static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
                        const CnnSet *test) {
   if (o->quiet)
@@ -93,6 +95,12 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   if (ok)
     print_plan(m, o, split, test);
   int run = ok ? cnn_trainer_run(t, log) : -1;
+  if (run == 0 && o->checkpoint) {
+    /* training is over and its state saved: from here a signal ends the
+     * run at once (removing temporaries), as without --checkpoint */
+    tempfile_install_cleanup();
+    run = cnn_interrupt_requested(); /* one that came in between */
+  }
   if (run == 0)
     validate(o, t, split);
   ok = run == 0 && test_and_save(m, o, t, saver, test);

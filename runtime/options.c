@@ -200,7 +200,7 @@ static const char *other_tools_name(const char *word) {
       {"learning-rate", "lr"},   {"learning_rate", "lr"},
       {"num-epochs", "epochs"},  {"num_epochs", "epochs"},
       {"workers", "threads"},    {"num-threads", "threads"},
-      {"output", "save"},        {"checkpoint-path", "save"},
+      {"output", "save"},        {"checkpoint-path", "checkpoint"},
       {"data-dir", "data"},      {"data_dir", "data"},
       {"val-split", "validation"}, {"validation-split", "validation"},
       {"validation_split", "validation"},

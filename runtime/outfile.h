@@ -1,8 +1,9 @@
 /* outfile.h - the one way cnnc and its trainers write a file.
  *
  * Shared by the compiler (the object, assembly, IR, header and trainer it
- * writes) and by libcnnrt (--save, --log), so that both follow one rule
- * about what may be written and how:
+ * writes) and by libcnnrt (--save, --checkpoint; --log, a stream read
+ * with tail -f, is only checked by outfile_check and then written in
+ * place), so that both follow one rule about what may be written and how:
  *
  *   - nothing there yet, or a regular file: the bytes go to a temporary
  *     file beside it (PATH.tmp-PID-XXXXXX), are fsync'ed, and the

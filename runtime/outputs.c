@@ -82,8 +82,18 @@ static bool distinct(const CnnOptions *o) {
   return true;
 }
 
+/* stdout carries the run's report: a file written there would be torn */
+static bool not_stdout(const char *path, const char *flag) {
+  if (strcmp(path, "-") != 0)
+    return true;
+  cnn_error("%s -: standard output carries the run's report; give a file "
+            "(/dev/stdout, or a pipe, to mix them anyway)", flag);
+  return false;
+}
+
 static bool output_ok(const char *path, const char *flag, const char *data) {
-  return !path || (writable(path, flag) && not_data(path, flag, data));
+  return !path || (not_stdout(path, flag) && writable(path, flag) &&
+                   not_data(path, flag, data));
 }
 
 bool cnn_check_outputs(const CnnOptions *o) {

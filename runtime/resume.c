@@ -34,19 +34,17 @@ static void report(const char *msg, void *ctx) {
 /* Each parameter, then (for a checkpoint) each of its state slots, into
  * `torch` in the file's layout, at the offsets of params then state. */
 static int wanted(const CnnModel *m, bool state, float *torch, StWant *w,
-                  char (*names)[320]) {
+                  Arena *a) {
   int n = 0, slots = state ? cnn_state_slots(m) : 0;
   for (int k = -1; k < slots; k++)
     for (int64_t t = 0; t < m->num_param_tensors; t++) {
       const CnnParam *p = &m->params[t];
       int64_t at = k < 0 ? p->offset
                          : m->num_params + cnn_state_offset(m, p, k);
-      if (k < 0)
-        snprintf(names[n], sizeof names[n], "%s", p->name);
-      else
-        snprintf(names[n], sizeof names[n], "%s.%s", p->name,
-                 cnn_state_name(m, k));
-      w[n] = (StWant){names[n], 0, {0}, torch + at, false};
+      const char *name =
+          k < 0 ? p->name
+                : arena_printf(a, "%s.%s", p->name, cnn_state_name(m, k));
+      w[n] = (StWant){name, 0, {0}, torch + at, false};
       w[n].rank = cnn_torch_shape(p, w[n].shape);
       n++;
     }
@@ -238,24 +236,22 @@ static bool load(const CnnModel *m, const char *path, bool state,
                                                         : 0) + 1) *
                         sizeof *torch);
   StWant *want = malloc((size_t)(count + 1) * sizeof *want);
-  char (*names)[320] = malloc((size_t)(count + 1) * sizeof *names);
-  bool ok = torch && want && names;
+  bool ok = torch && want;
   if (!ok)
     cnn_error("out of memory reading %s", path);
+  Arena a;
+  arena_init(&a);
   if (ok) {
     q->want = want;
-    q->nwant = q->nrequired = wanted(m, state, torch, want, names);
+    q->nwant = q->nrequired = wanted(m, state, torch, want, &a);
     q->model = m->name;
-    Arena a;
-    arena_init(&a);
     ok = st_load(path, q, NULL, NULL, &a);
-    arena_free_all(&a);
   }
+  arena_free_all(&a);
   if (ok)
     to_cnnc(m, torch, params, state ? opt_state : NULL);
   free(torch);
   free(want);
-  free(names);
   return ok;
 }
 

@@ -185,7 +185,7 @@ bool cnn_stdout_ok(void);
  * is its first float, in buffers that outlive the saver. */
 typedef struct CnnTensorOut {
   const CnnParam *p;
-  const char *suffix; /* at most 16 bytes */
+  const char *suffix;
   const float *src;
 } CnnTensorOut;
 
@@ -193,8 +193,8 @@ typedef struct CnnMeta {
   const char *key, *value;
 } CnnMeta;
 
-/* Holds the memory a save needs, allocated before the first step:
- * meta_cap bytes of metadata at most (cnn_meta_size of the largest). */
+/* Holds the memory a save needs, allocated before the first step, for
+ * meta_cap bytes of metadata (as JSON) at most. */
 typedef struct CnnSaver CnnSaver;
 CnnSaver *cnn_saver_create(const CnnTensorOut *tensors, int n,
                            size_t meta_cap); /* NULL after an error */
@@ -202,7 +202,6 @@ CnnSaver *cnn_saver_create(const CnnTensorOut *tensors, int n,
 bool cnn_saver_write(CnnSaver *s, const CnnMeta *meta, int nmeta,
                      const char *flag, const char *path);
 void cnn_saver_free(CnnSaver *s);
-size_t cnn_meta_size(const CnnMeta *meta, int n);
 
 /* --- checkpoint.c: what --save and --checkpoint files hold --------------- */
 /* Where a run stands: enough to continue it bit for bit. */
@@ -279,7 +278,8 @@ CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
 void cnn_trainer_free(CnnTrainer *t);
 /* The epochs left, with progress, the log and checkpoints: 0 when all are
  * done, -1 (after a message) when training diverged, or the signal that
- * stopped it (after the checkpoint was written). */
+ * stopped it (after trying to write the checkpoint:
+ * cnn_trainer_checkpoint_current says whether that worked). */
 int cnn_trainer_run(CnnTrainer *t, CnnLog *log);
 CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test);
 CnnScore cnn_trainer_validate(CnnTrainer *t);

@@ -27,6 +27,7 @@
 typedef struct Text {
   char *at;
   size_t len, cap;
+  bool overflow; /* something did not fit: the header is refused */
 } Text;
 
 static void put(Text *t, const char *fmt, ...) CNN_PRINTF(2, 3);
@@ -35,13 +36,14 @@ static void put(Text *t, const char *fmt, ...) {
   va_start(ap, fmt);
   int k = vsnprintf(t->at + t->len, t->cap - t->len, fmt, ap);
   va_end(ap);
-  if (k > 0)
-    t->len = t->len + (size_t)k < t->cap ? t->len + (size_t)k : t->cap - 1;
+  if (k < 0 || (size_t)k >= t->cap - t->len)
+    t->overflow = true;
+  else
+    t->len += (size_t)k;
 }
 
-static void json_string(Text *t, const char *s) {
-  put(t, "\"");
-  for (; *s; s++) {
+static void json_chars(Text *t, const char *s) {
+  for (; *s && !t->overflow; s++) {
     unsigned char c = (unsigned char)*s;
     if (c == '"' || c == '\\')
       put(t, "\\%c", c);
@@ -49,6 +51,16 @@ static void json_string(Text *t, const char *s) {
       put(t, "\\u%04x", c);
     else
       put(t, "%c", c);
+  }
+}
+
+/* "name" or "name.suffix", escaped, with no buffer of a fixed size */
+static void json_string(Text *t, const char *s, const char *suffix) {
+  put(t, "\"");
+  json_chars(t, s);
+  if (suffix) {
+    put(t, ".");
+    json_chars(t, suffix);
   }
   put(t, "\"");
 }
@@ -59,13 +71,7 @@ static size_t json_string_cap(const char *s) { return 6 * strlen(s) + 2; }
 static void json_tensor(Text *t, const CnnTensorOut *x, int64_t begin) {
   int64_t shape[4];
   int rank = cnn_torch_shape(x->p, shape);
-  if (x->suffix) {
-    char name[512];
-    snprintf(name, sizeof name, "%s.%s", x->p->name, x->suffix);
-    json_string(t, name);
-  } else {
-    json_string(t, x->p->name);
-  }
+  json_string(t, x->p->name, x->suffix);
   put(t, ":{\"dtype\":\"F32\",\"shape\":[");
   for (int i = 0; i < rank; i++)
     put(t, "%s%" PRId64, i ? "," : "", shape[i]);
@@ -77,35 +83,29 @@ static void json_metadata(Text *t, const CnnMeta *meta, int n) {
   put(t, "\"__metadata__\":{\"format\":\"pt\"");
   for (int i = 0; i < n; i++) {
     put(t, ",");
-    json_string(t, meta[i].key);
+    json_string(t, meta[i].key, NULL);
     put(t, ":");
-    json_string(t, meta[i].value);
+    json_string(t, meta[i].value, NULL);
   }
   put(t, "}");
 }
 
-/* 20 digits a number, 3 numbers and 80 bytes of keys a tensor (whose name
- * may have a suffix of up to 16 bytes), the metadata's own capacity, and
- * 8 bytes of padding */
+/* 20 digits a number, 6 numbers and 80 bytes of keys a tensor, its name
+ * and suffix, the metadata's own capacity, and 8 bytes of padding */
 static size_t header_cap(const CnnTensorOut *x, int n, size_t meta_cap) {
   size_t cap = 64 + meta_cap + 8;
   for (int i = 0; i < n; i++)
-    cap += json_string_cap(x[i].p->name) + 6 * 17 + 6 * 20 + 80;
+    cap += json_string_cap(x[i].p->name) +
+           (x[i].suffix ? json_string_cap(x[i].suffix) : 0) + 6 * 20 + 80;
   return cap;
 }
 
-size_t cnn_meta_size(const CnnMeta *meta, int n) {
-  size_t size = 0;
-  for (int i = 0; i < n; i++)
-    size += json_string_cap(meta[i].key) + json_string_cap(meta[i].value) + 2;
-  return size;
-}
 
 /* the JSON header, padded with spaces to a multiple of 8; 0 when it would
  * not fit cap (the caller's metadata grew past what it reserved) */
 static size_t header(const CnnTensorOut *x, int n, const CnnMeta *meta,
                      int nmeta, char *out, size_t cap) {
-  Text t = {out, 0, cap};
+  Text t = {out, 0, cap, false};
   put(&t, "{");
   int64_t at = 0;
   for (int i = 0; i < n; i++) {
@@ -114,9 +114,9 @@ static size_t header(const CnnTensorOut *x, int n, const CnnMeta *meta,
   }
   json_metadata(&t, meta, nmeta);
   put(&t, "}");
-  while (t.len % 8)
+  while (t.len % 8 && !t.overflow)
     put(&t, " ");
-  return t.len + 1 < cap ? t.len : 0;
+  return t.overflow ? 0 : t.len;
 }
 
 static void put_le64(uint8_t *out, uint64_t v) {
@@ -152,13 +152,15 @@ struct CnnSaver {
 
 CnnSaver *cnn_saver_create(const CnnTensorOut *tensors, int n,
                            size_t meta_cap) {
-  CnnSaver *s = calloc(1, sizeof *s);
   size_t cap = header_cap(tensors, n, meta_cap);
-  int64_t data = data_bytes(tensors, n);
-  s->tensors = s ? malloc((size_t)(n ? n : 1) * sizeof *tensors) : NULL;
-  s->file = s && s->tensors ? malloc(8 + cap + (size_t)data) : NULL;
+  size_t bytes = 8 + cap + (size_t)data_bytes(tensors, n);
+  CnnSaver *s = calloc(1, sizeof *s);
+  if (s) {
+    s->tensors = malloc((size_t)(n ? n : 1) * sizeof *tensors);
+    s->file = s->tensors ? malloc(bytes) : NULL;
+  }
   if (!s || !s->file) {
-    cnn_error("out of memory for a checkpoint of %" PRId64 " bytes", data);
+    cnn_error("out of memory for the %zu bytes a save needs", bytes);
     cnn_saver_free(s);
     return NULL;
   }

@@ -7,7 +7,10 @@
  * end the process as the signal would have. SIGKILL cannot be caught: for
  * it, every temporary's name carries its writer's pid
  * (STEM<pid>-XXXXXX...), and tempfile_remove_stale removes those of
- * processes that no longer exist. */
+ * processes that no longer exist. (A folder shared with another pid
+ * namespace, a container's, could hold a live writer's file under a pid
+ * that is free here; cnnc's temporaries live for seconds, a checkpoint's
+ * for the time of one write.) */
 #ifndef CNNC_TEMPFILE_H
 #define CNNC_TEMPFILE_H
 

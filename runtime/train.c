@@ -39,6 +39,7 @@ struct CnnTrainer {
   CnnSaver *checkpoint; /* with --checkpoint */
   int64_t checkpoint_failures;
   bool checkpoint_current; /* the last write succeeded */
+  int64_t written_epoch, written_step; /* where it stood */
 };
 
 static void *alloc_array(int64_t count, size_t size, bool *ok) {
@@ -190,11 +191,16 @@ static bool diverged(const CnnTrainer *t, const CnnEpochStats *s) {
 /* A checkpoint that cannot be written is reported, and training goes on:
  * the previous one stays valid; the exit status will be 1. */
 static void write_checkpoint(CnnTrainer *t) {
-  if (!t->checkpoint)
+  const CnnRunState *r = &t->run;
+  bool same = t->checkpoint_current && r->epoch == t->written_epoch &&
+              r->step == t->written_step;
+  if (!t->checkpoint || same) /* a stop just after an epoch's write */
     return;
   t->checkpoint_current = cnn_write_checkpoint(
-      t->checkpoint, t->m, &t->fingerprint, &t->run, t->o->checkpoint);
+      t->checkpoint, t->m, &t->fingerprint, r, t->o->checkpoint);
   t->checkpoint_failures += !t->checkpoint_current;
+  t->written_epoch = r->epoch;
+  t->written_step = r->step;
 }
 
 static bool every_n_steps(const CnnTrainer *t) {
