@@ -87,15 +87,22 @@ def wait_for_file(path, p):
         time.sleep(0.001)
 
 
-def stop(a):
-    sig = SIGNALS[a.signal]
+def start_stalled(cmd, marks):
+    """The trainer of stall_step.c, once it waits inside its step: the
+    markers of an earlier run removed first. Returns it and STALL_READY."""
     ready = os.environ["STALL_READY"]
-    for path in (ready, ready + ".seen"):
+    for path in [ready] + [ready + m for m in marks]:
         if os.path.exists(path):
             os.remove(path)
     sys.stdout.flush()
-    p = start(a.cmd)
+    p = start(cmd)
     wait_for_file(ready, p)
+    return p, ready
+
+
+def stop(a):
+    sig = SIGNALS[a.signal]
+    p, ready = start_stalled(a.cmd, [".seen"])
     p.send_signal(sig)
     if a.twice:
         wait_for_file(ready + ".seen", p)
@@ -105,13 +112,7 @@ def stop(a):
 
 def limit(a):
     import resource
-    ready = os.environ["STALL_READY"]
-    for path in (ready, ready + ".go"):
-        if os.path.exists(path):
-            os.remove(path)
-    sys.stdout.flush()
-    p = start(a.cmd)
-    wait_for_file(ready, p)
+    p, ready = start_stalled(a.cmd, [".go"])
     resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (a.fsize, a.fsize))
     if a.signal:
         p.send_signal(SIGNALS[a.signal])
