@@ -30,6 +30,7 @@ typedef struct Cg {
   LLVMValueRef n;                  /* images in this chunk (i64) */
   LLVMValueRef batch_n;            /* images in the whole call: the mean's n */
   LLVMValueRef image_base;         /* index in the batch of the chunk's first */
+  LLVMValueRef chunk;              /* the chunk's index (0 after the chunks) */
   bool training;                   /* dropout on, loss and gradients */
   LLVMValueRef step, seed, lr;     /* train step arguments */
   LLVMValueRef loss_sum, correct;  /* train step outputs */
@@ -178,6 +179,18 @@ void cg_pool(Cg *g, const Node *n);
 void cg_pool_bwd(Cg *g, const Node *n);
 void cg_dropout(Cg *g, const Node *n);
 void cg_elementwise(Cg *g, const Node *n);
+void cg_sum(Cg *g, const Node *n);
+void cg_concat(Cg *g, const Node *n);
+void cg_concat_bwd(Cg *g, const Node *n);
+void cg_global_pool(Cg *g, const Node *n);
+void cg_global_pool_bwd(Cg *g, const Node *n);
+void cg_batch_stats(Cg *g, const Node *n);
+void cg_batchnorm(Cg *g, const Node *n);
+void cg_batchnorm_bwd_weight(Cg *g, const Node *n);
+void cg_batchnorm_bwd_bias(Cg *g, const Node *n);
+void cg_batchnorm_bwd_data(Cg *g, const Node *n);
+void cg_running_stats_update(Cg *g, const Node *n);
+int64_t cg_batchnorm_scratch_bytes(const Node *n);
 void cg_softmax(Cg *g, const Node *n);
 void cg_softmax_bwd(Cg *g, const Node *n);
 void cg_loss(Cg *g, const Node *n);
@@ -199,6 +212,11 @@ void cg_inference_entries(Cg *g, const CgOptions *o);
 
 /* the arena a train step (or an inference call) needs: every chunk's */
 int64_t cg_arena_bytes(const Cg *g, bool training);
+/* the chunks a call of n images runs as: min(n, chunks) */
+LLVMValueRef cg_chunk_count(Cg *g, LLVMValueRef n);
+/* chunk k's copy of a per-chunk tensor t (batch statistics, parameter
+ * gradients), from inside any chunk's kernel */
+LLVMValueRef cg_chunk_copy(Cg *g, const Tensor *t, LLVMValueRef k);
 
 /* the descriptor runtime/cnnrt.h declares */
 void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer);

@@ -28,7 +28,11 @@ static LLVMValueRef string(Cg *g, const char *s, const char *name) {
 static LLVMValueRef param_entry(Cg *g, LLVMTypeRef type, const Tensor *t) {
   static const int64_t kinds[] = {[PARAM_CONV_WEIGHT] = CNN_PARAM_CONV_WEIGHT,
                                   [PARAM_DENSE_WEIGHT] = CNN_PARAM_DENSE_WEIGHT,
-                                  [PARAM_BIAS] = CNN_PARAM_BIAS};
+                                  [PARAM_VECTOR] = CNN_PARAM_VECTOR};
+  static const int64_t inits[] = {[INIT_GLOROT_UNIFORM] =
+                                      CNN_INIT_GLOROT_UNIFORM,
+                                  [INIT_ZEROS] = CNN_INIT_ZEROS,
+                                  [INIT_ONES] = CNN_INIT_ONES};
   ParamLayout p = ir_param_layout(g->m, t);
   const Shape *s = &t->shape;
   LLVMValueRef dims[4];
@@ -39,14 +43,16 @@ static LLVMValueRef param_entry(Cg *g, LLVMTypeRef type, const Tensor *t) {
       i64c(g, s->rank), LLVMConstArray2(g->i64, dims, 4),
       i64c(g, t->offset / 4), i64c(g, ir_shape_elems(s)), i64c(g, p.fan_in),
       i64c(g, p.fan_out), i64c(g, p.flat[0]), i64c(g, p.flat[1]),
-      i64c(g, p.flat[2])};
+      i64c(g, p.flat[2]), i64c(g, inits[t->param.init]),
+      i64c(g, t->param.trainable),
+      i64c(g, t->dtype == DT_I64 ? CNN_I64 : CNN_F32)};
   return LLVMConstNamedStruct(type, f, sizeof f / sizeof f[0]);
 }
 
 static LLVMValueRef param_table(Cg *g, int64_t *count) {
   LLVMTypeRef i64 = g->i64;
   LLVMTypeRef fields[] = {g->ptr, i64, i64, LLVMArrayType2(i64, 4), i64, i64,
-                          i64, i64, i64, i64, i64};
+                          i64, i64, i64, i64, i64, i64, i64, i64};
   LLVMTypeRef type = LLVMStructCreateNamed(g->ctx, "CnnParam");
   LLVMStructSetBody(type, fields, sizeof fields / sizeof fields[0], false);
   const Module *m = g->m;
@@ -75,7 +81,7 @@ void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
       i64c(g, in->dim[0]), i64c(g, in->dim[1]), i64c(g, in->dim[2]),
       i64c(g, ir_shape_elems(&m->output->shape)), i64c(g, t->batch),
       i64c(g, m->param_floats), i64c(g, nparams), params,
-      i64c(g, m->state_floats), i64c(g, cg_arena_bytes(g, true)),
+      i64c(g, m->trainable_floats), i64c(g, m->state_floats), i64c(g, cg_arena_bytes(g, true)),
       i64c(g, cg_arena_bytes(g, false)),
       i64c(g, t->opt.kind == OPT_ADAM ? CNN_OPT_ADAM : CNN_OPT_SGD),
       f64c(g, t->opt.lr), f64c(g, t->opt.momentum), f64c(g, t->opt.beta1),

@@ -1,5 +1,5 @@
-/* cg_elementwise.c - activations, their gradients, add, and softmax (per
- * pixel over the channels for an image). */
+/* cg_elementwise.c - activations, their gradients, the gradient sum, and
+ * softmax (per pixel over the channels for an image). */
 
 #include "cg.h"
 
@@ -40,15 +40,14 @@ static LLVMValueRef add(Cg *g, const Node *n, LLVMValueRef a,
 }
 
 void cg_elementwise(Cg *g, const Node *n) {
-  switch (n->op) {
-  case OP_RELU:
-  case OP_LEAKY_RELU:
-  case OP_SIGMOID:
-  case OP_TANH: map(g, n, activate); return;
-  case OP_ACT_BWD: map(g, n, act_grad); return;
-  case OP_ADD: map(g, n, add); return;
-  default: unreachable();
-  }
+  if (ir_op_is(n->op, OPF_ELEMENTWISE | OPF_ACTIVATION))
+    map(g, n, activate);
+  else if (n->op == OP_ACT_BWD)
+    map(g, n, act_grad);
+  else if (n->op == OP_GRAD_SUM)
+    map(g, n, add);
+  else
+    unreachable();
 }
 
 /* Softmax normalises over the last axis, as Keras' Softmax(axis=-1) and

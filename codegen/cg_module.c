@@ -32,7 +32,10 @@ static int vector_width(LLVMTargetMachineRef tm) {
 static int64_t scratch_bytes(const Cg *g) {
   int64_t most = 0;
   for (int i = 0; i < g->m->nnodes; i++) {
-    int64_t s = cg_conv_scratch_bytes(g, g->m->nodes[i]);
+    const Node *n = g->m->nodes[i];
+    int64_t s = cg_conv_scratch_bytes(g, n);
+    int64_t bn = cg_batchnorm_scratch_bytes(n);
+    s = bn > s ? bn : s;
     most = s > most ? s : most;
   }
   return most;
@@ -74,7 +77,20 @@ static void emit_node(Cg *g, const Node *n) {
   case OP_SIGMOID:
   case OP_TANH:
   case OP_ACT_BWD:
-  case OP_ADD: cg_elementwise(g, n); return;
+  case OP_GRAD_SUM: cg_elementwise(g, n); return;
+  case OP_ADD: cg_sum(g, n); return;
+  case OP_CONCAT: cg_concat(g, n); return;
+  case OP_CONCAT_BWD: cg_concat_bwd(g, n); return;
+  case OP_GLOBAL_MAXPOOL:
+  case OP_GLOBAL_AVGPOOL: cg_global_pool(g, n); return;
+  case OP_GLOBAL_MAXPOOL_BWD:
+  case OP_GLOBAL_AVGPOOL_BWD: cg_global_pool_bwd(g, n); return;
+  case OP_BATCH_STATS: cg_batch_stats(g, n); return;
+  case OP_BATCHNORM: cg_batchnorm(g, n); return;
+  case OP_BATCHNORM_BWD_WEIGHT: cg_batchnorm_bwd_weight(g, n); return;
+  case OP_BATCHNORM_BWD_BIAS: cg_batchnorm_bwd_bias(g, n); return;
+  case OP_BATCHNORM_BWD_DATA: cg_batchnorm_bwd_data(g, n); return;
+  case OP_RUNNING_STATS_UPDATE: cg_running_stats_update(g, n); return;
   case OP_SOFTMAX: cg_softmax(g, n); return;
   case OP_SOFTMAX_BWD: cg_softmax_bwd(g, n); return;
   case OP_CROSS_ENTROPY:
@@ -124,6 +140,7 @@ void cg_finish_function(Cg *g, LLVMValueRef ret) {
   LLVMBuildBr(g->b, start);
   memset(g->buf, 0, sizeof g->buf);
   g->n = g->batch_n = g->image_base = g->step = g->seed = g->lr = NULL;
+  g->chunk = NULL;
   g->loss_sum = g->correct = NULL;
 }
 
@@ -180,10 +197,21 @@ int64_t cg_arena_bytes(const Cg *g, bool training) {
 }
 
 /* min(n, chunks): each at most chunk_images, as n is at most the batch */
-static LLVMValueRef chunk_count(Cg *g, LLVMValueRef n) {
+LLVMValueRef cg_chunk_count(Cg *g, LLVMValueRef n) {
   LLVMValueRef most = cg_i64(g, g->m->chunks);
   LLVMValueRef fewer = LLVMBuildICmp(g->b, LLVMIntSLT, n, most, "");
   return LLVMBuildSelect(g->b, fewer, n, most, "chunks");
+}
+
+LLVMValueRef cg_chunk_copy(Cg *g, const Tensor *t, LLVMValueRef k) {
+  if (ir_tensor_per_image(t) || t->buffer != BUF_ARENA)
+    unreachable();
+  LLVMValueRef apart = LLVMBuildSub(g->b, k, g->chunk, "");
+  LLVMValueRef off = cg_addc(g, cg_mulc(g, apart, chunk_stride(g, true)),
+                             t->offset);
+  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
+  /* not inbounds of this chunk's pointer: chunk 0's copy lies before it */
+  return LLVMBuildGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
 }
 
 /* Points g at chunk k of the call described by ctx: its images, labels,
@@ -192,12 +220,13 @@ static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
                         bool training) {
   const Shape *in = &g->m->input->shape;
   g->batch_n = ctx_get(g, ct, ctx, CTX_N, g->i64);
-  LLVMValueRef chunks = chunk_count(g, g->batch_n);
+  LLVMValueRef chunks = cg_chunk_count(g, g->batch_n);
   LLVMValueRef base = LLVMBuildSDiv(g->b, g->batch_n, chunks, "base");
   LLVMValueRef extra = LLVMBuildSRem(g->b, g->batch_n, chunks, "extra");
   LLVMValueRef more = LLVMBuildICmp(g->b, LLVMIntSLT, k, extra, "");
   LLVMValueRef before = LLVMBuildSelect(g->b, more, k, extra, "");
   g->image_base = cg_add(g, cg_mul(g, k, base), before);
+  g->chunk = k;
   g->n = cg_add(g, base, LLVMBuildZExt(g->b, more, g->i64, ""));
   g->buf[BUF_PARAMS] = ctx_get(g, ct, ctx, CTX_PARAMS, g->ptr);
   g->buf[BUF_INPUT] = byte_offset(
@@ -228,11 +257,11 @@ static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
  * the op that takes the time, and --emit=llvm reads op by op). A kernel's
  * arguments are the state of the chunk that calls it. */
 enum { K_PARAMS, K_STATE, K_INPUT, K_LABELS, K_ARENA, K_N, K_BATCH_N,
-       K_BASE, K_STEP, K_SEED, K_LR, K_LOSS, K_CORRECT, K_ARGS };
+       K_BASE, K_STEP, K_SEED, K_CHUNK, K_LR, K_LOSS, K_CORRECT, K_ARGS };
 
 static void kernel_types(Cg *g, LLVMTypeRef *t) {
   for (int i = 0; i < K_ARGS; i++)
-    t[i] = i >= K_N && i <= K_SEED ? g->i64 : g->ptr;
+    t[i] = i >= K_N && i <= K_CHUNK ? g->i64 : g->ptr;
   t[K_LR] = g->f32;
 }
 
@@ -253,6 +282,7 @@ static LLVMValueRef emit_kernel(Cg *g, const Node *n, bool training) {
   g->image_base = LLVMGetParam(fn, K_BASE);
   g->step = LLVMGetParam(fn, K_STEP);
   g->seed = LLVMGetParam(fn, K_SEED);
+  g->chunk = LLVMGetParam(fn, K_CHUNK);
   g->lr = LLVMGetParam(fn, K_LR);
   g->loss_sum = LLVMGetParam(fn, K_LOSS);
   g->correct = LLVMGetParam(fn, K_CORRECT);
@@ -286,7 +316,8 @@ void cg_call_kernels(Cg *g, LLVMValueRef *kernels) {
   LLVMValueRef a[K_ARGS] = {
       g->buf[BUF_PARAMS], g->buf[BUF_STATE], g->buf[BUF_INPUT],
       g->buf[BUF_LABELS], g->buf[BUF_ARENA], g->n, g->batch_n,
-      g->image_base, g->step, g->seed, g->lr, g->loss_sum, g->correct};
+      g->image_base, g->step, g->seed, g->chunk, g->lr, g->loss_sum,
+      g->correct};
   for (int i = 0; i < K_ARGS; i++)
     a[i] = or_zero(a[i], types[i]);
   for (int i = 0; i < g->m->nnodes; i++)
@@ -295,7 +326,8 @@ void cg_call_kernels(Cg *g, LLVMValueRef *kernels) {
 }
 
 bool cg_is_forward(const Node *n) {
-  return !(ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE | OPF_LOSS));
+  unsigned not_inference = OPF_GRAD | OPF_UPDATE | OPF_LOSS | OPF_TRAIN_ONLY;
+  return !(ir_op_info(n->op)->flags & not_inference);
 }
 
 static bool is_update(const Node *n) {
@@ -304,11 +336,41 @@ static bool is_update(const Node *n) {
 
 static bool is_not_update(const Node *n) { return !is_update(n); }
 
-/* void NAME_train_chunk(ctx, k): forward, loss and backward of chunk k */
-static LLVMValueRef emit_train_chunk(Cg *g, LLVMTypeRef ct) {
-  LLVMValueRef *kernels = cg_emit_kernels(g, true, is_not_update);
+/* ---- phases ------------------------------------------------------------------
+ *
+ * A chunk runs from input to loss and back on its own, except where a node
+ * combines every chunk's partial sums (OPF_READS_BATCH: batchnorm's
+ * statistics): the step then runs in phases, every chunk finishing one
+ * before any starts the next. phase[i] of node i: the first after those
+ * of the per-chunk tensors it combines, never before the node before it. */
+static int *chunk_phases(const Module *m, int *nphases) {
+  int *phase = arena_array(m->arena, (size_t)m->nnodes + 1, sizeof *phase);
+  int p = 0;
+  for (int i = 0; i < m->nnodes; i++) {
+    const Node *n = m->nodes[i];
+    for (int j = 0; j < n->nin && ir_op_is(n->op, OPF_READS_BATCH); j++) {
+      const Tensor *t = n->in[j];
+      if (t->def && !ir_tensor_per_image(t) && !is_update(t->def) &&
+          phase[t->def->index] + 1 > p)
+        p = phase[t->def->index] + 1;
+    }
+    phase[i] = p;
+  }
+  *nphases = p + 1;
+  return phase;
+}
+
+/* void NAME_train_chunk_P(ctx, k): phase P of chunk k's forward, loss and
+ * backward */
+static LLVMValueRef emit_train_phase(Cg *g, LLVMTypeRef ct,
+                                     const LLVMValueRef *all,
+                                     const int *phase, int p) {
+  LLVMValueRef *kernels = arena_array(g->m->arena, (size_t)g->m->nnodes + 1,
+                                      sizeof *kernels);
+  for (int i = 0; i < g->m->nnodes; i++)
+    kernels[i] = phase[i] == p ? all[i] : NULL;
   LLVMTypeRef params[] = {g->ptr, g->i64};
-  char *name = arena_printf(g->m->arena, "%s_train_chunk", g->m->name);
+  char *name = arena_printf(g->m->arena, "%s_train_chunk_%d", g->m->name, p);
   LLVMValueRef fn = new_function(g, name, params, 2);
   enter_chunk(g, ct, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), true);
   cg_call_kernels(g, kernels);
@@ -355,7 +417,7 @@ static void parallel_for(Cg *g, LLVMValueRef fn, LLVMValueRef ctx,
 
 static void run_chunks(Cg *g, LLVMValueRef chunk_fn, LLVMValueRef ctx,
                        LLVMValueRef n) {
-  parallel_for(g, chunk_fn, ctx, chunk_count(g, n));
+  parallel_for(g, chunk_fn, ctx, cg_chunk_count(g, n));
 }
 
 static LLVMValueRef new_context(Cg *g, LLVMTypeRef ct, const LLVMValueRef *v) {
@@ -387,7 +449,7 @@ static LLVMValueRef emit_reduce_slice(Cg *g, LLVMTypeRef ct) {
   LLVMValueRef fn = new_function(g, name, params, 2);
   LLVMValueRef ctx = LLVMGetParam(fn, 0), s = LLVMGetParam(fn, 1);
   LLVMValueRef arena = ctx_get(g, ct, ctx, CTX_ARENA, g->ptr);
-  LLVMValueRef chunks = chunk_count(g, ctx_get(g, ct, ctx, CTX_N, g->i64));
+  LLVMValueRef chunks = cg_chunk_count(g, ctx_get(g, ct, ctx, CTX_N, g->i64));
   int64_t floats = g->m->grads_bytes / 4;
   int64_t per = (floats + REDUCE_SLICES - 1) / REDUCE_SLICES;
   per = (per + 15) / 16 * 16; /* whole cache lines */
@@ -437,7 +499,13 @@ static void sum_outputs(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
  *                 lr, loss_sum, correct) */
 static LLVMValueRef emit_train_step(Cg *g) {
   LLVMTypeRef ct = context_type(g);
-  LLVMValueRef chunk_fn = emit_train_chunk(g, ct);
+  int nphases;
+  int *phase = chunk_phases(g->m, &nphases);
+  LLVMValueRef *all = cg_emit_kernels(g, true, is_not_update);
+  LLVMValueRef *phase_fns = arena_array(g->m->arena, (size_t)nphases,
+                                        sizeof *phase_fns);
+  for (int p = 0; p < nphases; p++)
+    phase_fns[p] = emit_train_phase(g, ct, all, phase, p);
   LLVMValueRef reduce_fn = emit_reduce_slice(g, ct);
   LLVMValueRef *updates = cg_emit_kernels(g, true, is_update);
   LLVMTypeRef p = g->ptr, i = g->i64;
@@ -449,15 +517,19 @@ static LLVMValueRef emit_train_step(Cg *g) {
     a[k] = LLVMGetParam(fn, k);
   LLVMValueRef ctx = new_context(g, ct, a);
   LLVMValueRef n = a[CTX_N], arena = a[CTX_ARENA];
-  run_chunks(g, chunk_fn, ctx, n);
+  for (int p = 0; p < nphases; p++)
+    run_chunks(g, phase_fns[p], ctx, n);
   parallel_for(g, reduce_fn, ctx, cg_i64(g, REDUCE_SLICES));
-  sum_outputs(g, ct, ctx, chunk_count(g, n), LLVMGetParam(fn, 9),
+  sum_outputs(g, ct, ctx, cg_chunk_count(g, n), LLVMGetParam(fn, 9),
               LLVMGetParam(fn, 10));
   g->buf[BUF_PARAMS] = a[CTX_PARAMS];
   g->buf[BUF_STATE] = a[CTX_STATE];
   g->buf[BUF_ARENA] = arena;
   g->step = a[CTX_STEP];
   g->lr = a[CTX_LR];
+  g->batch_n = n;
+  g->chunk = cg_i64(g, 0);
+  g->training = true;
   cg_call_kernels(g, updates);
   finish_function(g);
   return fn;

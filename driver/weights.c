@@ -20,7 +20,8 @@ static StRequest request(const Module *m, float *torch, Diag *d, Arena *a) {
     if (t->kind != TK_PARAM)
       continue;
     Shape s = ir_param_torch_shape(m, t);
-    want[n] = (StWant){t->name, s.rank, {0}, torch + t->offset / 4, false};
+    want[n] = (StWant){t->name, s.rank, {0}, torch + t->offset / 4, false,
+                       t->dtype == DT_I64};
     memcpy(want[n].shape, s.dim, sizeof want[n].shape);
     n++;
   }
@@ -36,6 +37,11 @@ static float *to_cnnc(const Module *m, const float *torch, Arena *a) {
     ParamLayout p = ir_param_layout(m, t);
     const float *src = torch + t->offset / 4;
     float *dst = out + t->offset / 4;
+    if (p.kind == PARAM_VECTOR) { /* the same layout; an I64 as it is */
+      memcpy(dst, src, (size_t)(ir_shape_elems(&t->shape) *
+                                ir_dtype_bytes(t->dtype)));
+      continue;
+    }
     for (int64_t k = 0; k < ir_shape_elems(&t->shape); k++)
       dst[ir_param_from_torch(p, &t->shape, k)] = src[k];
   }

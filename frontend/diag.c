@@ -12,6 +12,7 @@ void diag_init(Diag *d, const Source *src, FILE *out) {
   d->src = src;
   d->out = out;
   d->errors = 0;
+  d->warnings = 0;
   d->max_errors = 20;
 }
 
@@ -73,6 +74,16 @@ void diag_error(Diag *d, Loc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vreport(d, loc, "error", fmt, ap);
+  va_end(ap);
+}
+
+void diag_warning(Diag *d, Loc loc, const char *fmt, ...) {
+  if (swallowed(d))
+    return;
+  d->warnings++;
+  va_list ap;
+  va_start(ap, fmt);
+  vreport(d, loc, "warning", fmt, ap);
   va_end(ap);
 }
 

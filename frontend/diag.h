@@ -26,12 +26,16 @@ typedef struct Diag {
   const Source *src;
   FILE *out;      /* NULL: count only (the fuzzer) */
   int errors;
+  int warnings;
   int max_errors; /* 0: no limit */
 } Diag;
 
 void diag_init(Diag *d, const Source *src, FILE *out);
 
 void diag_error(Diag *d, Loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Reports and counts a warning; it does not stop compilation. */
+void diag_warning(Diag *d, Loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Attaches to the error just reported (skipped if that one was swallowed). */
 void diag_note(Diag *d, Loc loc, const char *fmt, ...)

@@ -17,6 +17,10 @@ const OpInfo *ir_op_info(Op op) {
   return &op_table[op];
 }
 
+bool ir_op_is(Op op, unsigned flags) {
+  return (ir_op_info(op)->flags & flags) == flags;
+}
+
 Op ir_act_op(ActKind k) {
   switch (k) {
   case ACT_NONE: return OP_COUNT;
@@ -30,14 +34,30 @@ Op ir_act_op(ActKind k) {
 }
 
 Activation ir_op_act(const Node *n) {
-  switch (n->op) {
-  case OP_RELU: return (Activation){ACT_RELU, 0};
-  case OP_LEAKY_RELU: return (Activation){ACT_LEAKY_RELU, n->attr.act.alpha};
-  case OP_SIGMOID: return (Activation){ACT_SIGMOID, 0};
-  case OP_TANH: return (Activation){ACT_TANH, 0};
-  case OP_SOFTMAX: return (Activation){ACT_SOFTMAX, 0};
-  default: return (Activation){ACT_NONE, 0};
+  for (ActKind k = ACT_RELU; k <= ACT_SOFTMAX; k++)
+    if (ir_act_op(k) == n->op)
+      return (Activation){k, k == ACT_LEAKY_RELU ? n->attr.act.alpha : 0};
+  return (Activation){ACT_NONE, 0};
+}
+
+Activation *ir_act_slot(Node *n) {
+  if (!ir_op_is(n->op, OPF_ACT_SLOT))
+    return NULL;
+  switch (ir_op_info(n->op)->attrs) {
+  case ATTR_CONV: return &n->attr.conv.act;
+  case ATTR_DENSE: return &n->attr.dense.act;
+  case ATTR_JOIN: return &n->attr.join.act;
+  case ATTR_BN: return &n->attr.bn.act;
+  case ATTR_NONE:
+  case ATTR_POOL:
+  case ATTR_DROPOUT:
+  case ATTR_ACT:
+  case ATTR_ACT_BWD:
+  case ATTR_OPT:
+  case ATTR_SLICE:
+    break;
   }
+  unreachable(); /* an OPF_ACT_SLOT op whose attributes have no act */
 }
 
 const char *ir_act_name(ActKind k) {
@@ -62,20 +82,13 @@ int64_t ir_shape_elems(const Shape *s) {
   return n;
 }
 
+int64_t ir_dtype_bytes(DType dt) { return dt == DT_I64 ? 8 : 4; }
+
 bool ir_tensor_per_image(const Tensor *t) {
   if (t->kind != TK_VALUE)
     return t->kind == TK_INPUT || t->kind == TK_LABELS;
-  switch (t->def->op) {
-  case OP_CONV2D_BWD_WEIGHT:
-  case OP_CONV2D_BWD_BIAS:
-  case OP_DENSE_BWD_WEIGHT:
-  case OP_DENSE_BWD_BIAS:
-  case OP_SGD_UPDATE:
-  case OP_ADAM_UPDATE:
-    return false;
-  default:
-    return true;
-  }
+  unsigned once = OPF_PARAM_GRAD | OPF_BATCH_PARTIAL | OPF_UPDATE;
+  return !(ir_op_info(t->def->op)->flags & once);
 }
 
 const char *ir_shape_str(const Shape *s, char *buf, size_t cap) {
@@ -128,13 +141,12 @@ Tensor *ir_tensor_new(Module *m, const char *name, TensorKind kind,
 
 Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
                   Loc loc, Tensor **in, int nin) {
-  if (nin > MAX_INPUTS)
-    unreachable();
   Node *n = arena_alloc(m->arena, sizeof(Node));
   n->op = op;
   n->layer = layer;
   n->loc = loc;
   n->nin = nin;
+  n->in = arena_array(m->arena, (size_t)nin + 1, sizeof(Tensor *));
   for (int i = 0; i < nin; i++)
     n->in[i] = in[i];
   n->out = ir_tensor_new(m, out_name, TK_VALUE, DT_F32, loc);
@@ -144,6 +156,19 @@ Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
   n->index = m->nnodes;
   m->nodes[m->nnodes++] = n;
   return n;
+}
+
+void ir_node_add_input(Module *m, Node *n, Tensor *t) {
+  Tensor **in = arena_array(m->arena, (size_t)n->nin + 1, sizeof(Tensor *));
+  memcpy(in, n->in, (size_t)n->nin * sizeof *in);
+  in[n->nin++] = t;
+  n->in = in;
+}
+
+void ir_node_drop_input(Node *n, int i) {
+  for (int j = i; j + 1 < n->nin; j++)
+    n->in[j] = n->in[j + 1];
+  n->nin--;
 }
 
 int ir_conv_grad_dy(Op op) { return op == OP_CONV2D_BWD_WEIGHT ? 1 : 0; }
@@ -186,6 +211,14 @@ void ir_replace_uses(Module *m, Tensor *from, Tensor *to) {
 void ir_drop_training(Module *m) {
   if (m->loss)
     m->loss->def->dead = true;
+  for (int i = 0; i < m->nnodes; i++) {
+    Node *n = m->nodes[i];
+    if (ir_op_is(n->op, OPF_TRAIN_ONLY))
+      n->dead = true;
+    for (int j = n->nin - 1; j >= 0; j--)
+      if (n->in[j]->def && ir_op_is(n->in[j]->def->op, OPF_TRAIN_ONLY))
+        ir_node_drop_input(n, j);
+  }
   m->loss = NULL;
   ir_sweep(m);
   int kept = 0;

@@ -63,7 +63,13 @@ typedef enum AttrKind {
   ATTR_ACT,     /* ActAttr */
   ATTR_ACT_BWD, /* Activation: which derivative */
   ATTR_OPT,     /* OptAttr */
+  ATTR_JOIN,    /* JoinAttr */
+  ATTR_BN,      /* BatchNormAttr */
+  ATTR_SLICE,   /* SliceAttr */
 } AttrKind;
+
+/* max_inputs of an op that reads as many tensors as the layer names */
+enum { ANY_INPUTS = 1 << 20 };
 
 enum {
   OPF_ELEMENTWISE = 1 << 0,
@@ -73,7 +79,17 @@ enum {
   OPF_FUSED = 1 << 4,
   OPF_GRAD = 1 << 5,
   OPF_UPDATE = 1 << 6,
+  OPF_ACT_SLOT = 1 << 7,
+  OPF_PARAM_GRAD = 1 << 8,
+  OPF_BATCH_PARTIAL = 1 << 9,
+  OPF_READS_BATCH = 1 << 10,
+  OPF_MASKS_DY = 1 << 11,
+  OPF_VIEW = 1 << 12,
+  OPF_TRAIN_ONLY = 1 << 13,
 };
+
+/* Whether op has every flag of `flags`. */
+bool ir_op_is(Op op, unsigned flags);
 
 typedef struct OpInfo {
   const char *name;
@@ -135,6 +151,24 @@ typedef struct ActAttr {
   float alpha;
 } ActAttr;
 
+/* add: the activation applied to the sum (fuse-add-act, or add's own
+ * activation=). */
+typedef struct JoinAttr {
+  Activation act;
+} JoinAttr;
+
+/* batchnorm and its gradients and update: PyTorch's momentum and eps, and
+ * the activation applied to the normalised output. */
+typedef struct BatchNormAttr {
+  float momentum, eps;
+  Activation act;
+} BatchNormAttr;
+
+/* concat_bwd: the channels of dy that are this input's. */
+typedef struct SliceAttr {
+  int first, count;
+} SliceAttr;
+
 /* The optimizer's constants; the learning rate is a run-time argument so
  * that the trainer's --lr needs no recompilation. */
 typedef struct OptAttr {
@@ -156,7 +190,7 @@ enum { MAX_RANK = 4 };
  * every index and byte offset in 32-bit-safe, overflow-free arithmetic. */
 #define IR_MAX_ELEMS INT64_C(0x7fffffff)
 
-typedef enum DType { DT_F32, DT_I32 } DType;
+typedef enum DType { DT_F32, DT_I32, DT_I64 } DType;
 
 typedef struct Shape {
   int rank; /* -1: not inferred yet; 0: scalar */
@@ -181,6 +215,31 @@ typedef enum Buffer {
   BUF_ARENA,  /* the scratch arena: activations and gradients */
 } Buffer;
 
+/* ---- parameters describe themselves ---------------------------------------- */
+
+/* How a parameter is laid out: cnnc's layout against PyTorch's. */
+typedef enum ParamKind {
+  PARAM_CONV_WEIGHT,  /* [kh, kw, cin, cout] here; PyTorch [cout, cin, kh, kw] */
+  PARAM_DENSE_WEIGHT, /* [in, out] here; PyTorch [out, in] */
+  PARAM_VECTOR,       /* [n] or a scalar in both */
+} ParamKind;
+
+/* Its first value (Keras's initialisers). */
+typedef enum ParamInit {
+  INIT_GLOROT_UNIFORM, /* uniform in +-sqrt(6 / (fan_in + fan_out)) */
+  INIT_ZEROS,
+  INIT_ONES,
+} ParamInit;
+
+/* Set by the layer that makes the parameter (ir/lower.c), read by every
+ * stage after: the optimizer updates trainable ones, plan-memory puts them
+ * first, the runtime initialises and saves each as it says. */
+typedef struct ParamDesc {
+  ParamKind kind;
+  ParamInit init;
+  bool trainable; /* false: a buffer (running statistics, counters) */
+} ParamDesc;
+
 typedef struct Tensor {
   const char *name; /* unique in the module; printed as %name */
   TensorKind kind;
@@ -188,6 +247,7 @@ typedef struct Tensor {
   Shape shape;
   Node *def; /* TK_VALUE only */
   Loc loc;   /* the layer that made it */
+  ParamDesc param; /* TK_PARAM only */
   struct Tensor *grad; /* its gradient, while autodiff runs */
   Buffer buffer;       /* plan-memory: where it lives */
   int64_t offset;      /* plan-memory: bytes into that buffer; in the
@@ -195,17 +255,18 @@ typedef struct Tensor {
 } Tensor;
 
 int64_t ir_shape_elems(const Shape *s); /* -1 if not inferred */
+/* Bytes of one element of t: 4, or 8 for DT_I64. */
+int64_t ir_dtype_bytes(DType dt);
 bool ir_shape_equal(const Shape *a, const Shape *b);
 /* Whether each image of a batch has its own copy at run time: the input,
  * activations and their gradients do; parameters, their gradients (summed
- * over the batch), optimizer state and the updated parameters do not. */
+ * over the batch), batch statistics, optimizer state and the updated
+ * parameters do not. */
 bool ir_tensor_per_image(const Tensor *t);
 /* "28x28x64", "10", "" for a scalar, "?" if not inferred. */
 const char *ir_shape_str(const Shape *s, char *buf, size_t cap);
 
 /* ---- nodes ---------------------------------------------------------------- */
-
-enum { MAX_INPUTS = 4 };
 
 struct Node {
   Op op;
@@ -215,7 +276,7 @@ struct Node {
   bool dead;     /* removed by a pass; swept by ir_sweep() */
   int index;     /* position in m->nodes (kept by ir_node_new and ir_sweep) */
   int nin;
-  Tensor *in[MAX_INPUTS];
+  Tensor **in; /* nin of them, in the module's arena */
   Tensor *out;
   union {
     ConvAttr conv;
@@ -225,6 +286,9 @@ struct Node {
     ActAttr act;
     Activation act_bwd;
     OptAttr opt;
+    JoinAttr join;
+    BatchNormAttr bn;
+    SliceAttr slice;
   } attr;
 };
 
@@ -273,6 +337,7 @@ typedef struct Module {
    * tensors come first, so infer needs only the first infer_arena_bytes;
    * the parameter gradients are the last grads_bytes, from grads_offset. */
   int64_t param_floats, state_floats;
+  int64_t trainable_floats; /* the trainable parameters: a prefix of them */
   int64_t chunks, chunk_images;
   int64_t train_arena_bytes, infer_arena_bytes;
   int64_t grads_offset, grads_bytes;
@@ -284,6 +349,12 @@ Tensor *ir_tensor_new(Module *m, const char *name, TensorKind kind,
 /* Appends a node and its output tensor, named `out_name`. */
 Node *ir_node_new(Module *m, Op op, const char *layer, const char *out_name,
                   Loc loc, Tensor **in, int nin);
+/* Appends t to n's inputs. */
+void ir_node_add_input(Module *m, Node *n, Tensor *t);
+/* Drops input i of n. */
+void ir_node_drop_input(Node *n, int i);
+/* The activation slot of an OPF_ACT_SLOT node, else NULL. */
+Activation *ir_act_slot(Node *n);
 
 /* The input index of dy in a conv gradient (conv2d_bwd_weight reads x
  * first); with fuse-conv-act-bwd's y, that is the last input. */
@@ -304,12 +375,6 @@ void ir_drop_training(Module *m);
 void ir_number_nodes(Module *m);
 
 /* ---- parameters at the checkpoint boundary (ir/params.c) ------------------- */
-
-typedef enum ParamKind {
-  PARAM_CONV_WEIGHT,  /* [kh, kw, cin, cout] here; PyTorch [cout, cin, kh, kw] */
-  PARAM_DENSE_WEIGHT, /* [in, out] here; PyTorch [out, in] */
-  PARAM_BIAS,         /* [n] in both */
-} ParamKind;
 
 typedef struct ParamLayout {
   ParamKind kind;

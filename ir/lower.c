@@ -21,12 +21,27 @@ enum { MAX_SIZE = 1 << 20 }; /* any one size argument: filters, kernel... */
  * model has fewer than 2^16 layers. */
 enum { MAX_LAYERS = (1 << 16) - 1 };
 
+/* Names are looked up through a sorted copy, so that a model of 60,000
+ * named layers costs n log n comparisons, not one per pair of layers. */
+typedef struct NamedLayer {
+  const char *name;
+  int index; /* in the model, to break ties: the first named comes first */
+} NamedLayer;
+
+/* The scope: every layer's name and, once lowered, its output. A layer
+ * reads `cur` (the layer written before it) unless it names another. */
 typedef struct Lowerer {
   Module *m;
   Diag *d;
   Arena *a;
-  Tensor *cur;     /* the output of the layer before */
+  Tensor *cur;     /* what the layer being lowered reads */
   int layer_index; /* of the layer being lowered */
+  bool training;   /* the file has a train block */
+  const AstLayer **layers;
+  const char **names;    /* of every layer, by index */
+  Tensor **outputs;      /* of every layer lowered so far; NULL after an error */
+  NamedLayer *by_name;   /* every layer, sorted by name */
+  int nlayers;
 } Lowerer;
 
 typedef void (*LowerFn)(Lowerer *, const AstLayer *, const char *name,
@@ -46,6 +61,9 @@ static void lower_dropout(Lowerer *, const AstLayer *, const char *, AstValue **
 static void lower_flatten(Lowerer *, const AstLayer *, const char *, AstValue **);
 static void lower_dense(Lowerer *, const AstLayer *, const char *, AstValue **);
 static void lower_act_layer(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_batchnorm(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_global_pool(Lowerer *, const AstLayer *, const char *, AstValue **);
+static void lower_join(Lowerer *, const AstLayer *, const char *, AstValue **);
 
 #define REQ(k) {k, true, true}
 #define POS(k) {k, false, true}
@@ -67,6 +85,12 @@ static const LayerDef layer_defs[] = {
     {"sigmoid", lower_act_layer, 0, {{0}}},
     {"tanh", lower_act_layer, 0, {{0}}},
     {"softmax", lower_act_layer, 0, {{0}}},
+    {"batchnorm", lower_batchnorm, 3,
+     {KEY("momentum"), KEY("eps"), KEY("activation")}},
+    {"globalavgpool", lower_global_pool, 0, {{0}}},
+    {"globalmaxpool", lower_global_pool, 0, {{0}}},
+    {"add", lower_join, 1, {KEY("activation")}},
+    {"concat", lower_join, 0, {{0}}},
 };
 enum { NLAYER_DEFS = sizeof layer_defs / sizeof layer_defs[0] };
 
@@ -162,10 +186,21 @@ static Activation activation_arg(Lowerer *lo, const AstValue *v,
 /* ---- building nodes ------------------------------------------------------------ */
 
 static Tensor *param(Lowerer *lo, const char *layer, const char *what,
-                     Loc loc) {
+                     Loc loc, ParamDesc desc) {
   const char *name = arena_printf(lo->a, "%s.%s", layer, what);
-  return ir_tensor_new(lo->m, name, TK_PARAM, DT_F32, loc);
+  Tensor *t = ir_tensor_new(lo->m, name, TK_PARAM, DT_F32, loc);
+  t->param = desc;
+  return t;
 }
+
+static const ParamDesc CONV_WEIGHT = {PARAM_CONV_WEIGHT, INIT_GLOROT_UNIFORM,
+                                      true};
+static const ParamDesc DENSE_WEIGHT = {PARAM_DENSE_WEIGHT,
+                                       INIT_GLOROT_UNIFORM, true};
+static const ParamDesc BIAS = {PARAM_VECTOR, INIT_ZEROS, true};
+static const ParamDesc SCALE = {PARAM_VECTOR, INIT_ONES, true};
+static const ParamDesc BUFFER_ZEROS = {PARAM_VECTOR, INIT_ZEROS, false};
+static const ParamDesc BUFFER_ONES = {PARAM_VECTOR, INIT_ONES, false};
 
 static Node *emit(Lowerer *lo, Op op, const char *layer, const char *out,
                   Loc loc, Tensor **in, int nin) {
@@ -214,9 +249,10 @@ static void lower_conv2d(Lowerer *lo, const AstLayer *l, const char *name,
     c.padding = PAD_SAME;
   Activation act = activation_arg(lo, v[4], name);
   c.bias = bool_arg(lo, v[5], name, "use_bias", true);
-  Tensor *in[3] = {lo->cur, param(lo, name, "weight", l->loc), NULL};
+  Tensor *in[3] = {lo->cur, param(lo, name, "weight", l->loc, CONV_WEIGHT),
+                   NULL};
   if (c.bias)
-    in[2] = param(lo, name, "bias", l->loc);
+    in[2] = param(lo, name, "bias", l->loc, BIAS);
   emit(lo, OP_CONV2D, name, name, l->loc, in, c.bias ? 3 : 2)->attr.conv = c;
   emit_activation(lo, act, name, l->loc);
 }
@@ -257,9 +293,10 @@ static void lower_dense(Lowerer *lo, const AstLayer *l, const char *name,
   dn.units = (int)size_arg(lo, v[0], name, "units", 1);
   Activation act = activation_arg(lo, v[1], name);
   dn.bias = bool_arg(lo, v[2], name, "use_bias", true);
-  Tensor *in[3] = {lo->cur, param(lo, name, "weight", l->loc), NULL};
+  Tensor *in[3] = {lo->cur, param(lo, name, "weight", l->loc, DENSE_WEIGHT),
+                   NULL};
   if (dn.bias)
-    in[2] = param(lo, name, "bias", l->loc);
+    in[2] = param(lo, name, "bias", l->loc, BIAS);
   emit(lo, OP_DENSE, name, name, l->loc, in, dn.bias ? 3 : 2)->attr.dense = dn;
   emit_activation(lo, act, name, l->loc);
 }
@@ -275,14 +312,120 @@ static void lower_act_layer(Lowerer *lo, const AstLayer *l, const char *name,
   n->attr.act.alpha = act.alpha;
 }
 
-/* ---- names ------------------------------------------------------------------------ */
+/* PyTorch's defaults: momentum 0.1, eps 1e-5. */
+static void lower_batchnorm(Lowerer *lo, const AstLayer *l, const char *name,
+                            AstValue **v) {
+  BatchNormAttr bn = {0.1f, 1e-5f, {ACT_NONE, 0}};
+  double momentum = bn.momentum, eps = bn.eps;
+  if (v[0] && value_float(lo->d, v[0], name, "momentum", &momentum) &&
+      !(momentum >= 0 && momentum <= 1))
+    diag_error(lo->d, v[0]->loc, "%s: batchnorm's 'momentum' must be in "
+               "[0, 1], got %s", name, v[0]->text);
+  if (v[1] && value_float(lo->d, v[1], name, "eps", &eps) &&
+      !(eps > 0 && (float)eps > 0 && eps < 1))
+    diag_error(lo->d, v[1]->loc, "%s: batchnorm's 'eps' must be in (0, 1), "
+               "got %s", name, v[1]->text);
+  bn.momentum = (float)momentum;
+  bn.eps = (float)eps;
+  Activation act = activation_arg(lo, v[2], name);
+  Tensor *in[7] = {lo->cur, param(lo, name, "weight", l->loc, SCALE),
+                   param(lo, name, "bias", l->loc, BIAS),
+                   param(lo, name, "running_mean", l->loc, BUFFER_ZEROS),
+                   param(lo, name, "running_var", l->loc, BUFFER_ONES),
+                   param(lo, name, "num_batches_tracked", l->loc,
+                         BUFFER_ZEROS), NULL};
+  in[5]->dtype = DT_I64;
+  int nin = 6;
+  if (lo->training) {
+    Tensor *x[1] = {lo->cur};
+    const char *stats = arena_printf(lo->a, "%s.stats", name);
+    in[nin++] = ir_node_new(lo->m, OP_BATCH_STATS, name, stats, l->loc, x, 1)
+                    ->out;
+  }
+  emit(lo, OP_BATCHNORM, name, name, l->loc, in, nin)->attr.bn = bn;
+  emit_activation(lo, act, name, l->loc);
+}
 
-/* Names are checked through a sorted copy, so that a model of 60,000 named
- * layers costs n log n comparisons, not one per pair of layers. */
-typedef struct NamedLayer {
-  const char *name;
-  int index; /* in the model, to break ties: the first named comes first */
-} NamedLayer;
+static void lower_global_pool(Lowerer *lo, const AstLayer *l,
+                              const char *name, AstValue **v) {
+  (void)v;
+  bool max = strcmp(l->kind, "globalmaxpool") == 0;
+  emit_unary(lo, max ? OP_GLOBAL_MAXPOOL : OP_GLOBAL_AVGPOOL, name, l->loc);
+}
+
+/* ---- the scope: layers by name ----------------------------------------------------- */
+
+static int name_vs_entry(const void *key, const void *entry);
+
+/* The output of the layer `v` names, for `what` (a layer) reading it as
+ * `role` ("from=", "add"); NULL after an error, or when that layer had an
+ * error of its own (already reported). */
+static Tensor *named_output(Lowerer *lo, const AstValue *v, const char *what,
+                            const char *role) {
+  if (v->kind != VAL_IDENT) {
+    diag_error(lo->d, v->loc, "%s: %s takes the name of a layer, not %s",
+               what, role, value_kind_name(v->kind));
+    return NULL;
+  }
+  const NamedLayer *e = bsearch(v->text, lo->by_name, (size_t)lo->nlayers,
+                                sizeof *e, name_vs_entry);
+  if (!e) {
+    const char **before = arena_array(lo->a, (size_t)lo->layer_index + 1,
+                                      sizeof *before);
+    for (int i = 0; i < lo->layer_index; i++)
+      before[i] = lo->names[i];
+    const char *s = suggest(v->text, before, lo->layer_index);
+    if (s)
+      diag_error(lo->d, v->loc, "%s: %s names an unknown layer '%s'; did you "
+                 "mean '%s'?", what, role, v->text, s);
+    else
+      diag_error(lo->d, v->loc, "%s: %s names an unknown layer '%s'", what,
+                 role, v->text);
+    return NULL;
+  }
+  if (e->index == lo->layer_index) {
+    diag_error(lo->d, v->loc, "%s: a layer cannot read its own output", what);
+    return NULL;
+  }
+  if (e->index > lo->layer_index) {
+    diag_error(lo->d, v->loc, "%s: %s names '%s', which is defined after "
+               "it; a layer reads only layers written before it", what, role,
+               v->text);
+    diag_note(lo->d, lo->layers[e->index]->name_loc, "'%s' is defined here",
+              v->text);
+    return NULL;
+  }
+  return lo->outputs[e->index];
+}
+
+/* add(A, B, ...) and concat(A, B, ...): the named layers, two or more */
+static void lower_join(Lowerer *lo, const AstLayer *l, const char *name,
+                       AstValue **v) {
+  int n = 0;
+  for (const AstArg *a = l->args; a; a = a->next)
+    n += !a->key;
+  Tensor **in = arena_array(lo->a, (size_t)n + 1, sizeof *in);
+  int nin = 0;
+  bool ok = true;
+  for (const AstArg *a = l->args; a; a = a->next)
+    if (!a->key) {
+      in[nin] = named_output(lo, a->value, name, l->kind);
+      ok &= in[nin++] != NULL;
+    }
+  if (n < 2) {
+    diag_error(lo->d, l->loc, "%s: %s needs two or more layers to join, "
+               "named as %s(a, b); got %d", name, l->kind, l->kind, n);
+    return;
+  }
+  Activation act = activation_arg(lo, v[0], name);
+  if (!ok)
+    return;
+  bool add = strcmp(l->kind, "add") == 0;
+  emit(lo, add ? OP_ADD : OP_CONCAT, name, name, l->loc, in, nin);
+  emit_activation(lo, act, name, l->loc);
+}
+
+/* ---- names ------------------------------------------------------------------------ */
 
 static int by_name_then_index(const void *pa, const void *pb) {
   const NamedLayer *a = pa, *b = pb;
@@ -354,6 +497,16 @@ static const char *auto_name(Lowerer *lo, const char *kind,
   return name;
 }
 
+/* Every layer, sorted by name, for the scope. */
+static void sort_all_names(Lowerer *lo) {
+  lo->by_name = arena_array(lo->a, (size_t)lo->nlayers + 1,
+                            sizeof *lo->by_name);
+  for (int i = 0; i < lo->nlayers; i++)
+    lo->by_name[i] = (NamedLayer){lo->names[i], i};
+  qsort(lo->by_name, (size_t)lo->nlayers, sizeof *lo->by_name,
+        by_name_then_index);
+}
+
 static void assign_names(Lowerer *lo, const AstLayer **layers, int n,
                          const char **names) {
   NamedLayer *user;
@@ -375,6 +528,48 @@ static void assign_names(Lowerer *lo, const AstLayer **layers, int n,
 
 /* ---- the model ------------------------------------------------------------------------ */
 
+/* The arguments args_bind sees: from= taken out (into *from), and for
+ * add and concat their positional layer names as well. */
+static const AstArg *own_args(Lowerer *lo, const AstLayer *l, bool joins,
+                              const AstArg **from) {
+  AstArg *head = NULL, **tail = &head;
+  *from = NULL;
+  for (const AstArg *a = l->args; a; a = a->next) {
+    if (a->key && strcmp(a->key, "from") == 0) {
+      if (*from) {
+        diag_error(lo->d, a->key_loc, "%s: 'from' is given twice",
+                   lo->names[lo->layer_index]);
+        diag_note(lo->d, (*from)->key_loc, "first given here");
+      }
+      *from = a;
+      continue;
+    }
+    if (joins && !a->key)
+      continue;
+    AstArg *copy = arena_alloc(lo->a, sizeof *copy);
+    *copy = *a;
+    copy->next = NULL;
+    *tail = copy;
+    tail = &copy->next;
+  }
+  return head;
+}
+
+/* What the layer reads: from=NAME, or the layer before. */
+static bool set_input(Lowerer *lo, const LayerDef *def, const AstLayer *l,
+                      const char *name, const AstArg *from, bool first) {
+  bool joins = def->lower == lower_join;
+  if (from && (first || joins)) {
+    diag_error(lo->d, from->key_loc, "%s: %s takes no 'from'; %s", name,
+               l->kind, first ? "the input reads nothing"
+                              : "it reads the layers it names");
+    return false;
+  }
+  lo->cur = first || !from ? lo->cur : named_output(lo, from->value, name,
+                                                    "from=");
+  return first || lo->cur != NULL;
+}
+
 static void lower_layer(Lowerer *lo, const AstLayer *l, const char *name,
                         bool first) {
   const LayerDef *def = find_layer_def(lo->d, l);
@@ -391,10 +586,31 @@ static void lower_layer(Lowerer *lo, const AstLayer *l, const char *name,
                "only once");
     return;
   }
+  const AstArg *from;
+  /* add and concat read the layers their positional arguments name */
+  const AstArg *args = own_args(lo, l, def->lower == lower_join, &from);
   AstValue *v[MAX_PARAMS];
-  if (!args_bind(lo->d, name, l->loc, l->args, def->params, def->nparams, v))
-    return;
-  def->lower(lo, l, name, v);
+  bool bound = args_bind(lo->d, name, l->loc, args, def->params, def->nparams,
+                         v);
+  Tensor *previous = lo->cur;
+  if (set_input(lo, def, l, name, from, first) && bound)
+    def->lower(lo, l, name, v);
+  bool lowered = lo->m->nnodes > 0 && lo->cur != previous;
+  lo->outputs[lo->layer_index] = first || lowered ? lo->cur : NULL;
+  if (!lowered && !first)
+    lo->cur = previous; /* the next layer reads on from the last good one */
+}
+
+/* A layer whose output nobody reads computes nothing the model uses:
+ * usually a from= that names the wrong layer. */
+static void warn_unread(Lowerer *lo) {
+  for (int i = 0; i + 1 < lo->nlayers; i++) {
+    Tensor *t = lo->outputs[i];
+    if (t && t != lo->m->output && ir_use_count(lo->m, t) == 0)
+      diag_warning(lo->d, lo->layers[i]->loc, "%s: nothing reads this "
+                   "layer's output, and it is not the model's output",
+                   lo->names[i]);
+  }
 }
 
 /* With a cross-entropy loss the softmax is fused into the loss, so it must
@@ -438,8 +654,11 @@ Module *ir_lower(const Ast *ast, Diag *d, Arena *a) {
                "'model NAME { ... }'");
     return NULL;
   }
-  Lowerer lo = {ir_module_new(a, d, ast->model_name, ast->model_loc), d, a,
-                NULL, 0};
+  Lowerer lo = {0};
+  lo.m = ir_module_new(a, d, ast->model_name, ast->model_loc);
+  lo.d = d;
+  lo.a = a;
+  lo.training = ast->has_train;
   const AstLayer **layers;
   int n = collect_layers(ast, &layers, a);
   if (n == 0)
@@ -452,6 +671,11 @@ Module *ir_lower(const Ast *ast, Diag *d, Arena *a) {
   }
   const char **names = arena_array(a, (size_t)n + 1, sizeof(char *));
   assign_names(&lo, layers, n, names);
+  lo.layers = layers;
+  lo.names = names;
+  lo.nlayers = n;
+  lo.outputs = arena_array(a, (size_t)n + 1, sizeof(Tensor *));
+  sort_all_names(&lo);
   for (int i = 0; i < n; i++) {
     lo.layer_index = i;
     lower_layer(&lo, layers[i], names[i], i == 0);
@@ -460,6 +684,8 @@ Module *ir_lower(const Ast *ast, Diag *d, Arena *a) {
     diag_error(d, layers[0]->loc, "model '%s' has only an input; add the "
                "layers that compute something", ast->model_name);
   lo.m->output = lo.m->nnodes ? lo.cur : NULL;
+  if (d->errors == 0)
+    warn_unread(&lo);
   Loc loss_loc = ast->train_loc;
   if (ast->has_train && ir_lower_train(lo.m, ast, &loss_loc) && d->errors == 0)
     check_softmax(&lo, loss_loc);

@@ -7,13 +7,14 @@
  * where cnnc reads H,W,C. */
 #include "ir.h"
 
-/* The conv2d or dense node that reads parameter t. */
+/* The layer's node that reads parameter t (parameters follow the
+ * activations among its inputs). */
 static const Node *consumer(const Module *m, const Tensor *t) {
   for (int i = 0; i < m->nnodes; i++) {
     const Node *n = m->nodes[i];
-    if ((n->op == OP_CONV2D || n->op == OP_DENSE) &&
-        (n->in[1] == t || (n->nin == 3 && n->in[2] == t)))
-      return n;
+    for (int j = 1; j < n->nin && ir_op_is(n->op, OPF_PARAMS); j++)
+      if (n->in[j] == t)
+        return n;
   }
   unreachable();
 }
@@ -40,11 +41,10 @@ static const Shape *flattened_from(const Node *dense) {
 
 ParamLayout ir_param_layout(const Module *m, const Tensor *t) {
   const Shape *s = &t->shape;
-  const Node *n = consumer(m, t);
-  ParamLayout p = {PARAM_BIAS, 0, 0, {0, 0, 0}};
-  if (s->rank == 1)
+  ParamLayout p = {t->param.kind, 0, 0, {0, 0, 0}};
+  if (p.kind == PARAM_VECTOR)
     return p;
-  p.kind = n->op == OP_CONV2D ? PARAM_CONV_WEIGHT : PARAM_DENSE_WEIGHT;
+  const Node *n = consumer(m, t);
   int64_t taps = s->rank == 4 ? s->dim[0] * s->dim[1] : 1;
   p.fan_in = taps * s->dim[s->rank - 2];
   p.fan_out = taps * s->dim[s->rank - 1];
@@ -61,7 +61,7 @@ Shape ir_param_torch_shape(const Module *m, const Tensor *t) {
   case PARAM_CONV_WEIGHT:
     return (Shape){4, {s->dim[3], s->dim[2], s->dim[0], s->dim[1]}};
   case PARAM_DENSE_WEIGHT: return (Shape){2, {s->dim[1], s->dim[0], 0, 0}};
-  case PARAM_BIAS: return *s;
+  case PARAM_VECTOR: return *s;
   }
   unreachable();
 }

@@ -10,7 +10,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-static const char *dtype_name(DType t) { return t == DT_F32 ? "f32" : "i32"; }
+static const char *dtype_name(DType t) {
+  return t == DT_F32 ? "f32" : t == DT_I32 ? "i32" : "i64";
+}
 
 /* The shortest %g form that reads back as the same float (attributes are
  * float32) or double (the train block): 0.25, 1e-07, 0.99999. */
@@ -112,6 +114,24 @@ static void print_attrs(FILE *out, const Node *n) {
     if (n->attr.act_bwd.kind == ACT_LEAKY_RELU)
       fprintf(out, "(%s)", F32(n->attr.act_bwd.alpha));
     fputc('}', out);
+    return;
+  case ATTR_JOIN:
+    if (n->attr.join.act.kind != ACT_NONE) {
+      fprintf(out, " {act=%s", ir_act_name(n->attr.join.act.kind));
+      if (n->attr.join.act.kind == ACT_LEAKY_RELU)
+        fprintf(out, "(%s)", F32(n->attr.join.act.alpha));
+      fputc('}', out);
+    }
+    return;
+  case ATTR_BN:
+    fprintf(out, " {momentum=%s, eps=%s", F32(n->attr.bn.momentum),
+            F32(n->attr.bn.eps));
+    print_act(out, n->attr.bn.act);
+    fputc('}', out);
+    return;
+  case ATTR_SLICE:
+    fprintf(out, " {channels=%d..%d}", n->attr.slice.first,
+            n->attr.slice.first + n->attr.slice.count);
     return;
   case ATTR_OPT:
     if (n->op == OP_ADAM_UPDATE)

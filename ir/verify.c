@@ -80,10 +80,20 @@ static void check_attrs(Checker *c, const Node *n) {
     if (n->op == OP_DENSE && n->attr.dense.bias != (n->nin == 3))
       fail(c, "dense bias attribute disagrees with its inputs", name);
     break;
+  case ATTR_BN:
+    if (!(n->attr.bn.eps > 0 && n->attr.bn.momentum >= 0 &&
+          n->attr.bn.momentum <= 1))
+      fail(c, "batchnorm with eps <= 0 or momentum outside [0, 1]", name);
+    break;
+  case ATTR_SLICE:
+    if (n->attr.slice.first < 0 || n->attr.slice.count < 1)
+      fail(c, "concat_bwd with an empty or negative slice", name);
+    break;
   case ATTR_NONE:
   case ATTR_ACT:
   case ATTR_ACT_BWD:
   case ATTR_OPT:
+  case ATTR_JOIN:
     break;
   }
 }

@@ -14,16 +14,21 @@
  *   %d.conv2d_2.bias = conv2d_bwd_bias %d.conv2d_2.pre
  *   %d.conv2d_1 = conv2d_bwd_data %d.conv2d_2.pre, %w
  *
- * A tensor read by several nodes sums its gradients with `add`. */
+ * A tensor read by several nodes sums its gradients with `grad_sum`. */
 #include "passes.h"
+
+static Node *grad_node_n(Module *m, Op op, const Node *fwd, const char *name,
+                         const Shape *shape, Tensor **in, int nin) {
+  Node *n = ir_node_new(m, op, fwd->layer, name, fwd->loc, in, nin);
+  n->out->shape = *shape;
+  n->attr = fwd->attr;
+  return n;
+}
 
 static Node *grad_node(Module *m, Op op, const Node *fwd, const char *name,
                        const Shape *shape, Tensor *a, Tensor *b) {
   Tensor *in[2] = {a, b};
-  Node *n = ir_node_new(m, op, fwd->layer, name, fwd->loc, in, b ? 2 : 1);
-  n->out->shape = *shape;
-  n->attr = fwd->attr;
-  return n;
+  return grad_node_n(m, op, fwd, name, shape, in, b ? 2 : 1);
 }
 
 /* Records g as (a part of) t's gradient. */
@@ -33,23 +38,33 @@ static void accumulate(Module *m, const Node *fwd, Tensor *t, Tensor *g) {
     return;
   }
   const char *name = arena_printf(m->arena, "%s.sum", g->name);
-  t->grad = grad_node(m, OP_ADD, fwd, name, &t->shape, t->grad, g)->out;
+  t->grad = grad_node(m, OP_GRAD_SUM, fwd, name, &t->shape, t->grad, g)->out;
 }
 
 static const char *grad_name(Module *m, const Tensor *t) {
   return arena_printf(m->arena, "d.%s%s", t->name, t->grad ? ".part" : "");
 }
 
-/* The gradient flowing into input i of fwd, computed by `op`; NULL for
- * the model's input, whose gradient nothing needs. */
-static Node *grad_input(Module *m, const Node *fwd, int i, Op op, Tensor *a,
-                        Tensor *b) {
+static bool needs_grad(const Tensor *x) {
+  return x->kind != TK_INPUT && x->kind != TK_LABELS;
+}
+
+/* The gradient flowing into input i of fwd, computed by `op` from `in`;
+ * NULL for the model's input, whose gradient nothing needs. */
+static Node *grad_input_n(Module *m, const Node *fwd, int i, Op op,
+                          Tensor **in, int nin) {
   Tensor *x = fwd->in[i];
-  if (x->kind == TK_INPUT || x->kind == TK_LABELS)
+  if (!needs_grad(x))
     return NULL;
-  Node *n = grad_node(m, op, fwd, grad_name(m, x), &x->shape, a, b);
+  Node *n = grad_node_n(m, op, fwd, grad_name(m, x), &x->shape, in, nin);
   accumulate(m, fwd, x, n->out);
   return n;
+}
+
+static Node *grad_input(Module *m, const Node *fwd, int i, Op op, Tensor *a,
+                        Tensor *b) {
+  Tensor *in[2] = {a, b};
+  return grad_input_n(m, fwd, i, op, in, b ? 2 : 1);
 }
 
 /* The gradient before the fused activation: dy * act'(y). */
@@ -72,6 +87,39 @@ static void grad_linear(Module *m, const Node *fwd, Activation act,
   if (fwd->nin == 3)
     grad_input(m, fwd, 2, bwd_bias, dz, NULL);
   grad_input(m, fwd, 0, bwd_data, dz, fwd->in[1]);
+}
+
+/* add: every input's gradient is dz itself */
+static void grad_add(Module *m, const Node *fwd) {
+  Tensor *dz = pre_activation(m, fwd, fwd->attr.join.act);
+  for (int i = 0; i < fwd->nin; i++)
+    if (needs_grad(fwd->in[i]))
+      accumulate(m, fwd, fwd->in[i], dz);
+}
+
+/* concat: each input's channels of dy */
+static void grad_concat(Module *m, const Node *fwd) {
+  int first = 0;
+  for (int i = 0; i < fwd->nin; i++) {
+    const Shape *s = &fwd->in[i]->shape;
+    int count = (int)s->dim[s->rank - 1];
+    Node *g = grad_input(m, fwd, i, OP_CONCAT_BWD, fwd->out->grad, NULL);
+    if (g)
+      g->attr.slice = (SliceAttr){first, count};
+    first += count;
+  }
+}
+
+/* batchnorm in training (its 7th input is the batch's statistics): the
+ * weight and bias gradients are the sums the input's gradient needs */
+static void grad_batchnorm(Module *m, const Node *fwd) {
+  Tensor *dz = pre_activation(m, fwd, fwd->attr.bn.act);
+  Tensor *x = fwd->in[0], *weight = fwd->in[1], *stats = fwd->in[6];
+  Tensor *win[3] = {x, dz, stats};
+  Node *dw = grad_input_n(m, fwd, 1, OP_BATCHNORM_BWD_WEIGHT, win, 3);
+  Node *db = grad_input(m, fwd, 2, OP_BATCHNORM_BWD_BIAS, dz, NULL);
+  Tensor *din[6] = {dz, x, weight, stats, dw->out, db->out};
+  grad_input_n(m, fwd, 0, OP_BATCHNORM_BWD_DATA, din, 6);
 }
 
 /* The softmax whose output is the prediction paired with this loss. */
@@ -107,6 +155,15 @@ static void grad_node_of(Module *m, const Node *n) {
   case OP_DROPOUT: grad_input(m, n, 0, OP_DROPOUT_BWD, dy, NULL); return;
   case OP_FLATTEN: grad_input(m, n, 0, OP_FLATTEN_BWD, dy, NULL); return;
   case OP_SOFTMAX: grad_input(m, n, 0, OP_SOFTMAX_BWD, dy, n->out); return;
+  case OP_GLOBAL_MAXPOOL:
+    grad_input(m, n, 0, OP_GLOBAL_MAXPOOL_BWD, dy, n->in[0]);
+    return;
+  case OP_GLOBAL_AVGPOOL:
+    grad_input(m, n, 0, OP_GLOBAL_AVGPOOL_BWD, dy, NULL);
+    return;
+  case OP_ADD: grad_add(m, n); return;
+  case OP_CONCAT: grad_concat(m, n); return;
+  case OP_BATCHNORM: grad_batchnorm(m, n); return;
   case OP_RELU:
   case OP_LEAKY_RELU:
   case OP_SIGMOID:
@@ -116,9 +173,36 @@ static void grad_node_of(Module *m, const Node *n) {
       g->attr.act_bwd = ir_op_act(n);
     return;
   }
-  default:
-    unreachable();
+  case OP_BATCH_STATS: /* the batchnorm's gradient accounts for them */
+  case OP_ACT_BWD:
+  case OP_SOFTMAX_BWD:
+  case OP_CROSS_ENTROPY_BWD:
+  case OP_SOFTMAX_XENT_BWD:
+  case OP_CONV2D_BWD_DATA:
+  case OP_CONV2D_BWD_WEIGHT:
+  case OP_CONV2D_BWD_BIAS:
+  case OP_DENSE_BWD_DATA:
+  case OP_DENSE_BWD_WEIGHT:
+  case OP_DENSE_BWD_BIAS:
+  case OP_MAXPOOL_BWD:
+  case OP_AVGPOOL_BWD:
+  case OP_GLOBAL_MAXPOOL_BWD:
+  case OP_GLOBAL_AVGPOOL_BWD:
+  case OP_POOL_DROPOUT_BWD:
+  case OP_DROPOUT_BWD:
+  case OP_FLATTEN_BWD:
+  case OP_CONCAT_BWD:
+  case OP_BATCHNORM_BWD_WEIGHT:
+  case OP_BATCHNORM_BWD_BIAS:
+  case OP_BATCHNORM_BWD_DATA:
+  case OP_GRAD_SUM:
+  case OP_SGD_UPDATE:
+  case OP_ADAM_UPDATE:
+  case OP_RUNNING_STATS_UPDATE:
+  case OP_COUNT:
+    break;
   }
+  unreachable();
 }
 
 void pass_autodiff(Module *m) {

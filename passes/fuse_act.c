@@ -1,4 +1,5 @@
-/* fuse_act.c - fuse-conv-relu and fuse-dense-act.
+/* fuse_act.c - fuse-conv-relu, fuse-dense-act, fuse-add-act and
+ * fuse-batchnorm-act.
  *
  * Requires: nothing (shapes are kept if present).
  * Keeps: every shape; removes the activation node.
@@ -15,19 +16,13 @@
  * left alone; fuse-softmax-xent handles the softmax that matters. */
 #include "passes.h"
 
-static Activation *act_slot(Node *n) {
-  if (n->op == OP_CONV2D)
-    return &n->attr.conv.act;
-  if (n->op == OP_DENSE)
-    return &n->attr.dense.act;
-  return NULL;
-}
-
 static void fuse_activations_into(Module *m, Op producer) {
   for (int i = 0; i < m->nnodes; i++) {
     Node *p = m->nodes[i];
-    Activation *slot = act_slot(p);
-    if (p->dead || p->op != producer || slot->kind != ACT_NONE)
+    if (p->dead || p->op != producer)
+      continue;
+    Activation *slot = ir_act_slot(p);
+    if (slot->kind != ACT_NONE)
       continue;
     Node *act = ir_sole_user(m, p->out);
     unsigned need = OPF_ELEMENTWISE | OPF_ACTIVATION;
@@ -43,3 +38,9 @@ static void fuse_activations_into(Module *m, Op producer) {
 void pass_fuse_conv_relu(Module *m) { fuse_activations_into(m, OP_CONV2D); }
 
 void pass_fuse_dense_act(Module *m) { fuse_activations_into(m, OP_DENSE); }
+
+void pass_fuse_add_act(Module *m) { fuse_activations_into(m, OP_ADD); }
+
+void pass_fuse_batchnorm_act(Module *m) {
+  fuse_activations_into(m, OP_BATCHNORM);
+}

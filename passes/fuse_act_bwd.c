@@ -21,10 +21,7 @@
  * gradient's kernel (cg_conv_fast.c), which reads the same dy and y. */
 #include "passes.h"
 
-static bool is_conv_grad(Op op) {
-  return op == OP_CONV2D_BWD_DATA || op == OP_CONV2D_BWD_WEIGHT ||
-         op == OP_CONV2D_BWD_BIAS;
-}
+static bool is_conv_grad(Op op) { return ir_op_is(op, OPF_MASKS_DY); }
 
 /* Whether every reader of dz is a conv gradient that reads it as its dy
  * and has no mask of its own yet. */
@@ -56,7 +53,7 @@ static void fuse(Module *m, Node *act_bwd) {
     if (n->dead || !is_conv_grad(n->op) || n->in[ir_conv_grad_dy(n->op)] != dz)
       continue;
     n->in[ir_conv_grad_dy(n->op)] = dy;
-    n->in[n->nin++] = y;
+    ir_node_add_input(m, n, y);
     n->attr.conv.act = act_bwd->attr.act_bwd;
   }
   /* dz was the gradient of a standalone activation's input: it is gone */

@@ -146,8 +146,75 @@ static void infer_loss(Module *m, Node *n) {
   n->out->shape = (Shape){0, {0}};
 }
 
+/* The layer that made t, for messages: "'b1_bn2' (28x28x16)". */
+static const char *layer_of(const Tensor *t) {
+  return t->def ? t->def->layer : t->name;
+}
+
+static void infer_add(Module *m, Node *n) {
+  char a[96], b[96];
+  for (int i = 1; i < n->nin; i++) {
+    const Shape *s0 = &n->in[0]->shape, *si = &n->in[i]->shape;
+    if (ir_shape_equal(s0, si))
+      continue;
+    diag_error(m->diag, n->loc, "%s: add needs layers of one shape, but "
+               "'%s' is %s and '%s' is %s", n->layer, layer_of(n->in[0]),
+               str(s0, a, sizeof a), layer_of(n->in[i]), str(si, b, sizeof b));
+    return;
+  }
+  n->out->shape = n->in[0]->shape;
+}
+
+/* Images of one height and width along channels, or vectors end to end. */
+static void infer_concat(Module *m, Node *n) {
+  const Shape *s0 = &n->in[0]->shape;
+  Shape out = *s0;
+  char a[96], b[96];
+  for (int i = 1; i < n->nin; i++) {
+    const Shape *si = &n->in[i]->shape;
+    bool fits_with = si->rank == s0->rank &&
+                     (s0->rank == 1 || (si->dim[0] == s0->dim[0] &&
+                                        si->dim[1] == s0->dim[1]));
+    if (!fits_with) {
+      diag_error(m->diag, n->loc, "%s: concat joins images of one height "
+                 "and width (or vectors), but '%s' is %s and '%s' is %s",
+                 n->layer, layer_of(n->in[0]), str(s0, a, sizeof a),
+                 layer_of(n->in[i]), str(si, b, sizeof b));
+      return;
+    }
+    out.dim[out.rank - 1] += si->dim[si->rank - 1];
+  }
+  set_shape(m, n, n->out, out, "output");
+}
+
+/* Channels last: C of an HxWxC image, or the length of a vector. */
+static void infer_batchnorm(Module *m, Node *n) {
+  const Shape *in = &n->in[0]->shape;
+  int64_t c = in->dim[in->rank - 1];
+  for (int i = 1; i <= 4; i++)
+    if (!set_shape(m, n, n->in[i], shape1(c), "parameter"))
+      return;
+  n->in[5]->shape = (Shape){0, {0}};
+  if (!params_fit(m, n, n->in[5], &m->param_floats))
+    return;
+  n->out->shape = *in;
+}
+
 static void infer_node(Module *m, Node *n) {
   switch (n->op) {
+  case OP_ADD: infer_add(m, n); return;
+  case OP_CONCAT: infer_concat(m, n); return;
+  case OP_BATCHNORM: infer_batchnorm(m, n); return;
+  case OP_BATCH_STATS: {
+    const Shape *in = &n->in[0]->shape;
+    n->out->shape = (Shape){2, {3, in->dim[in->rank - 1], 0, 0}};
+    return;
+  }
+  case OP_GLOBAL_MAXPOOL:
+  case OP_GLOBAL_AVGPOOL:
+    if (need_image(m, n, &n->in[0]->shape))
+      n->out->shape = shape1(n->in[0]->shape.dim[2]);
+    return;
   case OP_CONV2D: infer_conv(m, n); return;
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -165,9 +232,45 @@ static void infer_node(Module *m, Node *n) {
   case OP_SIGMOID:
   case OP_TANH:
   case OP_SOFTMAX: n->out->shape = n->in[0]->shape; return;
-  default: break;
+  case OP_ACT_BWD:
+  case OP_SOFTMAX_BWD:
+  case OP_CROSS_ENTROPY_BWD:
+  case OP_SOFTMAX_XENT_BWD:
+  case OP_CONV2D_BWD_DATA:
+  case OP_CONV2D_BWD_WEIGHT:
+  case OP_CONV2D_BWD_BIAS:
+  case OP_DENSE_BWD_DATA:
+  case OP_DENSE_BWD_WEIGHT:
+  case OP_DENSE_BWD_BIAS:
+  case OP_MAXPOOL_BWD:
+  case OP_AVGPOOL_BWD:
+  case OP_GLOBAL_MAXPOOL_BWD:
+  case OP_GLOBAL_AVGPOOL_BWD:
+  case OP_POOL_DROPOUT_BWD:
+  case OP_DROPOUT_BWD:
+  case OP_FLATTEN_BWD:
+  case OP_CONCAT_BWD:
+  case OP_BATCHNORM_BWD_WEIGHT:
+  case OP_BATCHNORM_BWD_BIAS:
+  case OP_BATCHNORM_BWD_DATA:
+  case OP_GRAD_SUM:
+  case OP_SGD_UPDATE:
+  case OP_ADAM_UPDATE:
+  case OP_RUNNING_STATS_UPDATE:
+  case OP_COUNT:
+    break; /* autodiff and optimizer shape what they make */
   }
   unreachable();
+}
+
+/* Whether every input of n has its shape (not so after an error
+ * upstream). */
+static bool inputs_shaped(const Node *n) {
+  for (int i = 0; i < n->nin; i++)
+    if (n->in[i]->kind != TK_PARAM && n->in[i]->kind != TK_LABELS &&
+        n->in[i]->shape.rank < 0)
+      return false;
+  return true;
 }
 
 void pass_infer_shapes(Module *m) {
@@ -180,7 +283,7 @@ void pass_infer_shapes(Module *m) {
     Node *n = m->nodes[i];
     /* After an error upstream there is nothing sound to say here; the
      * backward graph is shaped by autodiff. */
-    if (n->in[0]->shape.rank < 0 ||
+    if (!inputs_shaped(n) ||
         (ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE)))
       continue;
     infer_node(m, n);

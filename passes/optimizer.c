@@ -10,7 +10,10 @@
  *   sgd:  v = momentum v + g;  w -= lr v      (PyTorch's form; no v when
  *                                              momentum is 0)
  * eps is Keras's 1e-7 by default, as the article used Keras; the step t
- * and the learning rate are run-time arguments of the train step. */
+ * and the learning rate are run-time arguments of the train step.
+ *
+ * A batchnorm's running statistics are not trained but updated too, once a
+ * step from the batch's statistics: one running_stats_update per batchnorm. */
 #include "passes.h"
 
 static Tensor *state(Module *m, const Tensor *p, const char *what) {
@@ -39,6 +42,15 @@ static void update(Module *m, Tensor *p) {
                           (float)o->beta2, (float)o->eps};
 }
 
+static void update_running_stats(Module *m, const Node *bn) {
+  Tensor *in[4] = {bn->in[3], bn->in[4], bn->in[5], bn->in[6]};
+  const char *name = arena_printf(m->arena, "%s.updated", bn->in[3]->name);
+  Node *n = ir_node_new(m, OP_RUNNING_STATS_UPDATE, bn->layer, name, bn->loc,
+                        in, 4);
+  n->out->shape = bn->in[3]->shape;
+  n->attr.bn = bn->attr.bn;
+}
+
 static bool has_updates(const Module *m) {
   for (int i = 0; i < m->nnodes; i++)
     if (ir_op_info(m->nodes[i]->op)->flags & OPF_UPDATE)
@@ -55,4 +67,8 @@ void pass_optimizer(Module *m) {
     if (p->kind == TK_PARAM && p->grad)
       update(m, p);
   }
+  int nnodes = m->nnodes;
+  for (int i = 0; i < nnodes; i++)
+    if (m->nodes[i]->op == OP_BATCHNORM && m->nodes[i]->nin == 7)
+      update_running_stats(m, m->nodes[i]);
 }

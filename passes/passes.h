@@ -20,6 +20,14 @@ void pass_fuse_conv_relu(Module *m);
 /* Requires: nothing. The same for dense (DenseAttr.act). */
 void pass_fuse_dense_act(Module *m);
 
+/* Requires: nothing. The same for add (JoinAttr.act): the sum and its
+ * activation in one pass over memory. */
+void pass_fuse_add_act(Module *m);
+
+/* Requires: nothing. The same for batchnorm (BatchNormAttr.act):
+ * normalise, scale, shift and activate in one pass. */
+void pass_fuse_batchnorm_act(Module *m);
+
 /* Requires: nothing. maxpool/avgpool followed by dropout, the pool's only
  * user, become one pool_dropout; keeps shapes. */
 void pass_fuse_pool_dropout(Module *m);

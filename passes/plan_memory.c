@@ -30,13 +30,13 @@ enum { ALIGN = 64, MAX_CHUNKS = 8 };
 static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
 
 static bool is_view(const Node *n) {
-  return n->op == OP_FLATTEN || n->op == OP_FLATTEN_BWD ||
-         (ir_op_info(n->op)->flags & OPF_UPDATE);
+  return ir_op_info(n->op)->flags & (OPF_VIEW | OPF_UPDATE);
 }
 
 static int64_t bytes_of(const Module *m, const Tensor *t) {
   int64_t copies = ir_tensor_per_image(t) ? m->chunk_images : 1;
-  return align_up(ir_shape_elems(&t->shape) * 4 * copies);
+  return align_up(ir_shape_elems(&t->shape) * ir_dtype_bytes(t->dtype) *
+                  copies);
 }
 
 /* ---- the free list: holes in the arena, sorted by offset ---------------------- */
@@ -92,7 +92,7 @@ typedef enum Stage { FORWARD, BACKWARD, PARAM_GRADS } Stage;
 static Stage stage_of(const Node *n) {
   if (!(ir_op_info(n->op)->flags & (OPF_GRAD | OPF_UPDATE)))
     return FORWARD;
-  return ir_tensor_per_image(n->out) || is_view(n) ? BACKWARD : PARAM_GRADS;
+  return ir_op_is(n->op, OPF_PARAM_GRAD) ? PARAM_GRADS : BACKWARD;
 }
 
 /* The node whose slice holds t: views are followed to what they view. */
@@ -115,6 +115,11 @@ static int *last_uses(Module *m) {
       if (o >= 0 && last[o] < j)
         last[o] = j;
     }
+  /* A chunk's partial sums are read by every chunk, some of which may run
+   * ahead of it in a phase: they stay to the end. */
+  for (int i = 0; i < m->nnodes; i++)
+    if (ir_op_is(m->nodes[i]->op, OPF_BATCH_PARTIAL))
+      last[i] = m->nnodes;
   if (m->output && owner(m, m->output) >= 0)
     last[owner(m, m->output)] = m->nnodes;
   if (m->loss && owner(m, m->loss) >= 0)
@@ -180,18 +185,30 @@ static void choose_chunks(Module *m) {
   m->chunk_images = (batch + m->chunks - 1) / m->chunks;
 }
 
+/* The trainable parameters first, then the buffers: the optimizer's
+ * state mirrors the trainable prefix. */
+static void place_params(Module *m, bool trainable) {
+  for (int i = 0; i < m->ntensors; i++) {
+    Tensor *t = m->tensors[i];
+    if (t->kind != TK_PARAM || t->param.trainable != trainable)
+      continue;
+    t->buffer = BUF_PARAMS;
+    t->offset = m->param_floats * 4;
+    m->param_floats += ir_shape_elems(&t->shape) * ir_dtype_bytes(t->dtype) / 4;
+  }
+}
+
 static void place_leaves(Module *m) {
+  place_params(m, true);
+  m->trainable_floats = m->param_floats;
+  place_params(m, false);
   for (int i = 0; i < m->ntensors; i++) {
     Tensor *t = m->tensors[i];
     int64_t floats = ir_shape_elems(&t->shape);
     switch (t->kind) {
     case TK_INPUT: t->buffer = BUF_INPUT; t->offset = 0; break;
     case TK_LABELS: t->buffer = BUF_LABELS; t->offset = 0; break;
-    case TK_PARAM:
-      t->buffer = BUF_PARAMS;
-      t->offset = m->param_floats * 4;
-      m->param_floats += floats;
-      break;
+    case TK_PARAM: break;
     case TK_STATE:
       t->buffer = BUF_STATE;
       t->offset = m->state_floats * 4;

@@ -10,7 +10,9 @@
  * refuse a run that would not continue this one. Doubles are written with
  * %a, which reads back bit for bit.
  *
- * The optimizer state buffer holds, for each parameter in order, its
+ * The optimizer state buffer holds, for each trainable parameter in order
+ * (they come first in the parameter buffer; buffers such as running
+ * statistics have no state), its
  * slots one after the other (Adam: m then v; SGD with momentum: the
  * velocity), each in the parameter's layout: plan-memory places the state
  * tensors so, in the order the optimizer pass creates them. */
@@ -22,7 +24,7 @@
 #include <zlib.h>
 
 int cnn_state_slots(const CnnModel *m) {
-  return m->num_params ? (int)(m->opt_state_floats / m->num_params) : 0;
+  return m->num_trainable ? (int)(m->opt_state_floats / m->num_trainable) : 0;
 }
 
 const char *cnn_state_name(const CnnModel *m, int slot) {
@@ -44,7 +46,7 @@ static int tensor_list(const CnnModel *m, const float *params,
     out[n++] = (CnnTensorOut){p, NULL, params + p->offset};
   }
   for (int64_t t = 0; t < m->num_param_tensors; t++)
-    for (int k = 0; k < slots; k++) {
+    for (int k = 0; k < slots && m->params[t].trainable; k++) {
       const CnnParam *p = &m->params[t];
       out[n++] = (CnnTensorOut){p, cnn_state_name(m, k),
                                 state + cnn_state_offset(m, p, k)};
@@ -102,7 +104,8 @@ static uint64_t fnv_f64(uint64_t h, double v) { return fnv(h, &v, sizeof v); }
 static uint64_t model_hash(const CnnModel *m) {
   uint64_t h = fnv(0xcbf29ce484222325u, m->name, strlen(m->name) + 1);
   int64_t dims[] = {m->input_h, m->input_w, m->input_c, m->num_classes,
-                    m->batch, m->num_params, m->opt_state_floats,
+                    m->batch, m->num_params, m->num_trainable,
+                    m->opt_state_floats,
                     m->optimizer};
   for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
     h = fnv_i64(h, dims[i]);
@@ -113,7 +116,8 @@ static uint64_t model_hash(const CnnModel *m) {
     const CnnParam *p = &m->params[t];
     h = fnv(h, p->name, strlen(p->name) + 1);
     int64_t v[] = {p->kind, p->rank, p->shape[0], p->shape[1], p->shape[2],
-                   p->shape[3], p->flat_h, p->flat_w, p->flat_c};
+                   p->shape[3], p->flat_h, p->flat_w, p->flat_c, p->init,
+                   p->trainable, p->dtype};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
       h = fnv_i64(h, v[i]);
   }

@@ -20,30 +20,48 @@
 extern "C" {
 #endif
 
-#define CNN_ABI_VERSION 1
+#define CNN_ABI_VERSION 2
 
 typedef enum CnnParamKind {
   CNN_PARAM_CONV_WEIGHT = 0,  /* [kh, kw, cin, cout] (HWIO) */
   CNN_PARAM_DENSE_WEIGHT = 1, /* [in, out] */
-  CNN_PARAM_BIAS = 2,         /* [n] */
+  CNN_PARAM_VECTOR = 2,       /* [n], or a scalar (rank 0): PyTorch's too */
 } CnnParamKind;
+
+/* A parameter's first value, as Keras initialises it. */
+typedef enum CnnInit {
+  CNN_INIT_GLOROT_UNIFORM = 0, /* uniform in +-sqrt(6 / (fan_in + fan_out)) */
+  CNN_INIT_ZEROS = 1,
+  CNN_INIT_ONES = 2,
+} CnnInit;
+
+/* How its elements are stored: a float each, or an int64_t in two floats'
+ * room (num_batches_tracked). */
+typedef enum CnnDType { CNN_F32 = 0, CNN_I64 = 1 } CnnDType;
 
 typedef enum CnnOptimizerKind { CNN_OPT_SGD = 0, CNN_OPT_ADAM = 1 } CnnOptimizerKind;
 
-/* One trained tensor inside the flat parameter buffer. */
+/* One tensor of the model's state inside the flat parameter buffer: a
+ * trained parameter, or a buffer (running statistics) that the train step
+ * updates itself and the optimizer leaves alone. Each says how it is laid
+ * out, initialised and stored, so that the runtime needs no edit for a new
+ * kind of layer. */
 typedef struct CnnParam {
   const char *name;   /* PyTorch state_dict name: "conv2d_1.weight" */
   int64_t kind;       /* CnnParamKind */
   int64_t rank;
   int64_t shape[4];   /* cnnc's layout, see CnnParamKind */
   int64_t offset;     /* first float in the parameter buffer */
-  int64_t size;       /* floats */
+  int64_t size;       /* elements */
   int64_t fan_in;     /* inputs per output unit: kh*kw*cin, or in */
   int64_t fan_out;    /* kh*kw*cout, or out */
   /* A dense weight right after flatten(HxWxC) reads its inputs in cnnc's
    * H,W,C order; PyTorch flattens C,H,W. These give H, W, C so that the
    * checkpoint can reorder rows; all zero for any other tensor. */
   int64_t flat_h, flat_w, flat_c;
+  int64_t init;       /* CnnInit */
+  int64_t trainable;  /* 1: the optimizer updates it; 0: a buffer */
+  int64_t dtype;      /* CnnDType */
 } CnnParam;
 
 /* Trains on images [n][h][w][c] (floats, pixel/255) with labels [n] (class
@@ -67,10 +85,13 @@ typedef struct CnnModel {
   int64_t input_h, input_w, input_c;
   int64_t num_classes;
   int64_t batch; /* the largest n the functions accept */
-  int64_t num_params;
+  int64_t num_params; /* floats in the parameter buffer */
   int64_t num_param_tensors;
   const CnnParam *params;
-  int64_t opt_state_floats; /* adam: 2 x num_params; sgd: num_params */
+  /* the trainable parameters are the buffer's first num_trainable floats;
+   * the buffers follow */
+  int64_t num_trainable;
+  int64_t opt_state_floats; /* adam: 2 x num_trainable; sgd: num_trainable */
   int64_t train_arena_bytes;
   int64_t infer_arena_bytes;
   /* the train block's values, defaults for the trainer's flags */

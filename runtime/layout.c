@@ -9,6 +9,10 @@
 
 #include <string.h>
 
+int64_t cnn_param_floats(const CnnParam *p) {
+  return p->dtype == CNN_I64 ? 2 * p->size : p->size;
+}
+
 int cnn_torch_shape(const CnnParam *p, int64_t shape[4]) {
   const int64_t *s = p->shape;
   switch (p->kind) {
@@ -18,10 +22,11 @@ int cnn_torch_shape(const CnnParam *p, int64_t shape[4]) {
   case CNN_PARAM_DENSE_WEIGHT:
     memcpy(shape, (int64_t[2]){s[1], s[0]}, 2 * sizeof *shape);
     return 2;
-  default:
+  case CNN_PARAM_VECTOR:
     memcpy(shape, s, (size_t)p->rank * sizeof *shape);
     return (int)p->rank;
   }
+  return -1; /* cnn_model_check refuses any other kind */
 }
 
 /* Each layout change is one loop nest over the pairs (cnnc's index c,
@@ -69,7 +74,9 @@ static void convert(Way way, const CnnParam *p, const float *src, float *dst) {
   switch (p->kind) {
   case CNN_PARAM_CONV_WEIGHT: conv(way, p->shape, src, dst); break;
   case CNN_PARAM_DENSE_WEIGHT: dense(way, p, src, dst); break;
-  default: memcpy(dst, src, (size_t)p->size * sizeof *dst); break;
+  case CNN_PARAM_VECTOR:
+    memcpy(dst, src, (size_t)cnn_param_floats(p) * sizeof *dst);
+    break;
   }
 }
 

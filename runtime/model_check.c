@@ -14,7 +14,7 @@ static bool fail(const CnnModel *m, const char *what) {
 }
 
 static bool check_shape(const CnnParam *p) {
-  if (p->rank < 1 || p->rank > 4)
+  if (p->rank < 0 || p->rank > 4)
     return false;
   int64_t n = 1;
   for (int64_t i = 0; i < p->rank; i++) {
@@ -26,10 +26,17 @@ static bool check_shape(const CnnParam *p) {
 }
 
 static bool check_kind(const CnnParam *p) {
+  bool described = p->init >= CNN_INIT_GLOROT_UNIFORM &&
+                   p->init <= CNN_INIT_ONES && (p->trainable == 0 ||
+                   p->trainable == 1) && (p->dtype == CNN_F32 ||
+                   (p->dtype == CNN_I64 && !p->trainable &&
+                    p->init == CNN_INIT_ZEROS));
+  if (!described)
+    return false;
   switch (p->kind) {
   case CNN_PARAM_CONV_WEIGHT: return p->rank == 4;
   case CNN_PARAM_DENSE_WEIGHT: return p->rank == 2;
-  case CNN_PARAM_BIAS: return p->rank == 1;
+  case CNN_PARAM_VECTOR: return p->rank <= 1;
   default: return false;
   }
 }
@@ -48,9 +55,13 @@ static bool check_flat(const CnnParam *p) {
 static bool check_param(const CnnModel *m, const CnnParam *p) {
   if (!p->name || !p->name[0] || !check_kind(p) || !check_shape(p))
     return false;
-  if (p->offset < 0 || p->offset > m->num_params - p->size)
+  /* trainable ones within the trainable prefix, buffers after it */
+  int64_t lo = p->trainable ? 0 : m->num_trainable;
+  int64_t hi = p->trainable ? m->num_trainable : m->num_params;
+  if (p->offset < lo || p->offset > hi - cnn_param_floats(p))
     return false;
-  return p->kind == CNN_PARAM_BIAS || (p->fan_in > 0 && p->fan_out > 0);
+  return p->init != CNN_INIT_GLOROT_UNIFORM ||
+         (p->fan_in > 0 && p->fan_out > 0);
 }
 
 static bool check_params(const CnnModel *m) {
@@ -76,12 +87,13 @@ bool cnn_model_check(const CnnModel *m) {
   if (m->input_h < 1 || m->input_w < 1 || m->input_c < 1 ||
       m->num_classes < 1 || m->batch < 1)
     return fail(m, "an input size, class count or batch below 1");
-  if (m->num_params < 0 || m->opt_state_floats < 0 ||
+  if (m->num_params < 0 || m->opt_state_floats < 0 || m->num_trainable < 0 ||
+      m->num_trainable > m->num_params ||
       m->train_arena_bytes < 0 || m->infer_arena_bytes < 0)
     return fail(m, "a negative size");
   /* the checkpoint's layout of the state: whole slots per parameter */
   int64_t slots = m->optimizer == CNN_OPT_ADAM ? 2 : m->momentum > 0 ? 1 : 0;
-  if (m->opt_state_floats != slots * m->num_params)
+  if (m->opt_state_floats != slots * m->num_trainable)
     return fail(m, "an optimizer state that is not one slot per parameter "
                    "and moment");
   return check_params(m);

@@ -39,12 +39,15 @@ static int wanted(const CnnModel *m, bool state, float *torch, StWant *w,
   for (int k = -1; k < slots; k++)
     for (int64_t t = 0; t < m->num_param_tensors; t++) {
       const CnnParam *p = &m->params[t];
+      if (k >= 0 && !p->trainable)
+        continue; /* a buffer: no optimizer state */
       int64_t at = k < 0 ? p->offset
                          : m->num_params + cnn_state_offset(m, p, k);
       const char *name =
           k < 0 ? p->name
                 : arena_printf(a, "%s.%s", p->name, cnn_state_name(m, k));
-      w[n] = (StWant){name, 0, {0}, torch + at, false};
+      w[n] = (StWant){name, 0, {0}, torch + at, false,
+                      k < 0 && p->dtype == CNN_I64};
       w[n].rank = cnn_torch_shape(p, w[n].shape);
       n++;
     }
@@ -57,7 +60,7 @@ static void to_cnnc(const CnnModel *m, const float *torch, float *params,
   for (int64_t t = 0; t < m->num_param_tensors; t++) {
     const CnnParam *p = &m->params[t];
     cnn_from_torch(p, torch + p->offset, params + p->offset);
-    for (int k = 0; k < slots; k++) {
+    for (int k = 0; k < slots && p->trainable; k++) {
       int64_t at = cnn_state_offset(m, p, k);
       cnn_from_torch(p, torch + m->num_params + at, state + at);
     }
@@ -231,6 +234,7 @@ static bool check_checkpoint(const StMeta *meta, int n, void *ctx) {
 
 static bool load(const CnnModel *m, const char *path, bool state,
                  StRequest *q, float *params, float *opt_state) {
+  /* at most: every tensor with every slot */
   int count = (int)m->num_param_tensors * (1 + (state ? cnn_state_slots(m) : 0));
   float *torch = malloc((size_t)(m->num_params + (state ? m->opt_state_floats
                                                         : 0) + 1) *

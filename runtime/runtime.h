@@ -164,6 +164,9 @@ bool cnn_log_free(CnnLog *log); /* false when any write failed */
 
 /* --- layout.c: cnnc's layouts to PyTorch's, and back ---------------------- */
 int cnn_torch_shape(const CnnParam *p, int64_t shape[4]); /* returns rank */
+/* the floats of the parameter buffer p takes: its elements, or two an
+ * element for I64 */
+int64_t cnn_param_floats(const CnnParam *p);
 void cnn_to_torch(const CnnParam *p, const float *src, float *dst);
 void cnn_from_torch(const CnnParam *p, const float *src, float *dst);
 

@@ -72,11 +72,12 @@ static void json_tensor(Text *t, const CnnTensorOut *x, int64_t begin) {
   int64_t shape[4];
   int rank = cnn_torch_shape(x->p, shape);
   json_string(t, x->p->name, x->suffix);
-  put(t, ":{\"dtype\":\"F32\",\"shape\":[");
+  put(t, ":{\"dtype\":\"%s\",\"shape\":[",
+      x->p->dtype == CNN_I64 ? "I64" : "F32");
   for (int i = 0; i < rank; i++)
     put(t, "%s%" PRId64, i ? "," : "", shape[i]);
   put(t, "],\"data_offsets\":[%" PRId64 ",%" PRId64 "]},", begin,
-      begin + 4 * x->p->size);
+      begin + 4 * cnn_param_floats(x->p));
 }
 
 static void json_metadata(Text *t, const CnnMeta *meta, int n) {
@@ -110,7 +111,7 @@ static size_t header(const CnnTensorOut *x, int n, const CnnMeta *meta,
   int64_t at = 0;
   for (int i = 0; i < n; i++) {
     json_tensor(&t, &x[i], at);
-    at += 4 * x[i].p->size;
+    at += 4 * cnn_param_floats(x[i].p);
   }
   json_metadata(&t, meta, nmeta);
   put(&t, "}");
@@ -139,7 +140,7 @@ static void to_little_endian(float *v, int64_t n) {
 static int64_t data_bytes(const CnnTensorOut *x, int n) {
   int64_t bytes = 0;
   for (int i = 0; i < n; i++)
-    bytes += 4 * x[i].p->size;
+    bytes += 4 * cnn_param_floats(x[i].p);
   return bytes;
 }
 
@@ -184,8 +185,9 @@ static void put_tensors(const CnnSaver *s, float *out) {
   for (int i = 0; i < s->n; i++) {
     const CnnTensorOut *x = &s->tensors[i];
     cnn_to_torch(x->p, x->src, out);
-    to_little_endian(out, x->p->size);
-    out += x->p->size;
+    /* an I64 is two 32-bit words, low first: already little-endian */
+    to_little_endian(out, cnn_param_floats(x->p));
+    out += cnn_param_floats(x->p);
   }
 }
 

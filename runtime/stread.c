@@ -27,6 +27,7 @@ typedef struct Entry {
   int64_t begin, end;
   StWant *want; /* what it fills; NULL for a tolerated one, skipped */
   bool known;   /* wanted or tolerated */
+  bool i64;     /* I64, not F32 */
 } Entry;
 
 /* An input being read, and how far. */
@@ -226,34 +227,37 @@ static bool entry_fields(Reading *r, const char *key, const Json *v,
   return true;
 }
 
-/* One tensor's header entry: F32, a shape of non-negative integers, and
- * offsets whose span is the shape's size. */
+/* One tensor's header entry: F32 (or I64, as PyTorch keeps counters), a
+ * shape of non-negative integers, and offsets whose span is the shape's
+ * size. */
 static bool read_entry(Reading *r, const char *key, const Json *v, Entry *e) {
   const char *file = r->file;
   const Json *field[3];
   if (!entry_fields(r, key, v, field))
     return false;
   const Json *dtype = field[0], *shape = field[1], *offs = field[2];
-  if (strcmp(dtype->str, "F32") != 0) {
-    report(r, "%s: tensor '%s' is %s; cnnc needs F32", file, key,
-                    dtype->str);
+  bool i64 = strcmp(dtype->str, "I64") == 0;
+  if (strcmp(dtype->str, "F32") != 0 && !i64) {
+    report(r, "%s: tensor '%s' is %s; cnnc needs F32 (I64 for counters "
+           "such as num_batches_tracked)", file, key, dtype->str);
     return false;
   }
+  int64_t width = i64 ? 8 : 4;
   int64_t elems = 1;
   for (int i = 0; i < shape->n; i++) {
     const Json *s = shape->items[i];
     if (s->kind != JSON_INT || s->num < 0 ||
-        __builtin_mul_overflow(elems, s->num, &elems) || elems > INT64_MAX / 4) {
+        __builtin_mul_overflow(elems, s->num, &elems) || elems > INT64_MAX / 8) {
       report(r, "%s: tensor '%s' has a bad shape", file, key);
       return false;
     }
   }
   *e = (Entry){key, shape, offs->items[0]->num, offs->items[1]->num, NULL,
-               false};
-  if (e->begin < 0 || e->end < e->begin || e->end - e->begin != elems * 4) {
+               false, i64};
+  if (e->begin < 0 || e->end < e->begin || e->end - e->begin != elems * width) {
     report(r, "%s: tensor '%s': data_offsets [%" PRId64 ", %" PRId64
-                    "] do not hold %" PRId64 " floats", file, key, e->begin,
-                    e->end, elems);
+                    "] do not hold %" PRId64 " %s", file, key, e->begin,
+                    e->end, elems, i64 ? "64-bit integers" : "floats");
     return false;
   }
   return true;
@@ -347,6 +351,9 @@ static bool matches_request(Reading *r, Entry *e, Entry **sorted, int n) {
       report(r, "%s: tensor '%s' has shape %s; the model needs %s (PyTorch's "
              "layout)", r->file, w->name, shape_str(x->shape, got, sizeof got),
              want);
+    else if (x->i64 != w->i64)
+      report(r, "%s: tensor '%s' is %s; the model needs %s", r->file, w->name,
+             x->i64 ? "I64" : "F32", w->i64 ? "I64" : "F32");
   }
   for (int i = 0; i < n && r->errors == before; i++) {
     if (!e[i].known && q->tolerated && q->tolerated(e[i].name, q->ctx))
@@ -461,6 +468,10 @@ static const char *index_str(const Json *shape, int64_t k, char *buf,
  * first value that is not finite: a NaN or an infinity in the weights
  * would only show as wrong answers. */
 static bool convert(Reading *r, const unsigned char *data, const Entry *x) {
+  if (x->i64) { /* little-endian on every host cnnc targets */
+    memcpy(x->want->dst, data, (size_t)(x->end - x->begin));
+    return true;
+  }
   int64_t elems = (x->end - x->begin) / 4;
   char where[96];
   for (int64_t k = 0; k < elems; k++) {

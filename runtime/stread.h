@@ -41,14 +41,16 @@ typedef struct StMeta {
   const char *key, *value;
 } StMeta;
 
-/* A tensor wanted: F32 of this shape (PyTorch's, for a parameter), its
- * floats into dst in the file's order. */
+/* A tensor wanted: F32 (or I64) of this shape (PyTorch's, for a
+ * parameter), its elements into dst in the file's order (an I64's 8 bytes
+ * each). */
 typedef struct StWant {
   const char *name;
   int rank;
   int64_t shape[4];
   float *dst;
   bool found; /* out: an optional one was there */
+  bool i64;   /* I64, not F32 */
 } StWant;
 
 typedef struct StRequest {

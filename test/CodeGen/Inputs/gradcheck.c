@@ -2,7 +2,8 @@
  * of the generated forward, for every parameter tensor of a model.
  *
  * Linked with the object `cnnc --emit=obj` makes of a .cnn whose optimizer
- * is sgd(lr=1) without momentum: one train step with lr = 1 moves every
+ * is sgd(lr=1) without momentum (the trainable parameters; buffers such as
+ * running statistics are not trained): one train step with lr = 1 moves every
  * weight by exactly minus its gradient, and a step with lr = 0 returns the
  * loss without changing anything. Dropout masks depend on (seed, step) only,
  * so every evaluation uses the same step and sees the same masks.
@@ -125,12 +126,17 @@ int main(void) {
   r.arena = aligned_alloc(64, ((size_t)m->train_arena_bytes + 63) / 64 * 64);
   /* Glorot-scaled weights keep activations and the loss near 1, where the
    * float32 loss resolves a difference quotient to ATOL. */
+  memset(r.params, 0, (size_t)m->num_params * sizeof(float));
   for (int64_t t = 0; t < m->num_param_tensors; t++) {
     const CnnParam *p = &m->params[t];
     double fan = (double)(p->fan_in + p->fan_out);
     double a = fan > 0 ? sqrt(6.0 / fan) : 0.5;
-    for (int64_t i = 0; i < p->size; i++)
-      r.params[p->offset + i] = (float)((2 * uniform() - 1) * a);
+    /* buffers (running statistics) start as the runtime starts them; a
+     * training step's loss does not read them */
+    for (int64_t i = 0; i < p->size && p->dtype == CNN_F32; i++)
+      r.params[p->offset + i] =
+          p->trainable ? (float)((2 * uniform() - 1) * a)
+                       : (float)(p->init == CNN_INIT_ONES);
   }
   for (int64_t i = 0; i < r.n * px; i++)
     r.images[i] = (float)uniform();
@@ -139,7 +145,8 @@ int main(void) {
   float *g = analytic(&r);
   int bad = 0, nonzero = 0, kinks = 0;
   for (int64_t t = 0; t < m->num_param_tensors; t++)
-    bad += check_tensor(&r, &m->params[t], g, &nonzero, &kinks);
+    if (m->params[t].trainable)
+      bad += check_tensor(&r, &m->params[t], g, &nonzero, &kinks);
   printf("gradcheck: %s, %d mismatches, %d non-zero gradients sampled, "
          "%d kinks skipped\n", bad || !nonzero ? "FAIL" : "OK", bad, nonzero,
          kinks);

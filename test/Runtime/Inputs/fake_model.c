@@ -38,11 +38,11 @@ enum {
 
 static const CnnParam PARAMS[] = {
   {"conv2d_1.weight", CNN_PARAM_CONV_WEIGHT, 4, {2, 2, 1, FC}, OFF_CW, 4 * FC,
-   4, 4 * FC, 0, 0, 0},
-  {"conv2d_1.bias", CNN_PARAM_BIAS, 1, {FC}, OFF_CB, FC, 0, 0, 0, 0, 0},
+   4, 4 * FC, 0, 0, 0, CNN_INIT_GLOROT_UNIFORM, 1, CNN_F32},
+  {"conv2d_1.bias", CNN_PARAM_VECTOR, 1, {FC}, OFF_CB, FC, 0, 0, 0, 0, 0, CNN_INIT_ZEROS, 1, CNN_F32},
   {"dense_1.weight", CNN_PARAM_DENSE_WEIGHT, 2, {FEAT, K}, OFF_DW, FEAT * K,
-   FEAT, K, FH, FW, FC},
-  {"dense_1.bias", CNN_PARAM_BIAS, 1, {K}, OFF_DB, K, 0, 0, 0, 0, 0},
+   FEAT, K, FH, FW, FC, CNN_INIT_GLOROT_UNIFORM, 1, CNN_F32},
+  {"dense_1.bias", CNN_PARAM_VECTOR, 1, {K}, OFF_DB, K, 0, 0, 0, 0, 0, CNN_INIT_ZEROS, 1, CNN_F32},
 };
 
 static void fail(const char *what) {
@@ -189,6 +189,7 @@ const CnnModel cnn_model = {
   .num_classes = K,
   .batch = FAKE_BATCH,
   .num_params = NPARAMS,
+  .num_trainable = NPARAMS,
   .num_param_tensors = sizeof PARAMS / sizeof PARAMS[0],
   .params = PARAMS,
   .opt_state_floats = 2 * NPARAMS,

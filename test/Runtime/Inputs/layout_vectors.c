@@ -9,10 +9,10 @@
 #include <stdio.h>
 
 static const CnnParam PARAMS[] = {
-  {"conv", CNN_PARAM_CONV_WEIGHT, 4, {3, 2, 2, 5}, 0, 60, 12, 30, 0, 0, 0},
-  {"flat", CNN_PARAM_DENSE_WEIGHT, 2, {24, 3}, 0, 72, 24, 3, 2, 3, 4},
-  {"dense", CNN_PARAM_DENSE_WEIGHT, 2, {4, 3}, 0, 12, 4, 3, 0, 0, 0},
-  {"bias", CNN_PARAM_BIAS, 1, {6}, 0, 6, 0, 0, 0, 0, 0},
+  {"conv", CNN_PARAM_CONV_WEIGHT, 4, {3, 2, 2, 5}, 0, 60, 12, 30, 0, 0, 0, CNN_INIT_GLOROT_UNIFORM, 1, CNN_F32},
+  {"flat", CNN_PARAM_DENSE_WEIGHT, 2, {24, 3}, 0, 72, 24, 3, 2, 3, 4, CNN_INIT_GLOROT_UNIFORM, 1, CNN_F32},
+  {"dense", CNN_PARAM_DENSE_WEIGHT, 2, {4, 3}, 0, 12, 4, 3, 0, 0, 0, CNN_INIT_GLOROT_UNIFORM, 1, CNN_F32},
+  {"bias", CNN_PARAM_VECTOR, 1, {6}, 0, 6, 0, 0, 0, 0, 0, CNN_INIT_ZEROS, 1, CNN_F32},
 };
 
 static void show(const CnnParam *p) {

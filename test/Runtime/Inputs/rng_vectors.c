@@ -19,11 +19,11 @@ static const int64_t SHUFFLES[][3] = {{10, 1, 1}, {10, 1, 2}, {7, 42, 3}, {1, 5,
 /* tensor 2 of a model whose third tensor is a 784 -> 10 dense weight */
 static void glorot(void) {
   CnnParam params[3] = {
-    {"a", CNN_PARAM_BIAS, 1, {1}, 0, 1, 0, 0, 0, 0, 0},
-    {"b", CNN_PARAM_BIAS, 1, {1}, 1, 1, 0, 0, 0, 0, 0},
-    {"w", CNN_PARAM_DENSE_WEIGHT, 2, {784, 10}, 2, 7840, 784, 10, 0, 0, 0},
+    {"a", CNN_PARAM_VECTOR, 1, {1}, 0, 1, 0, 0, 0, 0, 0, CNN_INIT_ZEROS, 1, CNN_F32},
+    {"b", CNN_PARAM_VECTOR, 1, {1}, 1, 1, 0, 0, 0, 0, 0, CNN_INIT_ZEROS, 1, CNN_F32},
+    {"w", CNN_PARAM_DENSE_WEIGHT, 2, {784, 10}, 2, 7840, 784, 10, 0, 0, 0, CNN_INIT_GLOROT_UNIFORM, 1, CNN_F32},
   };
-  CnnModel m = {.num_params = 7842, .num_param_tensors = 3, .params = params};
+  CnnModel m = {.num_params = 7842, .num_trainable = 7842, .num_param_tensors = 3, .params = params};
   static float p[7842];
   cnn_init_params(&m, 1, p);
   for (int e = 0; e < 4; e++)
