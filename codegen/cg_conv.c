@@ -38,14 +38,13 @@ static ConvGeom geometry(const ConvAttr *a, const Shape *x, const Shape *y) {
 /* conv2d: x -> out; bwd_weight: x, dz; bwd_data: dz -> dx (= x's shape) */
 ConvGeom cg_conv_geom(const Node *n) {
   const ConvAttr *a = &n->attr.conv;
-  switch (n->op) {
-  case OP_CONV2D: return geometry(a, &n->in[0]->shape, &n->out->shape);
-  case OP_CONV2D_BWD_WEIGHT:
+  if (n->op == OP_CONV2D)
+    return geometry(a, &n->in[0]->shape, &n->out->shape);
+  if (n->op == OP_CONV2D_BWD_WEIGHT)
     return geometry(a, &n->in[0]->shape, &n->in[1]->shape);
-  case OP_CONV2D_BWD_DATA:
+  if (n->op == OP_CONV2D_BWD_DATA)
     return geometry(a, &n->out->shape, &n->in[0]->shape);
-  default: unreachable();
-  }
+  unreachable();
 }
 
 GradIn cg_conv_grad_in(Cg *g, const Node *n, LLVMValueRef b) {

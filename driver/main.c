@@ -213,6 +213,7 @@ static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
     return false;
   if (o->infer)
     ir_drop_training(m); /* no loss: no backward graph, one image a call */
+  m->bake_weights = o->infer && o->weights;
   PipelineOptions po = o->pipeline;
   if (o->summary && !po.only)
     po.only = "infer-shapes"; /* the summary shows the layers as written */
@@ -318,8 +319,12 @@ static bool generate_inference(Options *o, Module *m, Diag *d, Arena *a) {
   if (!out || !not_an_input(o, out, d) ||
       (header && !not_an_input(o, outs[1].path, d)))
     return false;
-  if (o->weights && !(o->cg.weights = weights_load(o->weights, m, d, a)))
+  float *weights = NULL;
+  if (o->weights && !(weights = weights_load(o->weights, m, d, a)))
     return false;
+  if (weights)
+    ir_apply_folds(m, weights);
+  o->cg.weights = weights;
   int64_t scratch = 0;
   o->cg.infer_name = name;
   o->cg.scratch_bytes = &scratch;

@@ -314,6 +314,21 @@ typedef struct TrainSpec {
   const char *data;          /* idx("DIR"): folder of the four IDX files */
 } TrainSpec;
 
+/* ---- folded batchnorms --------------------------------------------------------- */
+
+/* fold-batchnorm: in an inference object with baked weights, a batchnorm
+ * after a conv2d becomes part of the conv's weight and bias, applied to
+ * the weights as they are loaded (ir_apply_folds):
+ *   s = gamma / sqrt(var + eps);  weight *= s (per output channel);
+ *   bias = beta + (conv_bias - mean) s   (conv_bias 0 without one) */
+typedef struct BnFold {
+  Tensor *weight, *bias; /* the conv's after the fold: bias is its own or,
+                            without one, the batchnorm's beta */
+  Tensor *conv_bias;     /* the conv's own bias, or NULL */
+  Tensor *gamma, *beta, *mean, *var;
+  float eps;
+} BnFold;
+
 /* ---- the module --------------------------------------------------------------- */
 
 typedef struct Module {
@@ -331,6 +346,9 @@ typedef struct Module {
   bool has_train;
   TrainSpec train;
   bool shaped; /* infer-shapes succeeded */
+  bool bake_weights; /* inference with --weights: fold-batchnorm may run */
+  BnFold *folds;
+  int nfolds, cap_folds;
   bool differentiated; /* autodiff ran */
   /* plan-memory: the batch runs as `chunks` chunks of at most
    * chunk_images images; the arena sizes are one chunk's. The forward
@@ -385,6 +403,9 @@ typedef struct ParamLayout {
 /* Requires: shapes. t is a TK_PARAM tensor. */
 ParamLayout ir_param_layout(const Module *m, const Tensor *t);
 Shape ir_param_torch_shape(const Module *m, const Tensor *t);
+/* Applies fold-batchnorm's folds to params (cnnc layout, as plan-memory
+ * placed them). */
+void ir_apply_folds(const Module *m, float *params);
 /* The element of t (cnnc layout) that PyTorch's element i corresponds to. */
 int64_t ir_param_from_torch(ParamLayout p, const Shape *s, int64_t i);
 

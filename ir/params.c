@@ -7,6 +7,8 @@
  * where cnnc reads H,W,C. */
 #include "ir.h"
 
+#include <math.h>
+
 /* The layer's node that reads parameter t (parameters follow the
  * activations among its inputs). */
 static const Node *consumer(const Module *m, const Tensor *t) {
@@ -87,4 +89,25 @@ int64_t ir_param_from_torch(ParamLayout p, const Shape *s, int64_t i) {
     return col * out + row;
   }
   return i;
+}
+
+/* p's floats in the buffer */
+static float *at(float *params, const Tensor *t) { return params + t->offset / 4; }
+
+void ir_apply_folds(const Module *m, float *params) {
+  for (int i = 0; i < m->nfolds; i++) {
+    const BnFold *f = &m->folds[i];
+    int64_t cout = f->gamma->shape.dim[0];
+    float *w = at(params, f->weight), *b = at(params, f->bias);
+    const float *gamma = at(params, f->gamma), *beta = at(params, f->beta);
+    const float *mean = at(params, f->mean), *var = at(params, f->var);
+    const float *cb = f->conv_bias ? at(params, f->conv_bias) : NULL;
+    for (int64_t c = 0; c < cout; c++) {
+      /* in double: one rounding per folded value */
+      double s = gamma[c] / sqrt((double)var[c] + f->eps);
+      b[c] = (float)(beta[c] + ((cb ? cb[c] : 0.0) - mean[c]) * s);
+      for (int64_t k = c; k < ir_shape_elems(&f->weight->shape); k += cout)
+        w[k] = (float)(w[k] * s); /* HWIO: output channel innermost */
+    }
+  }
 }

@@ -28,6 +28,10 @@ void pass_fuse_add_act(Module *m);
  * normalise, scale, shift and activate in one pass. */
 void pass_fuse_batchnorm_act(Module *m);
 
+/* Requires: infer-shapes. In an inference module with baked weights, a
+ * batchnorm after a conv2d becomes part of the conv (m->folds). */
+void pass_fold_batchnorm(Module *m);
+
 /* Requires: nothing. maxpool/avgpool followed by dropout, the pool's only
  * user, become one pool_dropout; keeps shapes. */
 void pass_fuse_pool_dropout(Module *m);

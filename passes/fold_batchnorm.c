@@ -1,0 +1,57 @@
+/* fold_batchnorm.c - fold-batchnorm: a batchnorm after a conv2d, in an
+ * inference object whose weights are baked in, becomes part of the conv.
+ *
+ * Requires: infer-shapes; an inference module (the batchnorm uses its
+ * running statistics) with m->bake_weights; else it does nothing.
+ * Keeps: every shape; removes the batchnorm, gives its activation to the
+ * conv, and records a BnFold that ir_apply_folds applies to the weights:
+ *
+ *   %c = conv2d %x, %c.weight {...}                 %c = conv2d %x, %c.weight,
+ *   %bn = batchnorm %c, %bn.weight, ... {act=relu}  ==>   %bn.bias {..., act=relu}
+ *
+ * so the object computes y = act(x (*) w' + b') in the conv's epilogue, one
+ * pass, with w' = w s and b' = beta + (b - mean) s, s = gamma / sqrt(var +
+ * eps). Without baked weights (set at run time) the weights cannot be
+ * folded here and the batchnorm stays: one scale-shift-activate pass. */
+#include "passes.h"
+
+static void record(Module *m, BnFold f) {
+  if (m->nfolds == m->cap_folds) {
+    int cap = m->cap_folds ? 2 * m->cap_folds : 8;
+    BnFold *grown = arena_array(m->arena, (size_t)cap, sizeof *grown);
+    for (int i = 0; i < m->nfolds; i++)
+      grown[i] = m->folds[i];
+    m->folds = grown;
+    m->cap_folds = cap;
+  }
+  m->folds[m->nfolds++] = f;
+}
+
+static void fold(Module *m, Node *conv, Node *bn) {
+  Tensor *conv_bias = conv->nin == 3 ? conv->in[2] : NULL;
+  BnFold f = {conv->in[1], conv_bias ? conv_bias : bn->in[2], conv_bias,
+              bn->in[1], bn->in[2], bn->in[3], bn->in[4], bn->attr.bn.eps};
+  if (!conv_bias) {
+    ir_node_add_input(m, conv, bn->in[2]);
+    conv->attr.conv.bias = true;
+  }
+  conv->attr.conv.act = bn->attr.bn.act;
+  record(m, f);
+  bn->dead = true;
+  ir_replace_uses(m, bn->out, conv->out);
+}
+
+void pass_fold_batchnorm(Module *m) {
+  if (!m->bake_weights || m->has_train)
+    return;
+  for (int i = 0; i < m->nnodes; i++) {
+    Node *conv = m->nodes[i];
+    if (conv->dead || conv->op != OP_CONV2D ||
+        conv->attr.conv.act.kind != ACT_NONE)
+      continue;
+    Node *bn = ir_sole_user(m, conv->out);
+    if (bn && bn->op == OP_BATCHNORM && bn->nin == 6 && bn->in[0] == conv->out)
+      fold(m, conv, bn);
+  }
+  ir_sweep(m);
+}
