@@ -15,12 +15,33 @@
 
 #include "tempfile.h"
 
+/* The elements of the trainable parameters, or of the buffers (running
+ * statistics and counters, which the optimizer leaves alone). */
+static int64_t elements(const CnnModel *m, bool trainable) {
+  int64_t n = 0;
+  for (int64_t t = 0; t < m->num_param_tensors; t++)
+    if ((m->params[t].trainable != 0) == trainable)
+      n += m->params[t].size;
+  return n;
+}
+
+/* "1234 parameters" and, with buffers, ", 56 in buffers" */
+static const char *counts(const CnnModel *m, char *buf, size_t cap) {
+  int64_t buffers = elements(m, false);
+  int len = snprintf(buf, cap, "%" PRId64 " parameters", elements(m, true));
+  if (buffers > 0 && len > 0 && (size_t)len < cap)
+    snprintf(buf + len, cap - (size_t)len, ", %" PRId64 " in buffers",
+             buffers);
+  return buf;
+}
+
 static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
                        const CnnSet *test) {
   if (o->quiet)
     return;
-  printf("model %s: %" PRId64 " parameters; %s lr %g, batch %" PRId64
-         ", epochs %" PRId64 ", seed %" PRIu64 "\n", m->name, m->num_params,
+  char count[96];
+  printf("model %s: %s; %s lr %g, batch %" PRId64 ", epochs %" PRId64
+         ", seed %" PRIu64 "\n", m->name, counts(m, count, sizeof count),
          m->optimizer == CNN_OPT_ADAM ? "adam" : "sgd", o->lr, o->batch,
          o->epochs, o->seed);
   printf("train on %" PRId64 " images, validate on %" PRId64 ", test on %"
@@ -32,9 +53,10 @@ static bool save(const CnnModel *m, const CnnOptions *o, const CnnTrainer *t,
                  CnnSaver *saver, double test_accuracy) {
   if (!cnn_write_weights(saver, m, o, cnn_trainer_steps(t), test_accuracy))
     return false;
+  char count[96];
   if (!o->quiet)
-    printf("saved %s (%" PRId64 " parameters in %" PRId64 " tensors)\n",
-           o->save, m->num_params, m->num_param_tensors);
+    printf("saved %s (%s in %" PRId64 " tensors)\n", o->save,
+           counts(m, count, sizeof count), m->num_param_tensors);
   return true;
 }
 
