@@ -17,20 +17,15 @@ static PoolGeom geometry(const Node *n, const Shape *x, const Shape *y) {
                     n->attr.pool.size, n->attr.pool.stride};
 }
 
-static bool is_max(const Node *n) {
-  return n->op == OP_MAXPOOL || n->op == OP_MAXPOOL_BWD ||
-         ((n->op == OP_POOL_DROPOUT || n->op == OP_POOL_DROPOUT_BWD) &&
-          n->attr.pool.kind == POOL_MAX);
-}
+/* The pools and their gradients carry the kind lowering gave them. */
+static bool is_max(const Node *n) { return n->attr.pool.kind == POOL_MAX; }
 
 static const DropoutAttr *dropout_of(const Node *n) {
-  return n->op == OP_DROPOUT || n->op == OP_DROPOUT_BWD ? &n->attr.dropout
-                                                        : &n->attr.pool.dropout;
+  return ir_op_info(n->op)->attrs == ATTR_DROPOUT ? &n->attr.dropout
+                                                  : &n->attr.pool.dropout;
 }
 
-static bool has_dropout(const Node *n) {
-  return n->op == OP_POOL_DROPOUT || n->op == OP_POOL_DROPOUT_BWD;
-}
+static bool has_dropout(const Node *n) { return ir_op_is(n->op, OPF_DROPOUT); }
 
 /* Offset of input pixel (oh * stride + kh, ow * stride + kw), times c. */
 static LLVMValueRef window_px(Cg *g, const PoolGeom *p, LLVMValueRef oh,

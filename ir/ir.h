@@ -86,6 +86,7 @@ enum {
   OPF_MASKS_DY = 1 << 11,
   OPF_VIEW = 1 << 12,
   OPF_TRAIN_ONLY = 1 << 13,
+  OPF_DROPOUT = 1 << 14,
 };
 
 /* Whether op has every flag of `flags`. */

@@ -98,6 +98,27 @@ static void check_attrs(Checker *c, const Node *n) {
   }
 }
 
+/* The flags of ops.def that the chunks of a train step depend on: an
+ * update must read a gradient summed over the batch (else the op that
+ * makes it lacks OPF_PARAM_GRAD, and the step would train on one chunk's
+ * images), and a node reading another's per-chunk partial sums must
+ * combine every chunk's (OPF_READS_BATCH), else it sees one chunk's. */
+static void check_chunk_flags(Checker *c, const Node *n) {
+  const char *name = n->out->name;
+  if (ir_op_is(n->op, OPF_UPDATE) && n->nin > 1 && n->in[1]->def &&
+      n->op != OP_RUNNING_STATS_UPDATE && ir_tensor_per_image(n->in[1]))
+    fail(c, "an update reads a per-image gradient (its op lacks "
+            "OPF_PARAM_GRAD in ops.def)", name);
+  if (ir_op_is(n->op, OPF_UPDATE) || ir_op_is(n->op, OPF_READS_BATCH))
+    return;
+  for (int j = 0; j < n->nin; j++) {
+    const Tensor *t = n->in[j];
+    if (t->def && !ir_tensor_per_image(t) && !ir_op_is(t->def->op, OPF_UPDATE))
+      fail(c, "a node reads per-chunk partial sums without OPF_READS_BATCH",
+           name);
+  }
+}
+
 static void check_node(Checker *c, int idx) {
   const Module *m = c->m;
   const Node *n = m->nodes[idx];
@@ -118,6 +139,8 @@ static void check_node(Checker *c, int idx) {
       fail(c, "input used before it is defined", n->in[j]->name);
   }
   check_attrs(c, n);
+  if (n->out)
+    check_chunk_flags(c, n);
 }
 
 static int by_name(const void *a, const void *b) {
