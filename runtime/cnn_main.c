@@ -25,12 +25,12 @@ static int64_t elements(const CnnModel *m, bool trainable) {
   return n;
 }
 
-/* "1234 parameters" and, with buffers, ", 56 in buffers" */
+/* "1234 parameters" and, with buffers, " and 56 buffer values" */
 static const char *counts(const CnnModel *m, char *buf, size_t cap) {
   int64_t buffers = elements(m, false);
   int len = snprintf(buf, cap, "%" PRId64 " parameters", elements(m, true));
   if (buffers > 0 && len > 0 && (size_t)len < cap)
-    snprintf(buf + len, cap - (size_t)len, ", %" PRId64 " in buffers",
+    snprintf(buf + len, cap - (size_t)len, " and %" PRId64 " buffer values",
              buffers);
   return buf;
 }
