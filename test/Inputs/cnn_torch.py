@@ -7,7 +7,7 @@ cnnc's layer names, so that its state_dict has exactly the names of a
 cnnc checkpoint (NAME.weight, NAME.bias, NAME.running_mean, ...).
 
     spec = parse(open("net.cnn").read())   # the model and train blocks
-    net = Twin(spec)                        # NCHW in, probabilities out
+    net = twin(spec)                        # NCHW in, probabilities out
     write_safetensors(path, net.state_dict())
 
 What the twin copies from cnnc (docs/language.md):
@@ -240,6 +240,8 @@ def layer_activation(layer, o):
 
 
 def make_twin_class():
+    """The class is made on demand, so that the safetensors and IDX
+    helpers work where torch is not installed."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -255,6 +257,7 @@ def make_twin_class():
                 o = options(layer)
                 if layer.kind == "input":
                     shape = (o.get("channels", 1), o["height"], o["width"])
+                    self.input_name = layer.name
                 else:
                     inputs = o.pop("inputs", [o.pop("from", last)])
                     shape = out_shape(layer.kind, o, [shapes[n] for n in inputs])
@@ -265,7 +268,7 @@ def make_twin_class():
                 shapes[layer.name], last = shape, layer.name
 
         def forward(self, x, logits=False):
-            outputs = {"input": x}
+            outputs = {self.input_name: x}
             for i, (layer, o, inputs) in enumerate(self.steps):
                 y = self.run(layer, o, [outputs[n] for n in inputs])
                 act = o.get("activation", layer_activation(layer, o))
