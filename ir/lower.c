@@ -417,10 +417,10 @@ static void lower_join(Lowerer *lo, const AstLayer *l, const char *name,
                "named as %s(a, b); got %d", name, l->kind, l->kind, n);
     return;
   }
-  Activation act = activation_arg(lo, v[0], name);
+  bool add = strcmp(l->kind, "add") == 0;
+  Activation act = activation_arg(lo, add ? v[0] : NULL, name);
   if (!ok)
     return;
-  bool add = strcmp(l->kind, "add") == 0;
   emit(lo, add ? OP_ADD : OP_CONCAT, name, name, l->loc, in, nin);
   emit_activation(lo, act, name, l->loc);
 }
@@ -589,7 +589,7 @@ static void lower_layer(Lowerer *lo, const AstLayer *l, const char *name,
   const AstArg *from;
   /* add and concat read the layers their positional arguments name */
   const AstArg *args = own_args(lo, l, def->lower == lower_join, &from);
-  AstValue *v[MAX_PARAMS];
+  AstValue *v[MAX_PARAMS] = {0};
   bool bound = args_bind(lo->d, name, l->loc, args, def->params, def->nparams,
                          v);
   Tensor *previous = lo->cur;

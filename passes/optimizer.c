@@ -6,7 +6,9 @@
  * in place (plan-memory gives it the parameter's storage).
  *
  *   adam: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
- *         w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ *         w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+ *         (Keras's form: eps is added to sqrt(v) before the bias
+ *         correction, codegen/cg_update.c)
  *   sgd:  v = momentum v + g;  w -= lr v      (PyTorch's form; no v when
  *                                              momentum is 0)
  * eps is Keras's 1e-7 by default, as the article used Keras; the step t
