@@ -593,11 +593,13 @@ static void lower_layer(Lowerer *lo, const AstLayer *l, const char *name,
   bool bound = args_bind(lo->d, name, l->loc, args, def->params, def->nparams,
                          v);
   Tensor *previous = lo->cur;
-  if (set_input(lo, def, l, name, from, first) && bound)
+  int nodes = lo->m->nnodes;
+  bool reads = set_input(lo, def, l, name, from, first);
+  if (reads && bound)
     def->lower(lo, l, name, v);
-  bool lowered = lo->m->nnodes > 0 && lo->cur != previous;
-  lo->outputs[lo->layer_index] = first || lowered ? lo->cur : NULL;
-  if (!lowered && !first)
+  bool lowered = reads && bound && (first || lo->m->nnodes > nodes);
+  lo->outputs[lo->layer_index] = lowered ? lo->cur : NULL;
+  if (!lowered)
     lo->cur = previous; /* the next layer reads on from the last good one */
 }
 
