@@ -84,12 +84,14 @@ int main(void) {
 }
 """
 
-GROUPS = [("batchnorm", r"bn|stats"), ("conv backward-weights", r"^d\..*\.weight$"),
-          ("conv backward-data", r"^d\."), ("update", r"updated"),
-          ("conv forward", r"conv|stem|proj"), ("other", r".")]
+def ops_of(cnnc):
+    """The op of every tensor of the train step: generated functions are
+    named after the tensor they compute."""
+    ir = run([cnnc, "--print-ir", MODEL])[0]
+    return dict(re.findall(r"^\s*%(\S+) = (\w+)", ir, re.M))
 
 
-def profile(exe, tmp, threads, images=3000):
+def profile(cnnc, exe, tmp, threads, images=3000):
     out = os.path.join(tmp, "perf.data")
     try:
         subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-o", out,
@@ -108,12 +110,13 @@ def profile(exe, tmp, threads, images=3000):
         if m and ".train." in m.group(2):
             ops[m.group(2).split(".train.", 1)[1]] += int(m.group(1))
     total = sum(ops.values()) or 1
+    kind = ops_of(cnnc)
     groups = collections.Counter()
-    for op, n in ops.items():
-        name = next(g for g, pat in GROUPS if re.search(pat, op))
-        groups[name] += n
-    return {"groups": {g: round(100 * n / total, 1) for g, n in groups.most_common()},
-            "top": [(op, round(100 * n / total, 1)) for op, n in ops.most_common(8)]}
+    for fn, n in ops.items():
+        groups[kind.get(fn, "other")] += n
+    return {"by_op": {g: round(100 * n / total, 1) for g, n in groups.most_common()},
+            "top": [(fn, kind.get(fn, "?"), round(100 * n / total, 1))
+                    for fn, n in ops.most_common(8)]}
 
 
 def torch_peer(threads):
@@ -140,9 +143,9 @@ def main():
         r["train_img_s"] = round(train_rate(exe, tmp, a.threads), 1)
         r.update(trainer_inference(cnnc, a.build, tmp, a.threads))
         r.update(object_latency(cnnc, exe, tmp))
-        r["profile"] = profile(exe, tmp, a.threads)
+        r["profile"] = profile(cnnc, exe, tmp, a.threads)
     r["torch"] = None if a.no_torch else torch_peer(a.threads)
-    print(json.dumps(r, indent=1))
+    print(json.dumps(r))
     t = r["torch"]
     if t:
         print("training  cnnc %.0f img/s, PyTorch %.0f: %.2fx" %
