@@ -314,6 +314,21 @@ def twin(spec):
     return make_twin_class()(spec)
 
 
+def randomise_batchnorms(net):
+    """Statistics and affine parameters far from PyTorch's defaults (1, 0),
+    but not so far that the probabilities saturate at 0 and 1, and a
+    counter that has counted: what a test of batchnorm's parity needs."""
+    import torch
+    for module in net.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            c = module.num_features
+            module.weight.data = torch.empty(c).uniform_(0.5, 1.5)
+            module.bias.data = torch.empty(c).normal_(0, 0.2)
+            module.running_mean = torch.empty(c).normal_(0, 0.2)
+            module.running_var = torch.empty(c).uniform_(0.3, 2.0)
+            module.num_batches_tracked.fill_(17)
+
+
 def predict(net, x, chunk=250):
     """net's outputs for the numpy images x, a chunk at a time (one batch
     of 10,000 ResNet images takes gigabytes and is slower)."""

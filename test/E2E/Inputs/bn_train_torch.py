@@ -6,7 +6,7 @@ from the same weights, every tensor compared afterwards.
     bn_train_torch.py init CNN OUT.safetensors
         the twin's initial state: PyTorch's initialisation (seeded), every
         batchnorm's weight, bias and running statistics random (far from
-        1 and 0, so that reading one wrong shows), num_batches_tracked 0
+        1 and 0, so that reading one wrong shows), num_batches_tracked 17
     bn_train_torch.py check CNN DATA_DIR N STEPS INIT SAVED [--bn-momentum M]
         loads INIT into the twin, runs STEPS steps in train mode, each on
         the first N training images of DATA_DIR as one batch, with the
@@ -39,13 +39,7 @@ def init(cnn, out):
     import torch
     torch.manual_seed(11)
     net = cnn_torch.twin(cnn_torch.load_cnn(cnn))
-    for m in net.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            c = m.num_features
-            m.weight.data = torch.empty(c).uniform_(0.5, 1.5)
-            m.bias.data = torch.empty(c).normal_(0, 0.3)
-            m.running_mean = torch.empty(c).normal_(0, 0.5)
-            m.running_var = torch.empty(c).uniform_(0.5, 2.0)
+    cnn_torch.randomise_batchnorms(net)
     cnn_torch.write_safetensors(out, net.state_dict())
 
 

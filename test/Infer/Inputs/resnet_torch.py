@@ -29,19 +29,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import cnn_torch  # noqa: E402
 
 
-def randomise_batchnorms(net, torch):
-    """Statistics and affine parameters far from PyTorch's defaults (1, 0),
-    but not so far that the probabilities saturate at 0 and 1."""
-    for module in net.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            c = module.num_features
-            module.weight.data = torch.empty(c).uniform_(0.5, 1.5)
-            module.bias.data = torch.empty(c).normal_(0, 0.2)
-            module.running_mean = torch.empty(c).normal_(0, 0.2)
-            module.running_var = torch.empty(c).uniform_(0.3, 2.0)
-            module.num_batches_tracked.fill_(17)
-
-
 def sharpen(net, torch):
     """The last dense layer's weights times 10: PyTorch's initialisation
     gives nearly uniform probabilities, which would hide small errors."""
@@ -63,7 +50,7 @@ def make(cnn, mnist, n, out):
     import torch
     torch.manual_seed(7)
     net = cnn_torch.twin(cnn_torch.load_cnn(cnn))
-    randomise_batchnorms(net, torch)
+    cnn_torch.randomise_batchnorms(net)
     sharpen(net, torch)
     net.eval()
     state = net.state_dict()
