@@ -22,7 +22,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(TOP, "data", "mnist")
 MODEL = os.path.join(TOP, "examples", "resnet.cnn")
 sys.path.insert(0, os.path.join(TOP, "bench"))
-from bench import epoch_seconds, run  # noqa: E402  (the seed benchmark's)
+from bench import epoch_seconds, perf_samples, run  # noqa: E402  (the seed benchmark's)
 
 
 def train_rate(exe, tmp, threads, small=2000, large=8000):
@@ -84,6 +84,7 @@ int main(void) {
 }
 """
 
+
 def ops_of(cnnc):
     """The op of every tensor of the train step: generated functions are
     named after the tensor they compute."""
@@ -92,23 +93,9 @@ def ops_of(cnnc):
 
 
 def profile(cnnc, exe, tmp, threads, images=3000):
-    out = os.path.join(tmp, "perf.data")
-    try:
-        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-o", out,
-                        exe, "--data", MNIST, "--epochs", "1", "--limit",
-                        str(images), "--validation", "0", "--threads",
-                        str(threads), "--quiet"], check=True,
-                       capture_output=True)
-        rep = subprocess.run(["perf", "report", "-i", out, "--stdio", "-n",
-                              "--sort", "symbol"], check=True,
-                             capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError):
+    ops = perf_samples(exe, tmp, MNIST, threads, images)
+    if ops is None:
         return None
-    ops = collections.Counter()
-    for line in rep.splitlines():
-        m = re.match(r"\s*[0-9.]+%\s+(\d+)\s+\[\.\]\s+(\S+)", line)
-        if m and ".train." in m.group(2):
-            ops[m.group(2).split(".train.", 1)[1]] += int(m.group(1))
     total = sum(ops.values()) or 1
     kind = ops_of(cnnc)
     groups = collections.Counter()
