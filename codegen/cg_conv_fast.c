@@ -141,6 +141,28 @@ static bool fast_data_ok(const Cg *g, const ConvGeom *c) {
   return !g->reference && c->ci % g->vw == 0 && c->sh == 1 && c->sw == 1;
 }
 
+/* A strided backward-data runs as one stride-1 convolution per phase of
+ * dx (below): the same register blocks. */
+static bool strided_data_ok(const Cg *g, const ConvGeom *c) {
+  return !g->reference && c->ci % g->vw == 0 && (c->sh > 1 || c->sw > 1);
+}
+
+/* The zero margin around dz that every phase's taps stay within. */
+static int64_t margin_y(const ConvGeom *c) { return c->kh + 1; }
+static int64_t margin_x(const ConvGeom *c) { return c->kw + 1; }
+
+/* One phase's output, the largest: ceil(h / sh) x ceil(w / sw) x ci. */
+static int64_t phase_bytes(const ConvGeom *c) {
+  return align64((c->h + c->sh - 1) / c->sh * ((c->w + c->sw - 1) / c->sw) *
+                 c->ci * 4);
+}
+
+static int64_t strided_data_scratch(const ConvGeom *c) {
+  int64_t dzp = (c->oh + 2 * margin_y(c)) * (c->ow + 2 * margin_x(c)) * c->co;
+  return align64(c->kh * c->kw * c->ci * c->co * 4) + align64(dzp * 4) +
+         phase_bytes(c);
+}
+
 static bool masked(const Node *n) {
   return n->op != OP_CONV2D && n->nin > ir_op_info(n->op)->min_inputs;
 }
@@ -159,6 +181,8 @@ int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
       n->op != OP_CONV2D_BWD_DATA)
     return 0;
   ConvGeom c = cg_conv_geom(n);
+  if (n->op == OP_CONV2D_BWD_DATA && strided_data_ok(g, &c))
+    return strided_data_scratch(&c);
   if (n->op == OP_CONV2D_BWD_DATA)
     return fast_data_ok(g, &c)
                ? align64(c.kh * c.kw * c.ci * c.co * 4) +
@@ -326,11 +350,128 @@ static void flip_transpose(Cg *g, const ConvGeom *c, LLVMValueRef w,
   cg_loop_end(g, &lt);
 }
 
+/* ---- strided backward data ---------------------------------------------------
+ *
+ * With stride s, dx's row ih = s i + r (phase r) gets the taps kh = k0 +
+ * s t, k0 = (r + pad) mod s, from dz's rows i + q - t, q = (r + pad - k0) /
+ * s: a stride-1 valid convolution of dz (with a zero margin) by the flipped
+ * sub-kernel of those taps, whose output is every s-th row and column of
+ * dx. Each phase runs on the register-blocked core into the scratch, then
+ * goes to its rows and columns of dx; a phase with no taps (a 1x1 kernel
+ * of stride 2 reaches only even rows) is zeros. */
+typedef struct Phase {
+  int64_t ry, rx;   /* the phase: dx rows s i + ry, columns s j + rx */
+  int64_t k0y, k0x; /* its first tap */
+  int64_t ty, tx;   /* its taps per axis */
+  int64_t qy, qx;   /* dz's row and column of its first output, tap 0 */
+  int64_t hi, wi;   /* its rows and columns of dx */
+  int64_t w_at;     /* its sub-kernel's first float in the scratch */
+} Phase;
+
+static int64_t taps(int64_t k0, int64_t k, int64_t s) {
+  return k0 < k ? (k - k0 + s - 1) / s : 0;
+}
+
+static Phase phase_of(const ConvGeom *c, int64_t ry, int64_t rx,
+                      int64_t w_at) {
+  Phase p = {ry, rx, (ry + c->ph) % c->sh, (rx + c->pw) % c->sw, 0, 0, 0, 0,
+             (c->h - ry + c->sh - 1) / c->sh, (c->w - rx + c->sw - 1) / c->sw,
+             w_at};
+  p.ty = taps(p.k0y, c->kh, c->sh);
+  p.tx = taps(p.k0x, c->kw, c->sw);
+  p.qy = (ry + c->ph - p.k0y) / c->sh;
+  p.qx = (rx + c->pw - p.k0x) / c->sw;
+  return p;
+}
+
+/* sub[u][v][co][ci] = w[k0y + s (ty-1-u)][k0x + s (tx-1-v)][ci][co] */
+static void phase_kernel(Cg *g, const ConvGeom *c, const Phase *p,
+                         LLVMValueRef w, LLVMValueRef sub) {
+  CgLoop lu, lv, lco, lci;
+  LLVMValueRef u = cg_for(g, &lu, p->ty, "u");
+  LLVMValueRef v = cg_for(g, &lv, p->tx, "v");
+  LLVMValueRef kh = cg_addc(g, cg_mulc(g, u, -c->sh), p->k0y + c->sh * (p->ty - 1));
+  LLVMValueRef kw = cg_addc(g, cg_mulc(g, v, -c->sw), p->k0x + c->sw * (p->tx - 1));
+  LLVMValueRef tap = cg_add(g, cg_mulc(g, kh, c->kw), kw);
+  LLVMValueRef to_tap = cg_add(g, cg_mulc(g, u, p->tx), v);
+  LLVMValueRef co = cg_for(g, &lco, c->co, "co");
+  LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
+  LLVMValueRef from = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, tap, c->ci),
+                                                  ci), c->co), co);
+  LLVMValueRef to = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, to_tap, c->co),
+                                                co), c->ci), ci);
+  cg_store(g, cg_load(g, w, from), sub, cg_addc(g, to, p->w_at));
+  cg_loop_end(g, &lci);
+  cg_loop_end(g, &lco);
+  cg_loop_end(g, &lv);
+  cg_loop_end(g, &lu);
+}
+
+/* dx[s i + ry][s j + rx][ci] = out[i][j][ci], or 0 without out */
+static void phase_to_dx(Cg *g, const ConvGeom *c, const Phase *p,
+                        LLVMValueRef out, LLVMValueRef dx) {
+  CgLoop li, lj, lc;
+  LLVMValueRef i = cg_for(g, &li, p->hi, "i");
+  LLVMValueRef j = cg_for(g, &lj, p->wi, "j");
+  LLVMValueRef ih = cg_addc(g, cg_mulc(g, i, c->sh), p->ry);
+  LLVMValueRef iw = cg_addc(g, cg_mulc(g, j, c->sw), p->rx);
+  LLVMValueRef to = cg_mulc(g, cg_add(g, cg_mulc(g, ih, c->w), iw), c->ci);
+  LLVMValueRef from = cg_mulc(g, cg_add(g, cg_mulc(g, i, p->wi), j), c->ci);
+  LLVMValueRef ch = cg_for(g, &lc, c->ci, "c");
+  LLVMValueRef v = out ? cg_load(g, out, cg_add(g, from, ch)) : cg_f32(g, 0);
+  cg_store(g, v, dx, cg_add(g, to, ch));
+  cg_loop_end(g, &lc);
+  cg_loop_end(g, &lj);
+  cg_loop_end(g, &li);
+}
+
+static void strided_data(Cg *g, const Node *n, const ConvGeom *c) {
+  int64_t my = margin_y(c), mx = margin_x(c), wpad = c->ow + 2 * mx;
+  int64_t wbytes = align64(c->kh * c->kw * c->ci * c->co * 4);
+  int64_t dzbytes = align64((c->oh + 2 * my) * wpad * c->co * 4);
+  LLVMValueRef sub = scratch(g, 0), dzp = scratch(g, wbytes);
+  LLVMValueRef out = scratch(g, wbytes + dzbytes);
+  Phase ph[64];
+  int np = 0;
+  for (int64_t ry = 0, at = 0; ry < c->sh; ry++)
+    for (int64_t rx = 0; rx < c->sw; rx++, np++) {
+      ph[np] = phase_of(c, ry, rx, at);
+      at += ph[np].ty * ph[np].tx * c->ci * c->co;
+      phase_kernel(g, c, &ph[np], cg_tensor(g, n->in[1], NULL), sub);
+    }
+  pad_zero(g, dzp, c->oh + 2 * my, wpad, c->co);
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  GradIn dz = cg_conv_grad_in(g, n, b);
+  pad_copy(g, &dz, c->oh, c->ow, c->co, dzp, my, mx, wpad);
+  LLVMValueRef dx = cg_tensor(g, n->out, b);
+  for (int k = 0; k < np; k++) {
+    const Phase *p = &ph[k];
+    if (p->hi == 0 || p->wi == 0)
+      continue;
+    if (p->ty == 0 || p->tx == 0) {
+      phase_to_dx(g, c, p, NULL, dx);
+      continue;
+    }
+    int64_t first = (my + p->qy - p->ty + 1) * wpad + mx + p->qx - p->tx + 1;
+    Core core = {cg_gep(g, g->f32, dzp, cg_i64(g, first * c->co)), wpad,
+                 c->co, cg_gep(g, g->f32, sub, cg_i64(g, p->w_at)), p->ty,
+                 p->tx, 1, 1, out, p->hi, p->wi, c->ci, NULL, {ACT_NONE, 0}};
+    core_image(g, &core);
+    phase_to_dx(g, c, p, out, dx);
+  }
+  cg_loop_end(g, &lb);
+}
+
 /* dx = valid conv of dz padded by (kernel - 1 - pad) with flipped w^T;
  * inputs dy, w[, y]: the mask is applied as dz is copied into the padding.
- * Stride 1 only. */
+ * Strides above 1 run by phases (strided_data). */
 bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
   ConvGeom c = cg_conv_geom(n);
+  if (strided_data_ok(g, &c) && c.sh * c.sw <= 64) {
+    strided_data(g, n, &c);
+    return true;
+  }
   if (!fast_data_ok(g, &c))
     return false;
   LLVMValueRef wt = scratch(g, 0);
