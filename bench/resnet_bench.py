@@ -13,6 +13,9 @@ Measures on this machine, now:
     image a call on one thread, the median of 200;
   - where the training time goes, op by op (perf's cpu-clock samples; every
     op is a function of its own in the generated code), grouped by kind;
+  - the machine's FMA peak on as many threads (bench/fma_peak.c), and
+    the share of it the trainer's inference and training reach (the
+    forward FLOPs of `cnnc --summary`, three times that to train);
   - the PyTorch twin (bench/resnet_torch.py, channels-last, the same
     threads, batch and optimizer) and the ratios.
 Needs the build (scripts/build.sh) and MNIST (scripts/fetch-mnist.sh)."""
@@ -106,6 +109,18 @@ def profile(cnnc, exe, tmp, threads, images=3000):
                     for fn, n in ops.most_common(8)]}
 
 
+def fma_peak(tmp, threads):
+    exe = os.path.join(tmp, "fma_peak")
+    run(["cc", "-O2", "-march=native", "-I", os.path.join(TOP, "bench"),
+         os.path.join(TOP, "bench", "fma_peak.c"), "-pthread", "-o", exe])
+    return json.loads(run([exe, str(threads)])[0])["peak_gflops"]
+
+
+def forward_mflop(cnnc):
+    out = run([cnnc, "--summary", MODEL])[0]
+    return float(re.search(r"\(([0-9.]+) MFLOP", out).group(1))
+
+
 def torch_peer(threads):
     probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"],
                            capture_output=True)
@@ -131,8 +146,16 @@ def main():
         r.update(trainer_inference(cnnc, a.build, tmp, a.threads))
         r.update(object_latency(cnnc, exe, tmp))
         r["profile"] = profile(cnnc, exe, tmp, a.threads)
+        r["peak_gflops"] = fma_peak(tmp, a.threads)
+    mflop = forward_mflop(cnnc)
+    r["infer_gflops"] = round(r["infer_img_s"] * mflop / 1e3, 1)
+    r["train_gflops"] = round(r["train_img_s"] * 3 * mflop / 1e3, 1)
     r["torch"] = None if a.no_torch else torch_peer(a.threads)
     print(json.dumps(r))
+    print("peak %.0f GFLOP/s: inference %.0f (%.0f%%), training %.0f (%.0f%%)" %
+          (r["peak_gflops"], r["infer_gflops"],
+           100 * r["infer_gflops"] / r["peak_gflops"], r["train_gflops"],
+           100 * r["train_gflops"] / r["peak_gflops"]))
     t = r["torch"]
     if t:
         print("training  cnnc %.0f img/s, PyTorch %.0f: %.2fx" %
