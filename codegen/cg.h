@@ -150,6 +150,11 @@ LLVMValueRef cg_grad_vload(Cg *g, const GradIn *d, LLVMValueRef i);
  * dz written to the start of the kernel's scratch (cg_conv_fast.c). */
 LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b);
 
+/* conv2d_bn's scale and shift: the first cg_conv_bn_bytes of the kernel's
+ * scratch, computed from the batchnorm's parameters (cg_conv.c) */
+int64_t cg_conv_bn_bytes(const Node *n);
+LLVMValueRef cg_conv_bn_coefficients(Cg *g, const Node *n);
+
 /* the register-blocked convolutions (cg_conv_fast.c): false when the shape
  * does not suit them and the loop nest must do */
 int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n);

@@ -38,7 +38,7 @@ static ConvGeom geometry(const ConvAttr *a, const Shape *x, const Shape *y) {
 /* conv2d: x -> out; bwd_weight: x, dz; bwd_data: dz -> dx (= x's shape) */
 ConvGeom cg_conv_geom(const Node *n) {
   const ConvAttr *a = &n->attr.conv;
-  if (n->op == OP_CONV2D)
+  if (n->op == OP_CONV2D || n->op == OP_CONV2D_BN)
     return geometry(a, &n->in[0]->shape, &n->out->shape);
   if (n->op == OP_CONV2D_BWD_WEIGHT)
     return geometry(a, &n->in[0]->shape, &n->in[1]->shape);
@@ -47,8 +47,40 @@ ConvGeom cg_conv_geom(const Node *n) {
   unreachable();
 }
 
+int64_t cg_conv_bn_bytes(const Node *n) {
+  int64_t co = n->attr.conv.filters;
+  return n->op == OP_CONV2D_BN ? (2 * co * 4 + 63) / 64 * 64 : 0;
+}
+
+/* s = gamma / sqrt(var + eps) and t = beta + (b - mean) s, b the conv's
+ * bias or 0, into the scratch's first 2 co floats; returns s (t follows) */
+LLVMValueRef cg_conv_bn_coefficients(Cg *g, const Node *n) {
+  int64_t co = n->attr.conv.filters;
+  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
+  LLVMValueRef off = cg_i64(g, g->scratch);
+  LLVMValueRef s = LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1,
+                                         "");
+  LLVMValueRef t = cg_gep(g, g->f32, s, cg_i64(g, co));
+  LLVMValueRef in[5];
+  for (int i = 0; i < 4; i++)
+    in[i] = cg_tensor(g, n->in[2 + i], NULL);
+  in[4] = n->nin == 7 ? cg_tensor(g, n->in[6], NULL) : NULL;
+  CgLoop lc;
+  LLVMValueRef c = cg_for(g, &lc, co, "c");
+  LLVMValueRef var = cg_fadd(g, cg_load(g, in[3], c), cg_f32(g, n->attr.conv.eps));
+  LLVMValueRef scale = cg_fdiv(g, cg_load(g, in[0], c),
+                               cg_call1(g, "llvm.sqrt", var));
+  LLVMValueRef b = in[4] ? cg_load(g, in[4], c) : cg_f32(g, 0);
+  cg_store(g, scale, s, c);
+  cg_store(g, cg_fma(g, cg_fsub(g, b, cg_load(g, in[2], c)), scale,
+                     cg_load(g, in[1], c)), t, c);
+  cg_loop_end(g, &lc);
+  return s;
+}
+
 GradIn cg_conv_grad_in(Cg *g, const Node *n, LLVMValueRef b) {
-  bool masked = n->nin > ir_op_info(n->op)->min_inputs;
+  bool masked = ir_op_is(n->op, OPF_MASKS_DY) &&
+                n->nin > ir_op_info(n->op)->min_inputs;
   const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
   return (GradIn){cg_tensor(g, dy, b),
                   masked ? cg_tensor(g, n->in[n->nin - 1], b) : NULL,
@@ -139,22 +171,31 @@ void cg_conv2d(Cg *g, const Node *n) {
     return;
   ConvGeom c = cg_conv_geom(n);
   int64_t pixels = c.oh * c.ow;
+  bool bn = n->op == OP_CONV2D_BN; /* its bias is in the shift */
+  LLVMValueRef scale = bn ? cg_conv_bn_coefficients(g, n) : NULL;
+  LLVMValueRef shift = bn ? cg_gep(g, g->f32, scale, cg_i64(g, c.co)) : NULL;
   CgLoop lb, lp, lco;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef y = cg_tensor(g, n->out, b);
   LLVMValueRef p = cg_for(g, &lp, pixels, "p");
   LLVMValueRef co = cg_for(g, &lco, c.co, "co");
-  LLVMValueRef init = n->nin == 3
+  LLVMValueRef init = n->nin == 3 && !bn
                           ? cg_load(g, cg_tensor(g, n->in[2], NULL), co)
                           : cg_f32(g, 0);
   cg_store(g, init, y, cg_add(g, cg_mulc(g, p, c.co), co));
   cg_loop_end(g, &lco);
   cg_loop_end(g, &lp);
   for_each_tap(g, n, &c, b, cg_tensor(g, n->in[0], b), fwd_tap);
-  if (n->attr.conv.act.kind != ACT_NONE) {
-    CgLoop le;
-    LLVMValueRef e = cg_for(g, &le, pixels * c.co, "e");
-    cg_store(g, cg_activate(g, n->attr.conv.act, cg_load(g, y, e)), y, e);
+  if (bn || n->attr.conv.act.kind != ACT_NONE) {
+    CgLoop le, lk;
+    LLVMValueRef e = cg_for(g, &le, pixels, "e");
+    LLVMValueRef k = cg_for(g, &lk, c.co, "k");
+    LLVMValueRef at = cg_add(g, cg_mulc(g, e, c.co), k);
+    LLVMValueRef v = cg_load(g, y, at);
+    if (bn)
+      v = cg_fma(g, v, cg_load(g, scale, k), cg_load(g, shift, k));
+    cg_store(g, cg_activate(g, n->attr.conv.act, v), y, at);
+    cg_loop_end(g, &lk);
     cg_loop_end(g, &le);
   }
   cg_loop_end(g, &lb);

@@ -30,6 +30,7 @@ typedef struct Core {
   LLVMValueRef y;       /* oh x ow x co */
   int64_t oh, ow, co;
   LLVMValueRef bias;    /* [co] or NULL */
+  LLVMValueRef scale;   /* [co] then the shift [co], or NULL (conv2d_bn) */
   Activation act;
 } Core;
 
@@ -76,8 +77,11 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
     LLVMValueRef px = cg_add(g, cg_mulc(g, oh, c->ow), cg_addc(g, ow0, r));
     for (int64_t v = 0; v < CB; v++) {
       LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
-      LLVMValueRef at = cg_add(g, cg_mulc(g, px, c->co),
-                               cg_addc(g, co0, v * g->vw));
+      LLVMValueRef co = cg_addc(g, co0, v * g->vw);
+      LLVMValueRef at = cg_add(g, cg_mulc(g, px, c->co), co);
+      if (c->scale)
+        a = cg_fma(g, a, cg_vload(g, c->scale, co),
+                   cg_vload(g, c->scale, cg_addc(g, co, c->co)));
       cg_vstore(g, cg_activate(g, c->act, a), c->y, at);
     }
   }
@@ -164,7 +168,8 @@ static int64_t strided_data_scratch(const ConvGeom *c) {
 }
 
 static bool masked(const Node *n) {
-  return n->op != OP_CONV2D && n->nin > ir_op_info(n->op)->min_inputs;
+  return ir_op_is(n->op, OPF_MASKS_DY) &&
+         n->nin > ir_op_info(n->op)->min_inputs;
 }
 
 /* One image of a gradient's dz, when the kernel stores it (masked). */
@@ -177,8 +182,8 @@ static int64_t dz_image_bytes(const Node *n) {
  * fast [w^T][padded dz], else [dz]. The parts in brackets are there only
  * when needed: padding, a mask to apply. */
 int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
-  if (n->op != OP_CONV2D && n->op != OP_CONV2D_BWD_WEIGHT &&
-      n->op != OP_CONV2D_BWD_DATA)
+  if (n->op != OP_CONV2D && n->op != OP_CONV2D_BN &&
+      n->op != OP_CONV2D_BWD_WEIGHT && n->op != OP_CONV2D_BWD_DATA)
     return 0;
   ConvGeom c = cg_conv_geom(n);
   if (n->op == OP_CONV2D_BWD_DATA && strided_data_ok(g, &c))
@@ -191,7 +196,7 @@ int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
   int64_t padded_x = fast_forward_ok(g, &c) && padded(&c)
                          ? align64(c.hp * c.wp * c.ci * 4)
                          : 0;
-  return dz_image_bytes(n) + padded_x;
+  return cg_conv_bn_bytes(n) + dz_image_bytes(n) + padded_x;
 }
 
 static LLVMValueRef scratch(Cg *g, int64_t offset) {
@@ -319,14 +324,16 @@ bool cg_conv2d_fast(Cg *g, const Node *n) {
   ConvGeom c = cg_conv_geom(n);
   if (!fast_forward_ok(g, &c))
     return false;
-  LLVMValueRef xp = padded_scratch(g, &c, 0);
+  bool bn = n->op == OP_CONV2D_BN; /* its bias is in the shift */
+  LLVMValueRef scale = bn ? cg_conv_bn_coefficients(g, n) : NULL;
+  LLVMValueRef xp = padded_scratch(g, &c, cg_conv_bn_bytes(n));
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   Core core = {padded_input(g, &c, n->in[0], b, xp), c.wp, c.ci,
                cg_tensor(g, n->in[1], NULL), c.kh, c.kw, c.sh, c.sw,
                cg_tensor(g, n->out, b), c.oh, c.ow, c.co,
-               n->nin == 3 ? cg_tensor(g, n->in[2], NULL) : NULL,
-               n->attr.conv.act};
+               n->nin == 3 && !bn ? cg_tensor(g, n->in[2], NULL) : NULL,
+               scale, n->attr.conv.act};
   core_image(g, &core);
   cg_loop_end(g, &lb);
   return true;
@@ -456,7 +463,8 @@ static void strided_data(Cg *g, const Node *n, const ConvGeom *c) {
     int64_t first = (my + p->qy - p->ty + 1) * wpad + mx + p->qx - p->tx + 1;
     Core core = {cg_gep(g, g->f32, dzp, cg_i64(g, first * c->co)), wpad,
                  c->co, cg_gep(g, g->f32, sub, cg_i64(g, p->w_at)), p->ty,
-                 p->tx, 1, 1, out, p->hi, p->wi, c->ci, NULL, {ACT_NONE, 0}};
+                 p->tx, 1, 1, out, p->hi, p->wi, c->ci, NULL, NULL,
+                 {ACT_NONE, 0}};
     core_image(g, &core);
     phase_to_dx(g, c, p, out, dx);
   }
@@ -484,7 +492,7 @@ bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
   GradIn dz = cg_conv_grad_in(g, n, b);
   pad_copy(g, &dz, c.oh, c.ow, c.co, dzp, c.kh - 1 - c.ph, c.kw - 1 - c.pw, wp);
   Core core = {dzp, wp, c.co, wt, c.kh, c.kw, 1, 1, cg_tensor(g, n->out, b),
-               c.h, c.w, c.ci, NULL, {ACT_NONE, 0}};
+               c.h, c.w, c.ci, NULL, NULL, {ACT_NONE, 0}};
   core_image(g, &core);
   cg_loop_end(g, &lb);
   return true;

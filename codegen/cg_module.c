@@ -54,7 +54,8 @@ static void init_types(Cg *g) {
 
 static void emit_node(Cg *g, const Node *n) {
   switch (n->op) {
-  case OP_CONV2D: cg_conv2d(g, n); return;
+  case OP_CONV2D:
+  case OP_CONV2D_BN: cg_conv2d(g, n); return;
   case OP_CONV2D_BWD_DATA: cg_conv2d_bwd_data(g, n); return;
   case OP_CONV2D_BWD_WEIGHT: cg_conv2d_bwd_weight(g, n); return;
   case OP_CONV2D_BWD_BIAS: cg_conv2d_bwd_bias(g, n); return;

@@ -127,6 +127,7 @@ typedef struct ConvAttr {
   Padding padding;
   bool bias;
   Activation act; /* set by fuse-conv-relu */
+  float eps;      /* conv2d_bn: the batchnorm's */
 } ConvAttr;
 
 /* A dropout's random stream is its layer's position in the file, so that

@@ -84,6 +84,8 @@ static void print_attrs(FILE *out, const Node *n) {
     fprintf(out, " {filters=%d, kernel=%dx%d, stride=%dx%d, padding=%s",
             c->filters, c->kh, c->kw, c->sh, c->sw,
             c->padding == PAD_SAME ? "same" : "valid");
+    if (n->op == OP_CONV2D_BN)
+      fprintf(out, ", eps=%s", F32(c->eps));
     print_act(out, c->act);
     fputc('}', out);
     return;

@@ -44,7 +44,7 @@ static bool in_module(const Module *m, const Tensor *t) {
 /* A conv gradient given y (fuse-conv-act-bwd) masks dy with act'(y): the
  * two must be the same shape, and the mask must come from an activation. */
 static void check_grad_mask(Checker *c, const Node *n) {
-  if (n->op == OP_CONV2D || n->nin == ir_op_info(n->op)->min_inputs)
+  if (!ir_op_is(n->op, OPF_MASKS_DY) || n->nin == ir_op_info(n->op)->min_inputs)
     return;
   const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
   const Tensor *y = n->in[n->nin - 1];
@@ -63,6 +63,8 @@ static void check_attrs(Checker *c, const Node *n) {
       fail(c, "conv2d with a size below 1", name);
     if (n->op == OP_CONV2D && a->bias != (n->nin == 3))
       fail(c, "conv2d bias attribute disagrees with its inputs", name);
+    if (n->op == OP_CONV2D_BN && (a->bias != (n->nin == 7) || !(a->eps > 0)))
+      fail(c, "conv2d_bn bias or eps disagrees with its inputs", name);
     check_grad_mask(c, n);
     break;
   }

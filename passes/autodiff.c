@@ -173,6 +173,7 @@ static void grad_node_of(Module *m, const Node *n) {
       g->attr.act_bwd = ir_op_act(n);
     return;
   }
+  case OP_CONV2D_BN:   /* inference only */
   case OP_BATCH_STATS: /* the batchnorm's gradient accounts for them */
   case OP_ACT_BWD:
   case OP_SOFTMAX_BWD:

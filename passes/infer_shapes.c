@@ -232,6 +232,7 @@ static void infer_node(Module *m, Node *n) {
   case OP_SIGMOID:
   case OP_TANH:
   case OP_SOFTMAX: n->out->shape = n->in[0]->shape; return;
+  case OP_CONV2D_BN: /* fold-batchnorm makes it from shaped nodes */
   case OP_ACT_BWD:
   case OP_SOFTMAX_BWD:
   case OP_CROSS_ENTROPY_BWD:

@@ -28,8 +28,9 @@ void pass_fuse_add_act(Module *m);
  * normalise, scale, shift and activate in one pass. */
 void pass_fuse_batchnorm_act(Module *m);
 
-/* Requires: infer-shapes. In an inference module with baked weights, a
- * batchnorm after a conv2d becomes part of the conv (m->folds). */
+/* Requires: infer-shapes. In an inference module a batchnorm after a
+ * conv2d becomes part of the conv: its weights (baked: m->folds) or its
+ * epilogue (conv2d_bn). */
 void pass_fold_batchnorm(Module *m);
 
 /* Requires: nothing. maxpool/avgpool followed by dropout, the pool's only
