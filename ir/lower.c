@@ -69,26 +69,29 @@ static void lower_join(Lowerer *, const AstLayer *, const char *, AstValue **);
 #define POS(k) {k, false, true}
 #define KEY(k) {k, false, false}
 
+/* Every layer but input, add and concat also takes from=NAME: own_args()
+ * takes it out before binding; it is listed for the messages that name
+ * what a layer takes, and for suggestions. */
 static const LayerDef layer_defs[] = {
     {"input", lower_input, 3, {REQ("height"), REQ("width"), POS("channels")}},
-    {"conv2d", lower_conv2d, 6,
+    {"conv2d", lower_conv2d, 7,
      {REQ("filters"), REQ("kernel"), KEY("stride"), KEY("padding"),
-      KEY("activation"), KEY("use_bias")}},
-    {"maxpool", lower_pool, 2, {REQ("size"), KEY("stride")}},
-    {"avgpool", lower_pool, 2, {REQ("size"), KEY("stride")}},
-    {"dropout", lower_dropout, 1, {REQ("rate")}},
-    {"flatten", lower_flatten, 0, {{0}}},
-    {"dense", lower_dense, 3,
-     {REQ("units"), KEY("activation"), KEY("use_bias")}},
-    {"relu", lower_act_layer, 0, {{0}}},
-    {"leaky_relu", lower_act_layer, 1, {POS("alpha")}},
-    {"sigmoid", lower_act_layer, 0, {{0}}},
-    {"tanh", lower_act_layer, 0, {{0}}},
-    {"softmax", lower_act_layer, 0, {{0}}},
-    {"batchnorm", lower_batchnorm, 3,
-     {KEY("momentum"), KEY("eps"), KEY("activation")}},
-    {"globalavgpool", lower_global_pool, 0, {{0}}},
-    {"globalmaxpool", lower_global_pool, 0, {{0}}},
+      KEY("activation"), KEY("use_bias"), KEY("from")}},
+    {"maxpool", lower_pool, 3, {REQ("size"), KEY("stride"), KEY("from")}},
+    {"avgpool", lower_pool, 3, {REQ("size"), KEY("stride"), KEY("from")}},
+    {"dropout", lower_dropout, 2, {REQ("rate"), KEY("from")}},
+    {"flatten", lower_flatten, 1, {KEY("from")}},
+    {"dense", lower_dense, 4,
+     {REQ("units"), KEY("activation"), KEY("use_bias"), KEY("from")}},
+    {"relu", lower_act_layer, 1, {KEY("from")}},
+    {"leaky_relu", lower_act_layer, 2, {POS("alpha"), KEY("from")}},
+    {"sigmoid", lower_act_layer, 1, {KEY("from")}},
+    {"tanh", lower_act_layer, 1, {KEY("from")}},
+    {"softmax", lower_act_layer, 1, {KEY("from")}},
+    {"batchnorm", lower_batchnorm, 4,
+     {KEY("momentum"), KEY("eps"), KEY("activation"), KEY("from")}},
+    {"globalavgpool", lower_global_pool, 1, {KEY("from")}},
+    {"globalmaxpool", lower_global_pool, 1, {KEY("from")}},
     {"add", lower_join, 1, {KEY("activation")}},
     {"concat", lower_join, 0, {{0}}},
 };
