@@ -207,6 +207,8 @@ static const ParamDesc BUFFER_ONES = {PARAM_VECTOR, INIT_ONES, false};
 
 static Node *emit(Lowerer *lo, Op op, const char *layer, const char *out,
                   Loc loc, Tensor **in, int nin) {
+  if (ir_op_is(op, OPF_FUSED))
+    unreachable(); /* only passes make fused ops */
   Node *n = ir_node_new(lo->m, op, layer, out, loc, in, nin);
   lo->cur = n->out;
   return n;
