@@ -251,6 +251,7 @@ typedef struct Tensor {
   Loc loc;   /* the layer that made it */
   ParamDesc param; /* TK_PARAM only */
   struct Tensor *grad; /* its gradient, while autodiff runs */
+  int grad_parts;      /* how many parts that gradient sums so far */
   Buffer buffer;       /* plan-memory: where it lives */
   int64_t offset;      /* plan-memory: bytes into that buffer; in the
                           arena, the whole batch's slice */

@@ -31,18 +31,30 @@ static Node *grad_node(Module *m, Op op, const Node *fwd, const char *name,
   return grad_node_n(m, op, fwd, name, shape, in, b ? 2 : 1);
 }
 
+/* The name of the next part of t's gradient: d.X, then d.X.part,
+ * d.X.part2, ... Named after t, not after the part: one tensor (add's dz)
+ * can be a part of several gradients. */
+static const char *part_name(Module *m, const Tensor *t, const char *tail) {
+  int k = t->grad_parts;
+  if (k == 0)
+    return arena_printf(m->arena, "d.%s%s", t->name, tail);
+  if (k == 1)
+    return arena_printf(m->arena, "d.%s.part%s", t->name, tail);
+  return arena_printf(m->arena, "d.%s.part%d%s", t->name, k, tail);
+}
+
 /* Records g as (a part of) t's gradient. */
 static void accumulate(Module *m, const Node *fwd, Tensor *t, Tensor *g) {
-  if (!t->grad) {
-    t->grad = g;
-    return;
+  if (t->grad) {
+    const char *name = part_name(m, t, ".sum");
+    g = grad_node(m, OP_GRAD_SUM, fwd, name, &t->shape, t->grad, g)->out;
   }
-  const char *name = arena_printf(m->arena, "%s.sum", g->name);
-  t->grad = grad_node(m, OP_GRAD_SUM, fwd, name, &t->shape, t->grad, g)->out;
+  t->grad = g;
+  t->grad_parts++;
 }
 
 static const char *grad_name(Module *m, const Tensor *t) {
-  return arena_printf(m->arena, "d.%s%s", t->name, t->grad ? ".part" : "");
+  return part_name(m, t, "");
 }
 
 static bool needs_grad(const Tensor *x) {

@@ -1,5 +1,7 @@
 /* fuzz_frontend.c - libFuzzer target over the whole front end: reading,
- * parsing, lowering, every pass with the verifier, printing and the summary.
+ * parsing, lowering, every pass with the verifier, printing and the summary;
+ * then the inference pipeline of the same model (no train block, the
+ * batchnorms folded into the weights or into the convs' epilogues).
  *
  * Any input must end in either a clean module or reported errors; a crash,
  * a sanitizer report or a verifier failure (which aborts) is a bug. */
@@ -18,14 +20,16 @@ static FILE *sink(void) {
   return f;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+/* The pipeline over a fresh lowering of ast: as a trainer, or as an
+ * inference object with weights baked in or not. */
+static void compile(const Ast *ast, Diag *d, bool infer, bool baked) {
   Arena a;
   arena_init(&a);
-  Source src = {"fuzz.cnn", arena_strndup(&a, (const char *)data, size), size};
-  Diag d;
-  diag_init(&d, &src, sink());
-  Ast *ast = parse_source(&src, &d, &a);
-  Module *m = ast && !d.errors ? ir_lower(ast, &d, &a) : NULL;
+  Module *m = ir_lower(ast, d, &a);
+  if (m && infer) {
+    ir_drop_training(m);
+    m->bake_weights = baked;
+  }
   PipelineOptions po = {NULL, NULL, sink()};
   if (m && pipeline_run(m, &po)) {
     if (!ir_verify(m, "the fuzzer's pipeline"))
@@ -33,6 +37,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ir_print(sink(), m);
     summary_print(sink(), m);
   }
+  arena_free_all(&a);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  Arena a;
+  arena_init(&a);
+  Source src = {"fuzz.cnn", arena_strndup(&a, (const char *)data, size), size};
+  Diag d;
+  diag_init(&d, &src, sink());
+  Ast *ast = parse_source(&src, &d, &a);
+  for (int k = 0; k < 3 && ast && !d.errors; k++)
+    compile(ast, &d, k > 0, k == 2);
   arena_free_all(&a);
   return 0;
 }
