@@ -1,7 +1,7 @@
 /* fuzz_weights.c - libFuzzer target over the safetensors reader
  * (runtime/stread.c and runtime/json.c, through driver/weights.c): any bytes must end in weights or
- * reported errors, never a crash or an out-of-bounds read. The model is a
- * small fixed one, lowered once.
+ * reported errors, never a crash or an out-of-bounds read. The models are
+ * two small fixed ones (one with a batchnorm, for I64), lowered once.
  *
  * Each input is read twice, as a file whose size is known and as a pipe
  * that has no size and hands out a few bytes per read: both must come to
@@ -16,23 +16,28 @@
 #include "passes.h"
 #include "weights.h"
 
-static const char model[] =
+/* The tiny model, and the same with a batchnorm: its buffers, the I64
+ * num_batches_tracked among them. Every input is read for both. */
+static const char *const models[2] = {
     "model tiny {\n input(6, 6, 1)\n conv2d(3, kernel=3, padding=same)\n"
-    " flatten()\n dense(2, activation=softmax)\n}\n";
+    " flatten()\n dense(2, activation=softmax)\n}\n",
+    "model tiny {\n input(6, 6, 1)\n conv2d(3, kernel=3, padding=same)\n"
+    " batchnorm()\n flatten()\n dense(2, activation=softmax)\n}\n"};
 
-static Module *tiny(void) {
+static Module *model(int k) {
   static Arena a;
-  static Module *m;
-  if (m)
-    return m;
-  static Source src = {"tiny.cnn", model, sizeof model - 1};
+  static Module *m[2];
+  if (m[k])
+    return m[k];
+  static Source src[2];
+  src[k] = (Source){"tiny.cnn", models[k], strlen(models[k])};
   static Diag d;
-  diag_init(&d, &src, NULL);
-  m = ir_lower(parse_source(&src, &d, &a), &d, &a);
+  diag_init(&d, &src[k], NULL);
+  m[k] = ir_lower(parse_source(&src[k], &d, &a), &d, &a);
   PipelineOptions po = {NULL, NULL, NULL};
-  if (!m || !pipeline_run(m, &po))
+  if (!m[k] || !pipeline_run(m[k], &po))
     __builtin_trap();
-  return m;
+  return m[k];
 }
 
 /* A pipe over the input: short reads of 1 to 13 bytes. */
@@ -69,8 +74,7 @@ static FILE *sink(void) {
   return f;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  Module *m = tiny();
+static void read_both_ways(const uint8_t *data, size_t size, Module *m) {
   Arena a;
   arena_init(&a);
   Diag file_d, pipe_d;
@@ -85,5 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       (file && memcmp(file, piped, sizeof *file * (size_t)m->param_floats)))
     __builtin_trap(); /* the two ways of reading disagree */
   arena_free_all(&a);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  for (int k = 0; k < 2; k++)
+    read_both_ways(data, size, model(k));
   return 0;
 }

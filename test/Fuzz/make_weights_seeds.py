@@ -27,6 +27,40 @@ def header_of(good):
     return n, good[8:8 + n].decode()
 
 
+def batchnorm_seeds(put, good, n, text):
+    """fuzz_weights' second model puts a batchnorm between the conv and the
+    flatten: the good file gains its five tensors (num_batches_tracked an
+    I64 of shape []), and near misses of the I64 checks."""
+    import json
+    header = json.loads(text)
+    data = good[8 + n:]
+    at = len(data)
+    extra = b""
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        blob = struct.pack("<3f", 1.0, 0.5, 0.25)
+        header["batchnorm_1." + name] = {"dtype": "F32", "shape": [3],
+                                         "data_offsets": [at, at + 12]}
+        extra += blob
+        at += 12
+    header["batchnorm_1.num_batches_tracked"] = {
+        "dtype": "I64", "shape": [], "data_offsets": [at, at + 8]}
+    extra += struct.pack("<q", 17)
+
+    def file(h, blob):
+        raw = json.dumps(h).encode()
+        raw += b" " * (-len(raw) % 8)
+        return struct.pack("<Q", len(raw)) + raw + blob
+
+    put("batchnorm-good", file(header, data + extra))
+    put("batchnorm-cut-counter", file(header, data + extra)[:-3])
+    as_f32 = json.loads(json.dumps(header))
+    as_f32["batchnorm_1.num_batches_tracked"]["dtype"] = "F32"
+    put("batchnorm-counter-f32", file(as_f32, data + extra))
+    wide = json.loads(json.dumps(header))
+    wide["batchnorm_1.running_var"]["dtype"] = "I64"
+    put("batchnorm-var-i64", file(wide, data + extra))
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -49,6 +83,7 @@ def main():
         raw = new_text.encode()
         return struct.pack("<Q", len(raw)) + raw + rest
 
+    batchnorm_seeds(put, good, n, text)
     # The reading order: cut in the length, at the header's end, inside
     # each tensor; one byte short or long.
     put("cut-length", good[:5])
