@@ -212,6 +212,13 @@ LLVMValueRef cg_new_function(Cg *g, const char *name, LLVMTypeRef ret,
                              bool exported);
 void cg_finish_function(Cg *g, LLVMValueRef ret);
 
+/* A trainer's inference function (cg_eval_fold.c): conv's kernel there is
+ * *out, a conv2d_bn that also computes the batchnorm after it and writes
+ * its output (in: room for 7 inputs); false when none follows it. And
+ * whether batchnorm n is computed so, by its conv's kernel. */
+bool cg_eval_fold(const Module *m, const Node *conv, Node *out, Tensor **in);
+bool cg_eval_folded(const Module *m, const Node *n);
+
 /* the entry points of an inference object (cg_infer.c) */
 void cg_inference_entries(Cg *g, const CgOptions *o);
 

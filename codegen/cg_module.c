@@ -33,7 +33,12 @@ static int64_t scratch_bytes(const Cg *g) {
   int64_t most = 0;
   for (int i = 0; i < g->m->nnodes; i++) {
     const Node *n = g->m->nodes[i];
+    Node folded;
+    Tensor *in[7];
     int64_t s = cg_conv_scratch_bytes(g, n);
+    if (cg_eval_fold(g->m, n, &folded, in) &&
+        cg_conv_scratch_bytes(g, &folded) > s)
+      s = cg_conv_scratch_bytes(g, &folded);
     int64_t bn = cg_batchnorm_scratch_bytes(n);
     s = bn > s ? bn : s;
     most = s > most ? s : most;
@@ -379,10 +384,26 @@ static LLVMValueRef emit_train_phase(Cg *g, LLVMTypeRef ct,
   return fn;
 }
 
+/* The inference kernels of a trainer: the forward graph's, with each
+ * conv that a batchnorm follows and that batchnorm as one kernel. */
+static LLVMValueRef *eval_kernels(Cg *g) {
+  const Module *m = g->m;
+  LLVMValueRef *k = arena_array(m->arena, (size_t)m->nnodes + 1, sizeof *k);
+  for (int i = 0; i < m->nnodes; i++) {
+    const Node *n = m->nodes[i];
+    Node *folded = arena_alloc(m->arena, sizeof *folded);
+    Tensor **in = arena_array(m->arena, 7, sizeof *in);
+    if (!cg_is_forward(n) || cg_eval_folded(m, n))
+      continue;
+    k[i] = emit_kernel(g, cg_eval_fold(m, n, folded, in) ? folded : n, false);
+  }
+  return k;
+}
+
 /* void NAME_infer_chunk(ctx, k): the forward graph without dropout, and
  * the prediction copied out */
 static LLVMValueRef emit_infer_chunk(Cg *g, LLVMTypeRef ct) {
-  LLVMValueRef *kernels = cg_emit_kernels(g, false, cg_is_forward);
+  LLVMValueRef *kernels = eval_kernels(g);
   LLVMTypeRef params[] = {g->ptr, g->i64};
   char *name = arena_printf(g->m->arena, "%s_infer_chunk", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 2);
