@@ -236,8 +236,8 @@ static void moments_to_scratch(Cg *g, const Node *n, const Tensor *stats,
 
 /* dweight = invstd * sum dy (x - mean) */
 void cg_batchnorm_bwd_weight(Cg *g, const Node *n) {
-  int64_t p, c;
-  pixels_channels(n->in[0], &p, &c);
+  const Shape *x = &n->in[0]->shape;
+  int64_t c = x->dim[x->rank - 1];
   moments_to_scratch(g, n, n->in[2], c);
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   sum_over_chunk(g, n, dw, n->in[0], term_dy_xc);
@@ -247,7 +247,6 @@ void cg_batchnorm_bwd_weight(Cg *g, const Node *n) {
   cg_store(g, cg_fmul(g, cg_load(g, dw, ch), cg_load(g, row(g, s, 1, c), ch)),
            dw, ch);
   cg_loop_end(g, &lc);
-  (void)p;
 }
 
 /* the sum over every chunk's copy of a per-chunk [C] tensor, element c */

@@ -391,11 +391,11 @@ static LLVMValueRef *eval_kernels(Cg *g) {
   LLVMValueRef *k = arena_array(m->arena, (size_t)m->nnodes + 1, sizeof *k);
   for (int i = 0; i < m->nnodes; i++) {
     const Node *n = m->nodes[i];
-    Node *folded = arena_alloc(m->arena, sizeof *folded);
-    Tensor **in = arena_array(m->arena, 7, sizeof *in);
+    Node folded;
+    Tensor *in[7];
     if (!cg_is_forward(n) || cg_eval_folded(m, n))
       continue;
-    k[i] = emit_kernel(g, cg_eval_fold(m, n, folded, in) ? folded : n, false);
+    k[i] = emit_kernel(g, cg_eval_fold(m, n, &folded, in) ? &folded : n, false);
   }
   return k;
 }

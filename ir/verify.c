@@ -108,7 +108,7 @@ static void check_attrs(Checker *c, const Node *n) {
 static void check_chunk_flags(Checker *c, const Node *n) {
   const char *name = n->out->name;
   if (ir_op_is(n->op, OPF_UPDATE) && n->nin > 1 && n->in[1]->def &&
-      n->op != OP_RUNNING_STATS_UPDATE && ir_tensor_per_image(n->in[1]))
+      ir_tensor_per_image(n->in[1]))
     fail(c, "an update reads a per-image gradient (its op lacks "
             "OPF_PARAM_GRAD in ops.def)", name);
   if (ir_op_is(n->op, OPF_UPDATE) || ir_op_is(n->op, OPF_READS_BATCH))

@@ -31,6 +31,7 @@ def batchnorm_seeds(put, good, n, text):
     """fuzz_weights' second model puts a batchnorm between the conv and the
     flatten: the good file gains its five tensors (num_batches_tracked an
     I64 of shape []), and near misses of the I64 checks."""
+    import copy
     import json
     header = json.loads(text)
     data = good[8 + n:]
@@ -53,10 +54,10 @@ def batchnorm_seeds(put, good, n, text):
 
     put("batchnorm-good", file(header, data + extra))
     put("batchnorm-cut-counter", file(header, data + extra)[:-3])
-    as_f32 = json.loads(json.dumps(header))
+    as_f32 = copy.deepcopy(header)
     as_f32["batchnorm_1.num_batches_tracked"]["dtype"] = "F32"
     put("batchnorm-counter-f32", file(as_f32, data + extra))
-    wide = json.loads(json.dumps(header))
+    wide = copy.deepcopy(header)
     wide["batchnorm_1.running_var"]["dtype"] = "I64"
     put("batchnorm-var-i64", file(wide, data + extra))
 
