@@ -70,6 +70,16 @@ static LLVMValueRef param_table(Cg *g, int64_t *count) {
   return gv;
 }
 
+static CnnDataKind data_kind(DataKind k) {
+  switch (k) {
+  case DATA_IDX: return CNN_DATA_IDX;
+  case DATA_CIFAR10: return CNN_DATA_CIFAR10;
+  case DATA_CIFAR100: return CNN_DATA_CIFAR100;
+  case DATA_NPY: return CNN_DATA_NPY;
+  }
+  unreachable();
+}
+
 void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
   const Module *m = g->m;
   const TrainSpec *t = &m->train;
@@ -87,8 +97,11 @@ void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
       f64c(g, t->opt.lr), f64c(g, t->opt.momentum), f64c(g, t->opt.beta1),
       f64c(g, t->opt.beta2), f64c(g, t->opt.eps), i64c(g, t->epochs),
       i64c(g, (int64_t)t->seed), i64c(g, t->validation),
-      f64c(g, t->validation_frac), string(g, t->data, "model.data"), train,
-      infer};
+      f64c(g, t->validation_frac), string(g, t->data, "model.data"),
+      i64c(g, data_kind(t->data_kind)),
+      i64c(g, t->data_label == CIFAR_LABEL_COARSE ? CNN_LABEL_COARSE
+                                                   : CNN_LABEL_FINE),
+      i64c(g, t->augment_shift), i64c(g, t->augment_flip), train, infer};
   LLVMValueRef init = LLVMConstStructInContext(g->ctx, f,
                                                sizeof f / sizeof f[0], false);
   LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_model");

@@ -307,6 +307,10 @@ typedef struct Optimizer {
   double beta1, beta2, eps;  /* adam */
 } Optimizer;
 
+/* The data sources, numbered as cnnrt.h's CnnDataKind. */
+typedef enum DataKind { DATA_IDX, DATA_CIFAR10, DATA_CIFAR100, DATA_NPY } DataKind;
+typedef enum CifarLabel { CIFAR_LABEL_FINE, CIFAR_LABEL_COARSE } CifarLabel;
+
 typedef struct TrainSpec {
   LossKind loss;
   Optimizer opt;
@@ -314,7 +318,12 @@ typedef struct TrainSpec {
   uint64_t seed;
   int64_t validation;        /* images held out, when not a fraction */
   double validation_frac;    /* in (0, 1) when given as a fraction, else 0 */
-  const char *data;          /* idx("DIR"): folder of the four IDX files */
+  const char *data;          /* KIND("DIR"): the data folder, or NULL */
+  DataKind data_kind;
+  CifarLabel data_label;     /* cifar100(label=): which label is the class */
+  int64_t augment_shift;     /* crop(padding=P) or translate(P): P, else 0 */
+  bool augment_flip;         /* flip: mirrored with probability 1/2 */
+  Loc data_loc;              /* of the data = value, for shape errors */
 } TrainSpec;
 
 /* ---- folded batchnorms --------------------------------------------------------- */

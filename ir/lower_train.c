@@ -126,22 +126,41 @@ static void lower_validation(Diag *d, const AstValue *v, TrainSpec *t) {
             &t->validation);
 }
 
-/* data = idx("folder") */
+/* data = idx("DIR") | cifar10("DIR") | cifar100("DIR", label=fine|coarse)
+ * | npy("DIR") */
 static void lower_data(Diag *d, const AstValue *v, TrainSpec *t) {
-  static const ParamSpec spec[] = {{"path", true, true}};
-  if (v->kind != VAL_CALL || strcmp(v->text, "idx") != 0) {
-    diag_error(d, v->loc, "train: 'data' must be idx(\"FOLDER\"), the folder "
-               "of the four IDX files");
+  static const char *const kinds[] = {"idx", "cifar10", "cifar100", "npy"};
+  static const char *const labels[] = {"fine", "coarse"};
+  static const ParamSpec spec[] = {{"path", true, true}, {"label", false, false}};
+  if (v->kind != VAL_CALL && v->kind != VAL_IDENT) {
+    diag_error(d, v->loc, "train: 'data' must be a source and its folder: "
+               "idx(\"FOLDER\"), cifar10(\"FOLDER\"), cifar100(\"FOLDER\") or "
+               "npy(\"FOLDER\")");
     return;
   }
-  AstValue *a[1];
+  AstValue name = *v;
+  name.kind = VAL_IDENT; /* a call is checked by its callee's name */
+  int k = value_choice(d, &name, "train", "data", kinds, 4);
+  if (k < 0)
+    return;
+  if (v->kind != VAL_CALL) {
+    diag_error(d, v->loc, "train: 'data' must be %s(\"FOLDER\"), the folder "
+               "of its files", kinds[k]);
+    return;
+  }
+  AstValue *a[2] = {0};
   const char *path;
-  if (!args_bind(d, "idx", v->loc, v->args, spec, 1, a) ||
-      !value_string(d, a[0], "idx", "path", &path))
+  int nspecs = k == DATA_CIFAR100 ? 2 : 1;
+  if (!args_bind(d, kinds[k], v->loc, v->args, spec, nspecs, a) ||
+      !value_string(d, a[0], kinds[k], "path", &path))
     return;
   if (!*path)
-    diag_error(d, a[0]->loc, "idx: the path is empty");
+    diag_error(d, a[0]->loc, "%s: the path is empty", kinds[k]);
+  int label = a[1] ? value_choice(d, a[1], "cifar100", "label", labels, 2) : 0;
   t->data = path;
+  t->data_kind = (DataKind)k;
+  t->data_label = label == 1 ? CIFAR_LABEL_COARSE : CIFAR_LABEL_FINE;
+  t->data_loc = v->loc;
 }
 
 static void lower_setting(Diag *d, int key, const AstValue *v, TrainSpec *t) {
@@ -166,6 +185,36 @@ static void lower_setting(Diag *d, int key, const AstValue *v, TrainSpec *t) {
   unreachable();
 }
 
+/* CIFAR's images are 32x32x3 and its classes fixed: a model that cannot
+ * take them is a compile-time error, not a run-time one. */
+static void check_data_shape(Module *m, const TrainSpec *t) {
+  static const char *const names[] = {"idx", "cifar10", "cifar100", "npy"};
+  if (t->data_kind != DATA_CIFAR10 && t->data_kind != DATA_CIFAR100)
+    return;
+  if (!m->input || !m->output)
+    return;
+  const Shape *in = &m->input->shape;
+  const char *kind = names[t->data_kind];
+  if (in->rank != 3 || in->dim[0] != 32 || in->dim[1] != 32 || in->dim[2] != 3) {
+    char shape[64];
+    ir_shape_str(in, shape, sizeof shape);
+    diag_error(m->diag, t->data_loc, "train: %s images are 32x32x3, but the "
+               "model '%s' takes %s", kind, m->name, shape);
+    return;
+  }
+  int64_t classes = t->data_kind == DATA_CIFAR10 ? 10
+                    : t->data_label == CIFAR_LABEL_COARSE ? 20 : 100;
+  int64_t outputs = ir_shape_elems(&m->output->shape);
+  if (outputs != classes)
+    diag_error(m->diag, t->data_loc, "train: %s%s has %lld classes, but the "
+               "model '%s' has %lld outputs", kind,
+               t->data_kind == DATA_CIFAR100
+                   ? (t->data_label == CIFAR_LABEL_COARSE ? " (label=coarse)"
+                                                          : " (label=fine)")
+                   : "",
+               (long long)classes, m->name, (long long)outputs);
+}
+
 bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
   Diag *d = m->diag;
   int before = d->errors;
@@ -180,5 +229,7 @@ bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
   }
   m->has_train = true;
   m->train = t;
+  if (d->errors == before)
+    check_data_shape(m, &t);
   return d->errors == before;
 }

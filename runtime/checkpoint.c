@@ -126,8 +126,10 @@ static uint64_t model_hash(const CnnModel *m) {
 
 static uint32_t set_crc(const CnnSet *s) {
   uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32_z(crc, s->images, (z_size_t)(s->count * s->pixels));
-  return (uint32_t)crc32_z(crc, s->labels, (z_size_t)s->count);
+  size_t value = s->type == CNN_PIXELS_F32 ? sizeof(float) : 1;
+  crc = crc32_z(crc, s->images, (z_size_t)(s->count * s->pixels) * value);
+  return (uint32_t)crc32_z(crc, (const Bytef *)s->labels,
+                           (z_size_t)s->count * sizeof *s->labels);
 }
 
 /* The shortest %g that reads back as v: 0.1, not 0.10000000000000001 */

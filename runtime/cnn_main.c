@@ -45,7 +45,9 @@ static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
          m->optimizer == CNN_OPT_ADAM ? "adam" : "sgd", o->lr, o->batch,
          o->epochs, o->seed);
   printf("train on %" PRId64 " images, validate on %" PRId64 ", test on %"
-         PRId64 " (%s)\n", split.train, split.validation, test->count, o->data);
+         PRId64 " (%s%s%s)\n", split.train, split.validation, test->count,
+         m->data_kind == CNN_DATA_IDX ? "" : cnn_data_kind_name(m->data_kind),
+         m->data_kind == CNN_DATA_IDX ? "" : " ", o->data);
   cnn_stdout_ok(); /* a failure is reported now, and training goes on */
 }
 
@@ -136,14 +138,13 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
 static int run(const CnnModel *m, const CnnOptions *o) {
   if (!cnn_check_outputs(o))
     return 1;
-  CnnSet train, test;
-  if (!cnn_data_load(o->data, m, &train, &test))
+  CnnData data;
+  if (!cnn_data_load(o->data, m, &data))
     return 1;
   if (o->checkpoint)
     cnn_interrupt_install();
-  int status = train_and_test(m, o, &train, &test);
-  cnn_set_free(&train);
-  cnn_set_free(&test);
+  int status = train_and_test(m, o, &data.train, &data.test);
+  cnn_data_free(&data);
   return status;
 }
 

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define CNN_ABI_VERSION 2
+#define CNN_ABI_VERSION 3
 
 typedef enum CnnParamKind {
   CNN_PARAM_CONV_WEIGHT = 0,  /* [kh, kw, cin, cout] (HWIO) */
@@ -38,6 +38,17 @@ typedef enum CnnInit {
 /* How its elements are stored: a float each, or an int64_t in two floats'
  * room (num_batches_tracked). */
 typedef enum CnnDType { CNN_F32 = 0, CNN_I64 = 1 } CnnDType;
+
+/* Where the train block's data = KIND("DIR") comes from. */
+typedef enum CnnDataKind {
+  CNN_DATA_IDX = 0,      /* MNIST's four IDX files */
+  CNN_DATA_CIFAR10 = 1,  /* cifar-10-batches-bin */
+  CNN_DATA_CIFAR100 = 2, /* cifar-100-binary */
+  CNN_DATA_NPY = 3,      /* {train,test}_{images,labels}.npy */
+} CnnDataKind;
+
+/* cifar100(label=...): which of a record's two label bytes is the class */
+typedef enum CnnCifarLabel { CNN_LABEL_FINE = 0, CNN_LABEL_COARSE = 1 } CnnCifarLabel;
 
 typedef enum CnnOptimizerKind { CNN_OPT_SGD = 0, CNN_OPT_ADAM = 1 } CnnOptimizerKind;
 
@@ -101,7 +112,12 @@ typedef struct CnnModel {
   int64_t seed;
   int64_t validation;      /* images held out, when validation_frac == 0 */
   double validation_frac;  /* in (0, 1), or 0 */
-  const char *data;        /* folder of the IDX files, or NULL */
+  const char *data;        /* the data folder, or NULL */
+  int64_t data_kind;       /* CnnDataKind */
+  int64_t data_label;      /* CnnCifarLabel, for CNN_DATA_CIFAR100 */
+  /* the training images' augmentation, see cnn_random's streams */
+  int64_t augment_shift;   /* up to this many pixels each way; 0: none */
+  int64_t augment_flip;    /* 1: mirrored left-right with probability 1/2 */
   CnnTrainStepFn train_step;
   CnnInferFn infer;
 } CnnModel;
@@ -135,7 +151,14 @@ int cnn_main(const CnnModel *m, int argc, char **argv);
  *   dropout of layer L at step S: stream = S * 2^16 + L, counter = image
  *     index in the batch * elements per image + element; an element is kept
  *     when (r >> 40) >= rate * 2^24 (and then scaled by 1 / (1 - rate));
- *   the runtime's streams (initialisation, shuffling) start at 2^62. */
+ *   the runtime's streams (initialisation, shuffling) start at 2^62;
+ *   augmentation of training image I (its index in the training file) in
+ *   epoch E (from 1): stream = 2^62 + 2^33 + E, and with r(k) the value of
+ *   counter 4 I + k and P = augment_shift, the image moves by
+ *   dy = r(0) mod (2P + 1) - P rows and dx = r(1) mod (2P + 1) - P
+ *   columns (out(y, x) = in(y + dy, x + dx), 0 outside: a crop after P
+ *   pixels of zero padding), then is mirrored (out(y, x) = out(y, W-1-x))
+ *   when augment_flip and r(2) >> 63 is 1. */
 uint64_t cnn_random(uint64_t seed, uint64_t stream, uint64_t counter);
 
 #ifdef __cplusplus

@@ -108,6 +108,23 @@ static bool check_pair(const CnnModel *m, const CnnIdx *img, const CnnIdx *lab,
   return check_labels(m, lab, paths[1]);
 }
 
+/* The bytes stay; the labels become int32_t, as every kind's are. */
+static bool to_set(const CnnModel *m, CnnIdx *img, const CnnIdx *lab,
+                   CnnSet *out) {
+  int32_t *labels = malloc((size_t)lab->count * sizeof *labels + 1);
+  if (!labels) {
+    cnn_error("out of memory for %" PRId64 " labels", lab->count);
+    return false;
+  }
+  for (int64_t i = 0; i < lab->count; i++)
+    labels[i] = lab->data[i];
+  *out = (CnnSet){.count = img->count, .h = m->input_h, .w = m->input_w,
+                  .c = 1, .pixels = img->rows * img->cols,
+                  .type = CNN_PIXELS_U8, .images = img->data, .labels = labels};
+  img->data = NULL; /* the set owns the pixels now */
+  return true;
+}
+
 static bool load_pair(const CnnModel *m, const char *dir, const Pair *p,
                       CnnSet *out) {
   CnnIdx img = {0}, lab = {0};
@@ -119,19 +136,16 @@ static bool load_pair(const CnnModel *m, const char *dir, const Pair *p,
   ok = ok && read_named(dir, p->labels, CNN_IDX_LABELS, what, &lab, &paths[1]);
   ok = ok && check_pair(m, &img, &lab, paths);
   if (ok)
-    *out = (CnnSet){img.count, img.rows * img.cols, img.data, lab.data};
-  else {
-    cnn_idx_free(&img);
-    cnn_idx_free(&lab);
-  }
+    ok = to_set(m, &img, &lab, out);
+  cnn_idx_free(&img);
+  cnn_idx_free(&lab);
   free(paths[0]);
   free(paths[1]);
   return ok;
 }
 
-bool cnn_data_load(const char *dir, const CnnModel *m, CnnSet *train,
-                   CnnSet *test) {
-  *train = *test = (CnnSet){0};
+static bool load_idx(const char *dir, const CnnModel *m, CnnSet *train,
+                     CnnSet *test) {
   if (m->input_c != 1) {
     cnn_error("the model '%s' takes %" PRId64 "x%" PRId64 "x%" PRId64 " images,"
               " but IDX files hold one channel", m->name, m->input_h,
@@ -146,8 +160,46 @@ bool cnn_data_load(const char *dir, const CnnModel *m, CnnSet *train,
   return false;
 }
 
+bool cnn_data_load(const char *dir, const CnnModel *m, CnnData *out) {
+  *out = (CnnData){0};
+  switch ((CnnDataKind)m->data_kind) {
+  case CNN_DATA_IDX: return load_idx(dir, m, &out->train, &out->test);
+  case CNN_DATA_CIFAR10:
+  case CNN_DATA_CIFAR100:
+  case CNN_DATA_NPY: break;
+  }
+  cnn_error("%s data cannot be read yet", cnn_data_kind_name(m->data_kind));
+  return false;
+}
+
+bool cnn_class_names_load(const char *dir, const CnnModel *m,
+                          CnnClassNames *out) {
+  (void)dir;
+  (void)m;
+  *out = (CnnClassNames){0};
+  return true;
+}
+
+void cnn_class_names_free(CnnClassNames *n) {
+  for (int64_t i = 0; i < n->count; i++)
+    free(n->names[i]);
+  free(n->names);
+  *n = (CnnClassNames){0};
+}
+
+const char *cnn_data_kind_name(int64_t kind) {
+  static const char *const names[] = {"idx", "cifar10", "cifar100", "npy"};
+  return kind >= 0 && kind < 4 ? names[kind] : "unknown";
+}
+
 void cnn_set_free(CnnSet *s) {
   free(s->images);
   free(s->labels);
   *s = (CnnSet){0};
+}
+
+void cnn_data_free(CnnData *d) {
+  cnn_set_free(&d->train);
+  cnn_set_free(&d->test);
+  cnn_class_names_free(&d->names);
 }

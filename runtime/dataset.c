@@ -11,6 +11,7 @@
 #include "runtime.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 static int64_t held_out(int64_t n, const CnnOptions *o) {
   if (o->validation_frac > 0) /* Keras: split_at = int(n * (1 - split)) */
@@ -54,14 +55,61 @@ void cnn_shuffle(int64_t *order, int64_t n, uint64_t seed, int64_t epoch) {
   }
 }
 
+/* Value v of image k as the model reads it: byte / 255, or the float. */
+static float value(const CnnSet *s, int64_t k, int64_t v) {
+  int64_t at = k * s->pixels + v;
+  if (s->type == CNN_PIXELS_F32)
+    return ((const float *)s->images)[at];
+  return (float)((const uint8_t *)s->images)[at] / 255.0f;
+}
+
+static void convert(const CnnSet *s, int64_t k, float *dst) {
+  if (s->type == CNN_PIXELS_F32) {
+    memcpy(dst, (const float *)s->images + k * s->pixels,
+           (size_t)s->pixels * sizeof *dst);
+    return;
+  }
+  for (int64_t v = 0; v < s->pixels; v++)
+    dst[v] = value(s, k, v);
+}
+
+/* A draw in [-shift, shift]; the bias of the modulus is below 2^-58. */
+static int64_t draw_shift(const CnnAugment *a, uint64_t stream, uint64_t at) {
+  uint64_t span = 2 * (uint64_t)a->shift + 1;
+  return (int64_t)(cnn_random(a->seed, stream, at) % span) - a->shift;
+}
+
+/* Image k moved by (dy, dx) with zeros coming in, then mirrored, as
+ * cnnrt.h's augmentation stream defines it. */
+static void augment(const CnnSet *s, const CnnAugment *a, int64_t k,
+                    float *dst) {
+  uint64_t stream = CNN_STREAM_AUGMENT + (uint64_t)a->epoch;
+  uint64_t at = 4 * (uint64_t)k;
+  int64_t dy = a->shift ? draw_shift(a, stream, at) : 0;
+  int64_t dx = a->shift ? draw_shift(a, stream, at + 1) : 0;
+  bool flip = a->flip && cnn_random(a->seed, stream, at + 2) >> 63;
+  int64_t h = s->h, w = s->w, c = s->c;
+  for (int64_t y = 0; y < h; y++)
+    for (int64_t x = 0; x < w; x++) {
+      int64_t sy = y + dy, sx = (flip ? w - 1 - x : x) + dx;
+      float *out = dst + (y * w + x) * c;
+      bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+      for (int64_t ch = 0; ch < c; ch++)
+        out[ch] = inside ? value(s, k, (sy * w + sx) * c + ch) : 0.0f;
+    }
+}
+
 void cnn_gather(const CnnSet *s, const int64_t *order, int64_t first,
-                int64_t n, float *images, int32_t *labels) {
+                int64_t n, const CnnAugment *aug, float *images,
+                int32_t *labels) {
+  bool moves = aug && (aug->shift > 0 || aug->flip);
   for (int64_t b = 0; b < n; b++) {
     int64_t k = order ? order[first + b] : first + b;
-    const uint8_t *src = s->images + k * s->pixels;
     float *dst = images + b * s->pixels;
-    for (int64_t p = 0; p < s->pixels; p++)
-      dst[p] = (float)src[p] / 255.0f;
+    if (moves)
+      augment(s, aug, k, dst);
+    else
+      convert(s, k, dst);
     labels[b] = s->labels[k];
   }
 }

@@ -32,7 +32,7 @@ CnnScore cnn_evaluate(const CnnModel *m, const float *params,
   int64_t right = 0;
   for (int64_t at = 0; at < count; at += m->batch) {
     int64_t n = count - at < m->batch ? count - at : m->batch;
-    cnn_gather(s, NULL, first + at, n, b->images, b->labels);
+    cnn_gather(s, NULL, first + at, n, NULL, b->images, b->labels);
     m->infer(params, b->images, b->probs, n, b->arena);
     for (int64_t i = 0; i < n; i++) {
       const float *p = b->probs + i * m->num_classes;

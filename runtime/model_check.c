@@ -91,6 +91,11 @@ bool cnn_model_check(const CnnModel *m) {
       m->num_trainable > m->num_params ||
       m->train_arena_bytes < 0 || m->infer_arena_bytes < 0)
     return fail(m, "a negative size");
+  if (m->data_kind < CNN_DATA_IDX || m->data_kind > CNN_DATA_NPY ||
+      (m->data_label != CNN_LABEL_FINE && m->data_label != CNN_LABEL_COARSE) ||
+      m->augment_shift < 0 || m->augment_shift >= (INT64_C(1) << 20) ||
+      (m->augment_flip != 0 && m->augment_flip != 1))
+    return fail(m, "a data kind, label choice or augmentation out of range");
   /* the checkpoint's layout of the state: whole slots per parameter */
   int64_t slots = m->optimizer == CNN_OPT_ADAM ? 2 : m->momentum > 0 ? 1 : 0;
   if (m->opt_state_floats != slots * m->num_trainable)

@@ -32,6 +32,7 @@ char *cnn_format(const char *fmt, ...) CNN_PRINTF(1, 2);
 /* --- random.c: the runtime's streams of cnn_random ---------------------- */
 #define CNN_STREAM_SHUFFLE (UINT64_C(1) << 62)              /* + epoch */
 #define CNN_STREAM_INIT ((UINT64_C(1) << 62) + (UINT64_C(1) << 32)) /* + tensor */
+#define CNN_STREAM_AUGMENT ((UINT64_C(1) << 62) + (UINT64_C(1) << 33)) /* + epoch */
 double cnn_uniform(uint64_t r); /* [0, 1) from the top 53 bits */
 
 /* --- clock.c ------------------------------------------------------------ */
@@ -63,6 +64,9 @@ typedef struct CnnOptions {
   uint64_t seed;
   bool quiet;
   bool help; /* --help was given and printed */
+  char **predict;     /* --predict FILE...: the files, or NULL */
+  int64_t npredict;
+  bool resize;        /* --resize: bilinear to the model's size */
 } CnnOptions;
 
 bool cnn_options_parse(const CnnModel *m, int argc, char **argv, CnnOptions *o);
@@ -79,17 +83,70 @@ typedef struct CnnIdx {
 bool cnn_idx_read(const char *path, CnnIdxKind kind, CnnIdx *out);
 void cnn_idx_free(CnnIdx *idx);
 
-/* --- data.c: the four MNIST-style files of a folder, checked together ---- */
+/* --- data.c: the training and test sets of a data folder, by the kind the
+ * model names (idx, cifar10, cifar100, npy), checked against the model ---- */
+typedef enum CnnPixelType {
+  CNN_PIXELS_U8 = 0,  /* a byte each; the model reads byte / 255 */
+  CNN_PIXELS_F32 = 1, /* a float each, read as it is */
+} CnnPixelType;
+
 typedef struct CnnSet {
   int64_t count;
-  int64_t pixels; /* per image */
-  uint8_t *images; /* count * pixels */
-  uint8_t *labels; /* count */
+  int64_t h, w, c;     /* the model's input: every image is h x w x c */
+  int64_t pixels;      /* values per image: h * w * c, in HWC order */
+  CnnPixelType type;
+  void *images;        /* count * pixels values of `type` */
+  int32_t *labels;     /* count, each below the model's classes */
 } CnnSet;
 
-bool cnn_data_load(const char *dir, const CnnModel *m, CnnSet *train,
-                   CnnSet *test);
+/* A dataset's class names (CIFAR's batches.meta.txt...); count 0 when it
+ * names none, and then classes are shown by index. */
+typedef struct CnnClassNames {
+  int64_t count;
+  char **names;
+} CnnClassNames;
+
+typedef struct CnnData {
+  CnnSet train, test;
+  CnnClassNames names;
+} CnnData;
+
+/* dir: the folder (--data, else the model's); the kind is the model's. */
+bool cnn_data_load(const char *dir, const CnnModel *m, CnnData *out);
+void cnn_data_free(CnnData *d);
 void cnn_set_free(CnnSet *s);
+/* Only the names, for --predict: absent files are no error (count 0); a
+ * names file that is there but malformed is. dir may be NULL. */
+bool cnn_class_names_load(const char *dir, const CnnModel *m,
+                          CnnClassNames *out);
+void cnn_class_names_free(CnnClassNames *n);
+/* "cifar10" for CNN_DATA_CIFAR10..., as the .cnn spells it */
+const char *cnn_data_kind_name(int64_t kind);
+
+/* --- cifar.c: one file of CIFAR-10/100's binary version ----------------- */
+/* Records of label_bytes label bytes, then 3072 pixel bytes (1024 red,
+ * 1024 green, 1024 blue, each 32 rows of 32); `label` picks which label
+ * byte is the class (CIFAR-100: 0 coarse, 1 fine), which must be below
+ * `classes`. The images come out HWC (interleaved), as the model reads
+ * them. Errors name the file and the byte. */
+bool cnn_cifar_read(const char *path, int label_bytes, int label,
+                    int64_t classes, CnnSet *out);
+
+/* --- npy.c: NumPy's .npy files (format 1.0, 2.0) -------------------------- */
+typedef enum CnnNpyType {
+  CNN_NPY_U8, CNN_NPY_I8, CNN_NPY_U16, CNN_NPY_I16, CNN_NPY_U32,
+  CNN_NPY_I32, CNN_NPY_U64, CNN_NPY_I64, CNN_NPY_F32, CNN_NPY_F64,
+} CnnNpyType;
+
+typedef struct CnnNpy {
+  CnnNpyType type;
+  int rank;
+  int64_t shape[8];
+  void *data; /* the elements, C order, converted to the host's byte order */
+} CnnNpy;
+
+bool cnn_npy_read(const char *path, CnnNpy *out);
+void cnn_npy_free(CnnNpy *a);
 
 /* --- dataset.c: split, shuffle, batches ------------------------------------ */
 typedef struct CnnSplit {
@@ -100,10 +157,21 @@ typedef struct CnnSplit {
 
 bool cnn_split(int64_t available, const CnnOptions *o, CnnSplit *out);
 void cnn_shuffle(int64_t *order, int64_t n, uint64_t seed, int64_t epoch);
-/* images [n][pixels] as pixel/255 of the images order[first..first+n), or
- * of first..first+n when order is NULL */
+/* The training images' augmentation (the model's augment = [...]), keyed
+ * by (seed, epoch, image index in the file) as cnnrt.h's streams say. */
+typedef struct CnnAugment {
+  int64_t shift;  /* crop(padding=P) / translate(P): up to P pixels, 0: none */
+  bool flip;      /* horizontal, with probability 1/2 */
+  uint64_t seed;
+  int64_t epoch;  /* from 1 */
+} CnnAugment;
+
+/* images [n][pixels] as the model reads them (byte / 255, or the float) of
+ * the images order[first..first+n), or of first..first+n when order is
+ * NULL, augmented when aug is not NULL */
 void cnn_gather(const CnnSet *s, const int64_t *order, int64_t first,
-                int64_t n, float *images, int32_t *labels);
+                int64_t n, const CnnAugment *aug, float *images,
+                int32_t *labels);
 
 /* --- init.c ------------------------------------------------------------------ */
 void cnn_init_params(const CnnModel *m, uint64_t seed, float *params);
@@ -292,5 +360,19 @@ const CnnRunState *cnn_trainer_state(const CnnTrainer *t);
 /* --checkpoint writes that failed; whether the last one did */
 int64_t cnn_trainer_checkpoint_failures(const CnnTrainer *t);
 bool cnn_trainer_checkpoint_current(const CnnTrainer *t);
+
+/* --- image.c: one image file (PNG through libpng; PGM/PPM P2 P3 P5 P6) -- */
+typedef struct CnnImage {
+  int64_t h, w, c; /* c: 1 grey, 3 RGB (alpha dropped, palettes expanded) */
+  uint8_t *pixels; /* h * w * c bytes, HWC; 16-bit samples scaled to 8 */
+} CnnImage;
+
+bool cnn_image_read(const char *path, CnnImage *out);
+void cnn_image_free(CnnImage *img);
+
+/* --- predict.c: --predict FILE... --------------------------------------- */
+/* Classifies each file with the weights already in `params` and prints
+ * its top 5 classes; the exit status. */
+int cnn_predict(const CnnModel *m, const CnnOptions *o, const float *params);
 
 #endif

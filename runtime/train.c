@@ -125,7 +125,9 @@ void cnn_trainer_free(CnnTrainer *t) {
 static void train_batch(CnnTrainer *t, int64_t at, int64_t n) {
   const CnnModel *m = t->m;
   CnnRunState *r = &t->run;
-  cnn_gather(t->train, t->order, at, n, t->buf.images, t->buf.labels);
+  CnnAugment aug = {.shift = m->augment_shift, .flip = m->augment_flip != 0,
+                    .seed = t->o->seed, .epoch = r->epoch};
+  cnn_gather(t->train, t->order, at, n, &aug, t->buf.images, t->buf.labels);
   r->step++;
   m->train_step(t->params, t->opt_state, t->buf.images, t->buf.labels, n,
                 t->buf.arena, r->step, t->o->seed, (float)t->o->lr,
