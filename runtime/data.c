@@ -1,10 +1,12 @@
-/* data.c - the four MNIST-style files of a data folder, checked together.
+/* data.c - the training and test sets of a data folder, by the model's kind.
  *
- * Each file may be plain or gzip (FILE or FILE.gz; plain wins when both are
- * there). Beyond what idx.c checks in one file, the pairs must agree: as
- * many labels as images, images of the model's input size, labels below
- * its class count. The pixels stay bytes (a quarter of the memory of
- * floats); cnn_gather converts a batch at a time. */
+ * cifar.c and npy_data.c read their kinds' folders; the four MNIST-style
+ * files of an idx folder are read here, checked together. Each may be
+ * plain or gzip (FILE or FILE.gz; plain wins when both are there). Beyond
+ * what idx.c checks in one file, the pairs must agree: as many labels as
+ * images, images of the model's input size, labels below its class count.
+ * The pixels stay bytes (a quarter of the memory of floats); cnn_gather
+ * converts a batch at a time. The names of the classes come from names.c. */
 #include "runtime.h"
 
 #include <errno.h>
@@ -28,6 +30,28 @@ static bool exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+/* What a folder of each kind holds, and where to get one. */
+typedef struct KindFolder {
+  const char *holds, *fetch;
+} KindFolder;
+
+static KindFolder kind_folder(int64_t kind) {
+  switch ((CnnDataKind)kind) {
+  case CNN_DATA_IDX: break;
+  case CNN_DATA_CIFAR10:
+    return (KindFolder){cnn_cifar_files(kind),
+                        ", or download CIFAR-10 with scripts/fetch-cifar10.sh"};
+  case CNN_DATA_CIFAR100: return (KindFolder){cnn_cifar_files(kind), ""};
+  case CNN_DATA_NPY:
+    return (KindFolder){"train_images.npy, train_labels.npy, test_images.npy "
+                        "and test_labels.npy", ""};
+  }
+  return (KindFolder){"train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                      "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (or "
+                      "the same with .gz)",
+                      ", or download MNIST with scripts/fetch-mnist.sh"};
+}
+
 static bool check_folder(const CnnModel *m, const char *dir) {
   struct stat st;
   if (!dir) {
@@ -38,11 +62,10 @@ static bool check_folder(const CnnModel *m, const char *dir) {
   int failed = stat(dir, &st);
   if (!failed && S_ISDIR(st.st_mode))
     return true;
-  cnn_error("data folder '%s': %s; it should hold %s, %s, %s and %s (or the "
-            "same with .gz); give another with --data DIR, or download MNIST "
-            "with scripts/fetch-mnist.sh", dir,
-            failed ? strerror(errno) : "not a folder", TRAIN.images,
-            TRAIN.labels, TEST.images, TEST.labels);
+  KindFolder k = kind_folder(m->data_kind);
+  cnn_error("data folder '%s': %s; it should hold %s; give another with "
+            "--data DIR%s", dir, failed ? strerror(errno) : "not a folder",
+            k.holds, k.fetch);
   return false;
 }
 
@@ -160,31 +183,27 @@ static bool load_idx(const char *dir, const CnnModel *m, CnnSet *train,
   return false;
 }
 
-bool cnn_data_load(const char *dir, const CnnModel *m, CnnData *out) {
-  *out = (CnnData){0};
+static bool load_sets(const char *dir, const CnnModel *m, CnnData *out) {
   switch ((CnnDataKind)m->data_kind) {
   case CNN_DATA_IDX: return load_idx(dir, m, &out->train, &out->test);
   case CNN_DATA_CIFAR10:
   case CNN_DATA_CIFAR100:
-  case CNN_DATA_NPY: break;
+    return check_folder(m, dir) &&
+           cnn_cifar_load(dir, m, &out->train, &out->test);
+  case CNN_DATA_NPY:
+    return check_folder(m, dir) && cnn_npy_load(dir, m, &out->train, &out->test);
   }
-  cnn_error("%s data cannot be read yet", cnn_data_kind_name(m->data_kind));
+  cnn_error("the model '%s' names an unknown kind of data (%" PRId64 ")",
+            m->name, m->data_kind);
   return false;
 }
 
-bool cnn_class_names_load(const char *dir, const CnnModel *m,
-                          CnnClassNames *out) {
-  (void)dir;
-  (void)m;
-  *out = (CnnClassNames){0};
-  return true;
-}
-
-void cnn_class_names_free(CnnClassNames *n) {
-  for (int64_t i = 0; i < n->count; i++)
-    free(n->names[i]);
-  free(n->names);
-  *n = (CnnClassNames){0};
+bool cnn_data_load(const char *dir, const CnnModel *m, CnnData *out) {
+  *out = (CnnData){0};
+  if (load_sets(dir, m, out) && cnn_class_names_load(dir, m, &out->names))
+    return true;
+  cnn_data_free(out);
+  return false;
 }
 
 const char *cnn_data_kind_name(int64_t kind) {

@@ -123,16 +123,30 @@ void cnn_class_names_free(CnnClassNames *n);
 /* "cifar10" for CNN_DATA_CIFAR10..., as the .cnn spells it */
 const char *cnn_data_kind_name(int64_t kind);
 
-/* --- cifar.c: one file of CIFAR-10/100's binary version ----------------- */
-/* Records of label_bytes label bytes, then 3072 pixel bytes (1024 red,
- * 1024 green, 1024 blue, each 32 rows of 32); `label` picks which label
- * byte is the class (CIFAR-100: 0 coarse, 1 fine), which must be below
- * `classes`. The images come out HWC (interleaved), as the model reads
- * them. Errors name the file and the byte. */
+/* --- cifar.c: CIFAR-10/100's binary version ---------------------------- */
+/* Records of label_bytes label bytes (1: CIFAR-10's class; 2: CIFAR-100's
+ * coarse, then fine label), then 3072 pixel bytes (1024 red, 1024 green,
+ * 1024 blue, each 32 rows of 32); `label` picks which label byte is the
+ * class, which has `classes` values (10; 20 coarse or 100 fine). Every
+ * label byte is checked against its own range. The images come out HWC
+ * (interleaved), as the model reads them. Errors name the file and the
+ * byte. */
 bool cnn_cifar_read(const char *path, int label_bytes, int label,
                     int64_t classes, CnnSet *out);
+/* The records of f (named `path` in messages) appended to *set, whose
+ * buffers have room for *room images (grown as needed); a set starts as
+ * (CnnSet){0} with *room 0. On failure *set still owns what it holds. */
+bool cnn_cifar_append(FILE *f, const char *path, int label_bytes, int label,
+                      int64_t classes, CnnSet *set, int64_t *room);
+/* A folder's training files (CIFAR-10: data_batch_1..5.bin in that order;
+ * CIFAR-100: train.bin) and test file (test_batch.bin; test.bin), by the
+ * model's data_kind and data_label, which must fit its input and classes. */
+bool cnn_cifar_load(const char *dir, const CnnModel *m, CnnSet *train,
+                    CnnSet *test);
+/* what a folder of that kind holds, for messages */
+const char *cnn_cifar_files(int64_t kind);
 
-/* --- npy.c: NumPy's .npy files (format 1.0, 2.0) -------------------------- */
+/* --- npy.c: one NumPy .npy file (format 1.0, 2.0, 3.0) ------------------- */
 typedef enum CnnNpyType {
   CNN_NPY_U8, CNN_NPY_I8, CNN_NPY_U16, CNN_NPY_I16, CNN_NPY_U32,
   CNN_NPY_I32, CNN_NPY_U64, CNN_NPY_I64, CNN_NPY_F32, CNN_NPY_F64,
@@ -140,13 +154,33 @@ typedef enum CnnNpyType {
 
 typedef struct CnnNpy {
   CnnNpyType type;
+  char descr[4];   /* as the header spells it: "<f4", for messages */
+  bool big_endian; /* the file's byte order (the data is the host's) */
   int rank;
   int64_t shape[8];
   void *data; /* the elements, C order, converted to the host's byte order */
 } CnnNpy;
 
+/* Errors name the file and the byte (of the header) or the counts (of the
+ * data, which must be exactly what the header says). */
 bool cnn_npy_read(const char *path, CnnNpy *out);
+/* the same from an open stream, named `path` in messages */
+bool cnn_npy_read_stream(FILE *f, const char *path, CnnNpy *out);
 void cnn_npy_free(CnnNpy *a);
+int cnn_npy_itemsize(CnnNpyType t);
+const char *cnn_npy_type_name(CnnNpyType t); /* "uint8" */
+bool cnn_npy_is_integer(CnnNpyType t);
+int64_t cnn_npy_elements(const CnnNpy *a);
+/* "(100, 32, 32)", "(100,)": the shape as Python writes it, into buf */
+const char *cnn_npy_shape_text(const CnnNpy *a, char *buf, size_t cap);
+
+/* --- npy_data.c: a folder's four .npy files as the training and test sets */
+/* DIR/train_images.npy, train_labels.npy, test_images.npy, test_labels.npy:
+ * images uint8 or float32, N x H x W x C or N x H x W (C = 1), of the
+ * model's input; labels integers of shape (N,) below its classes. */
+bool cnn_npy_load(const char *dir, const CnnModel *m, CnnSet *train,
+                  CnnSet *test);
+extern const char *const cnn_npy_files[4];
 
 /* --- dataset.c: split, shuffle, batches ------------------------------------ */
 typedef struct CnnSplit {
@@ -365,14 +399,32 @@ bool cnn_trainer_checkpoint_current(const CnnTrainer *t);
 typedef struct CnnImage {
   int64_t h, w, c; /* c: 1 grey, 3 RGB (alpha dropped, palettes expanded) */
   uint8_t *pixels; /* h * w * c bytes, HWC; 16-bit samples scaled to 8 */
+  const char *format; /* "PNG", "PGM" or "PPM" (static) */
 } CnnImage;
 
+/* The format is the file's first bytes' (not its name's); errors name the
+ * file and what is wrong (the byte, the line). */
 bool cnn_image_read(const char *path, CnnImage *out);
+/* the same from bytes in memory; name is for the messages */
+bool cnn_image_decode(const char *name, const uint8_t *data, size_t size,
+                      CnnImage *out);
 void cnn_image_free(CnnImage *img);
 
+/* --- image_fit.c: an image to a model's input ---------------------------- */
+/* c (1 or 3) channels, in place: grey to RGB repeats, RGB to grey is PIL's
+ * convert('L') (ITU-R 601-2 luma, rounded); false when out of memory. */
+bool cnn_image_channels(CnnImage *img, int64_t c);
+/* [h][w][c] floats to [oh][ow][c], bilinear as PyTorch's
+ * F.interpolate(mode='bilinear', align_corners=False, antialias=False) */
+void cnn_resize_bilinear(const float *src, int64_t h, int64_t w, int64_t c,
+                         float *dst, int64_t oh, int64_t ow);
+
 /* --- predict.c: --predict FILE... --------------------------------------- */
-/* Classifies each file with the weights already in `params` and prints
- * its top 5 classes; the exit status. */
-int cnn_predict(const CnnModel *m, const CnnOptions *o, const float *params);
+/* Classifies each file with --init's weights (read by cnn_read_weights)
+ * and prints its top 5 classes, file by file, in order: a file that cannot
+ * be read or does not fit the model is an error that names it, and the
+ * others are still classified. The exit status: 0, or 1 when any file (or
+ * the weights, or the class names) failed. */
+int cnn_predict(const CnnModel *m, const CnnOptions *o);
 
 #endif
