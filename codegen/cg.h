@@ -186,6 +186,8 @@ void cg_dropout(Cg *g, const Node *n);
 void cg_elementwise(Cg *g, const Node *n);
 void cg_sum(Cg *g, const Node *n);
 void cg_concat(Cg *g, const Node *n);
+/* cg_normalize.c */
+void cg_normalize(Cg *g, const Node *n);
 void cg_concat_bwd(Cg *g, const Node *n);
 void cg_global_pool(Cg *g, const Node *n);
 void cg_global_pool_bwd(Cg *g, const Node *n);

@@ -86,6 +86,7 @@ static void emit_node(Cg *g, const Node *n) {
   case OP_GRAD_SUM: cg_elementwise(g, n); return;
   case OP_ADD: cg_sum(g, n); return;
   case OP_CONCAT: cg_concat(g, n); return;
+  case OP_NORMALIZE: cg_normalize(g, n); return;
   case OP_CONCAT_BWD: cg_concat_bwd(g, n); return;
   case OP_GLOBAL_MAXPOOL:
   case OP_GLOBAL_AVGPOOL: cg_global_pool(g, n); return;

@@ -106,6 +106,9 @@ static void wrong_type(Diag *d, const AstValue *v, const char *what,
     diag_error(d, v->loc, "%s: '%s' must be %s, not a call to '%s'", what,
                key, want, v->text);
     return;
+  case VAL_LIST:
+    diag_error(d, v->loc, "%s: '%s' must be %s, not a list", what, key, want);
+    return;
   }
 }
 

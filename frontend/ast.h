@@ -27,6 +27,7 @@ typedef enum ValueKind {
   VAL_IDENT,  /* same, relu, true */
   VAL_STRING, /* "data/mnist" */
   VAL_CALL,   /* adam(lr=0.001), leaky_relu(0.2), idx("dir") */
+  VAL_LIST,   /* [0.49, 0.48, 0.45], [crop(padding=4), flip] */
 } ValueKind;
 
 typedef struct AstArg AstArg;
@@ -37,7 +38,7 @@ typedef struct AstValue {
   const char *text; /* identifier, string contents, callee, or number text */
   int64_t i;        /* VAL_INT */
   double f;         /* VAL_FLOAT (and VAL_INT, converted) */
-  AstArg *args;     /* VAL_CALL */
+  AstArg *args;     /* VAL_CALL's arguments, VAL_LIST's items (no keys) */
 } AstValue;
 
 /* One argument: positional (key == NULL) or `key = value`. */

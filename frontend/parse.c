@@ -56,6 +56,7 @@ const char *value_kind_name(ValueKind k) {
   case VAL_IDENT: return "an identifier";
   case VAL_STRING: return "a string";
   case VAL_CALL: return "a call";
+  case VAL_LIST: return "a list";
   }
   unreachable();
 }
@@ -67,7 +68,7 @@ void ctx_open(ParseCtx *ctx, char c, Loc loc) {
 }
 
 void ctx_close(ParseCtx *ctx, char closer) {
-  char opener = closer == '}' ? '{' : '(';
+  char opener = closer == '}' ? '{' : closer == ']' ? '[' : '(';
   if (ctx->nopen > 0 && ctx->open_char[(ctx->nopen - 1) % MAX_OPEN] == opener)
     ctx->nopen--;
 }

@@ -26,6 +26,7 @@ static Loc at(CNN_YYLTYPE l) { return (Loc){l.first_line, l.first_column}; }
 static AstValue *new_value(ParseCtx *ctx, ValueKind k, Loc loc,
                            const char *text);
 static ArgList append_arg(ArgList list, AstArg *arg);
+static AstArg *list_item(ParseCtx *ctx, AstValue *v);
 static void add_layer(ParseCtx *ctx, AstLayer *layer);
 static void add_setting(ParseCtx *ctx, AstSetting *s);
 static void set_model(ParseCtx *ctx, const char *name, Loc loc);
@@ -47,7 +48,7 @@ static void set_train(ParseCtx *ctx, Loc loc);
 
 %type <value> value
 %type <arg> opt_args arg
-%type <arglist> args
+%type <arglist> args items_list
 %type <layer> layer
 %type <setting> setting
 
@@ -146,6 +147,21 @@ value
       $$ = new_value(ctx, VAL_CALL, at(@1), $1);
       $$->args = $3;
     }
+  | '[' ']'                     { $$ = new_value(ctx, VAL_LIST, at(@1), "["); }
+  | '[' items_list ']' {
+      $$ = new_value(ctx, VAL_LIST, at(@1), "[");
+      $$->args = $2.first;
+    }
+  | '[' items_list ',' ']' {
+      $$ = new_value(ctx, VAL_LIST, at(@1), "[");
+      $$->args = $2.first;
+    }
+  ;
+
+/* a list's items: values without keys */
+items_list
+  : value                       { AstArg *a = list_item(ctx, $1); $$ = (ArgList){a, a}; }
+  | items_list ',' value        { $$ = append_arg($1, list_item(ctx, $3)); }
   ;
 
 %%
@@ -158,7 +174,8 @@ static int open_bracket_for(const ParseCtx *ctx, const char *msg) {
   int oldest = ctx->nopen > MAX_OPEN ? ctx->nopen - MAX_OPEN : 0;
   for (int depth = ctx->nopen - 1; depth >= oldest; depth--) {
     int i = depth % MAX_OPEN;
-    const char *closer = ctx->open_char[i] == '{' ? "'}'" : "')'";
+    char c = ctx->open_char[i];
+    const char *closer = c == '{' ? "'}'" : c == '[' ? "']'" : "')'";
     if (strstr(msg, closer))
       return i;
   }
@@ -184,6 +201,12 @@ static void cnn_yyerror(CNN_YYLTYPE *loc, void *scanner, ParseCtx *ctx,
     return;
   }
   diag_error(ctx->diag, at(*loc), "%s", msg);
+}
+
+static AstArg *list_item(ParseCtx *ctx, AstValue *v) {
+  AstArg *a = arena_alloc(ctx->arena, sizeof(AstArg));
+  a->value = v;
+  return a;
 }
 
 static AstValue *new_value(ParseCtx *ctx, ValueKind k, Loc loc,

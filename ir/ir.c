@@ -55,6 +55,7 @@ Activation *ir_act_slot(Node *n) {
   case ATTR_ACT_BWD:
   case ATTR_OPT:
   case ATTR_SLICE:
+  case ATTR_NORM:
     break;
   }
   unreachable(); /* an OPF_ACT_SLOT op whose attributes have no act */

@@ -66,6 +66,7 @@ typedef enum AttrKind {
   ATTR_JOIN,    /* JoinAttr */
   ATTR_BN,      /* BatchNormAttr */
   ATTR_SLICE,   /* SliceAttr */
+  ATTR_NORM,    /* NormAttr */
 } AttrKind;
 
 /* max_inputs of an op that reads as many tensors as the layer names */
@@ -170,6 +171,12 @@ typedef struct BatchNormAttr {
 typedef struct SliceAttr {
   int first, count;
 } SliceAttr;
+
+/* normalize: per-channel constants, as float32 (the module's arena) */
+typedef struct NormAttr {
+  int channels;
+  const float *mean, *std;
+} NormAttr;
 
 /* The optimizer's constants; the learning rate is a run-time argument so
  * that the trainer's --lr needs no recompilation. */
@@ -292,6 +299,7 @@ struct Node {
     JoinAttr join;
     BatchNormAttr bn;
     SliceAttr slice;
+    NormAttr norm;
   } attr;
 };
 
@@ -324,6 +332,7 @@ typedef struct TrainSpec {
   int64_t augment_shift;     /* crop(padding=P) or translate(P): P, else 0 */
   bool augment_flip;         /* flip: mirrored with probability 1/2 */
   Loc data_loc;              /* of the data = value, for shape errors */
+  Loc augment_loc;
 } TrainSpec;
 
 /* ---- folded batchnorms --------------------------------------------------------- */
@@ -340,6 +349,15 @@ typedef struct BnFold {
   Tensor *gamma, *beta, *mean, *var;
   float eps;
 } BnFold;
+
+/* fold-normalize: the input's normalisation folded into the weights and
+ * bias of the layer that reads it (a conv2d's HWIO weights or a dense's
+ * [in][out], whose input channel is (index / outputs) mod channels):
+ *   w /= std[ch];  bias[o] -= sum of o's w * mean[ch] / std[ch] (before) */
+typedef struct NormFold {
+  Tensor *weight, *bias;
+  NormAttr norm;
+} NormFold;
 
 /* ---- the module --------------------------------------------------------------- */
 
@@ -361,6 +379,8 @@ typedef struct Module {
   bool bake_weights; /* inference with --weights: fold-batchnorm may run */
   BnFold *folds;
   int nfolds, cap_folds;
+  NormFold *norm_folds; /* applied before `folds` */
+  int nnorm_folds, cap_norm_folds;
   bool differentiated; /* autodiff ran */
   /* plan-memory: the batch runs as `chunks` chunks of at most
    * chunk_images images; the arena sizes are one chunk's. The forward
@@ -415,8 +435,8 @@ typedef struct ParamLayout {
 /* Requires: shapes. t is a TK_PARAM tensor. */
 ParamLayout ir_param_layout(const Module *m, const Tensor *t);
 Shape ir_param_torch_shape(const Module *m, const Tensor *t);
-/* Applies fold-batchnorm's folds to params (cnnc layout, as plan-memory
- * placed them). */
+/* Applies fold-normalize's folds, then fold-batchnorm's, to params (cnnc
+ * layout, as plan-memory placed them). */
 void ir_apply_folds(const Module *m, float *params);
 /* The element of t (cnnc layout) that PyTorch's element i corresponds to. */
 int64_t ir_param_from_torch(ParamLayout p, const Shape *s, int64_t i);
@@ -424,11 +444,24 @@ int64_t ir_param_from_torch(ParamLayout p, const Shape *s, int64_t i);
 /* ---- lowering, printing, checking -------------------------------------------- */
 
 struct Ast;
+struct AstValue;
 /* Checks the layers and the train block and builds the forward graph (and
  * the loss, with a train block). Errors go to d; returns NULL after any. */
 Module *ir_lower(const struct Ast *ast, Diag *d, Arena *a);
 /* The train block; part of ir_lower, declared for ir/lower.c. */
 bool ir_lower_train(Module *m, const struct Ast *ast, Loc *loss_loc);
+/* The classes the train block's data has (CIFAR's), or 0 when the files
+ * say (idx, npy); and the kind's name as the .cnn spells it. */
+int64_t ir_data_classes(const TrainSpec *t);
+const char *ir_data_kind_name(DataKind k);
+/* The train block's augment = ...; part of ir_lower_train. */
+void ir_lower_augment(Diag *d, const struct AstValue *v, TrainSpec *t);
+/* The input's mean= and std= (either may be NULL) for `channels` channels;
+ * false when there are none or they were wrong (and reported). */
+bool ir_lower_normalization(Module *m, const char *layer,
+                            const struct AstValue *mean,
+                            const struct AstValue *std, int64_t channels,
+                            NormAttr *out);
 
 void ir_print(FILE *out, const Module *m);
 /* Checks the module's invariants; prints what is broken to stderr with the

@@ -73,7 +73,8 @@ static void lower_join(Lowerer *, const AstLayer *, const char *, AstValue **);
  * takes it out before binding; it is listed for the messages that name
  * what a layer takes, and for suggestions. */
 static const LayerDef layer_defs[] = {
-    {"input", lower_input, 3, {REQ("height"), REQ("width"), POS("channels")}},
+    {"input", lower_input, 5,
+     {REQ("height"), REQ("width"), POS("channels"), KEY("mean"), KEY("std")}},
     {"conv2d", lower_conv2d, 7,
      {REQ("filters"), REQ("kernel"), KEY("stride"), KEY("padding"),
       KEY("activation"), KEY("use_bias"), KEY("from")}},
@@ -241,6 +242,11 @@ static void lower_input(Lowerer *lo, const AstLayer *l, const char *name,
   t->shape.dim[1] = size_arg(lo, v[1], name, "width", 1);
   t->shape.dim[2] = size_arg(lo, v[2], name, "channels", 1);
   lo->m->input = lo->cur = t;
+  NormAttr norm;
+  if (!ir_lower_normalization(lo->m, name, v[3], v[4], t->shape.dim[2], &norm))
+    return;
+  const char *out = arena_printf(lo->a, "%s.normalized", name);
+  emit(lo, OP_NORMALIZE, name, out, l->loc, &t, 1)->attr.norm = norm;
 }
 
 static void lower_conv2d(Lowerer *lo, const AstLayer *l, const char *name,

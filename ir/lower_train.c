@@ -15,9 +15,9 @@
 enum { MAX_BATCH = 1 << 16, MAX_EPOCHS = 1 << 20 };
 
 static const char *const keys[] = {"loss", "optimizer", "batch", "epochs",
-                                   "seed", "validation", "data"};
+                                   "seed", "validation", "data", "augment"};
 enum { KEY_LOSS, KEY_OPTIMIZER, KEY_BATCH, KEY_EPOCHS, KEY_SEED,
-       KEY_VALIDATION, KEY_DATA, NKEYS };
+       KEY_VALIDATION, KEY_DATA, KEY_AUGMENT, NKEYS };
 
 static TrainSpec defaults(void) {
   TrainSpec t = {0};
@@ -181,38 +181,42 @@ static void lower_setting(Diag *d, int key, const AstValue *v, TrainSpec *t) {
     return;
   case KEY_VALIDATION: lower_validation(d, v, t); return;
   case KEY_DATA: lower_data(d, v, t); return;
+  case KEY_AUGMENT: ir_lower_augment(d, v, t); return;
   }
   unreachable();
 }
 
-/* CIFAR's images are 32x32x3 and its classes fixed: a model that cannot
- * take them is a compile-time error, not a run-time one. */
+/* CIFAR's images are 32x32x3: a model that cannot take them is a
+ * compile-time error, not a run-time one (infer-shapes checks the
+ * classes, ir_data_classes). */
 static void check_data_shape(Module *m, const TrainSpec *t) {
-  static const char *const names[] = {"idx", "cifar10", "cifar100", "npy"};
   if (t->data_kind != DATA_CIFAR10 && t->data_kind != DATA_CIFAR100)
     return;
   if (!m->input || !m->output)
     return;
   const Shape *in = &m->input->shape;
-  const char *kind = names[t->data_kind];
+  const char *kind = ir_data_kind_name(t->data_kind);
   if (in->rank != 3 || in->dim[0] != 32 || in->dim[1] != 32 || in->dim[2] != 3) {
     char shape[64];
     ir_shape_str(in, shape, sizeof shape);
     diag_error(m->diag, t->data_loc, "train: %s images are 32x32x3, but the "
                "model '%s' takes %s", kind, m->name, shape);
-    return;
   }
-  int64_t classes = t->data_kind == DATA_CIFAR10 ? 10
-                    : t->data_label == CIFAR_LABEL_COARSE ? 20 : 100;
-  int64_t outputs = ir_shape_elems(&m->output->shape);
-  if (outputs != classes)
-    diag_error(m->diag, t->data_loc, "train: %s%s has %lld classes, but the "
-               "model '%s' has %lld outputs", kind,
-               t->data_kind == DATA_CIFAR100
-                   ? (t->data_label == CIFAR_LABEL_COARSE ? " (label=coarse)"
-                                                          : " (label=fine)")
-                   : "",
-               (long long)classes, m->name, (long long)outputs);
+}
+
+int64_t ir_data_classes(const TrainSpec *t) {
+  switch (t->data_kind) {
+  case DATA_CIFAR10: return 10;
+  case DATA_CIFAR100: return t->data_label == CIFAR_LABEL_COARSE ? 20 : 100;
+  case DATA_IDX:
+  case DATA_NPY: return 0;
+  }
+  unreachable();
+}
+
+const char *ir_data_kind_name(DataKind k) {
+  static const char *const names[] = {"idx", "cifar10", "cifar100", "npy"};
+  return names[k];
 }
 
 bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
@@ -231,5 +235,14 @@ bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
   m->train = t;
   if (d->errors == before)
     check_data_shape(m, &t);
+  if (d->errors == before && m->input && t.augment_shift > 0) {
+    const Shape *in = &m->input->shape;
+    int64_t side = in->dim[0] < in->dim[1] ? in->dim[0] : in->dim[1];
+    if (t.augment_shift >= side)
+      diag_error(d, t.augment_loc, "augment: a move of up to %lld pixels "
+                 "can leave nothing of a %lldx%lld image; give fewer than %lld",
+                 (long long)t.augment_shift, (long long)in->dim[0],
+                 (long long)in->dim[1], (long long)side);
+  }
   return d->errors == before;
 }

@@ -94,7 +94,25 @@ int64_t ir_param_from_torch(ParamLayout p, const Shape *s, int64_t i) {
 /* p's floats in the buffer */
 static float *at(float *params, const Tensor *t) { return params + t->offset / 4; }
 
+/* in double: one rounding per folded value */
+static void apply_norm_fold(const NormFold *f, float *params) {
+  const Shape *s = &f->weight->shape;
+  int64_t outs = s->dim[s->rank - 1], n = ir_shape_elems(s);
+  float *w = at(params, f->weight), *b = at(params, f->bias);
+  for (int64_t o = 0; o < outs; o++) {
+    double shift = 0;
+    for (int64_t k = o; k < n; k += outs) {
+      int64_t ch = (k / outs) % f->norm.channels;
+      shift += (double)w[k] * f->norm.mean[ch] / f->norm.std[ch];
+      w[k] = (float)((double)w[k] / f->norm.std[ch]);
+    }
+    b[o] = (float)(b[o] - shift);
+  }
+}
+
 void ir_apply_folds(const Module *m, float *params) {
+  for (int i = 0; i < m->nnorm_folds; i++)
+    apply_norm_fold(&m->norm_folds[i], params);
   for (int i = 0; i < m->nfolds; i++) {
     const BnFold *f = &m->folds[i];
     int64_t cout = f->gamma->shape.dim[0];

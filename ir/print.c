@@ -27,6 +27,14 @@ static const char *num(double v, bool is_float, char *buf) {
 }
 
 #define F32(v) num((v), true, (char[32]){0})
+
+/* " {mean=[0.5, 0.25]" and the like: `key` carries its separator */
+static void print_floats(FILE *out, const char *key, const float *v, int n) {
+  fprintf(out, "%s%s=[", key[0] == ',' ? "" : " {", key);
+  for (int i = 0; i < n; i++)
+    fprintf(out, "%s%s", i ? ", " : "", F32(v[i]));
+  fputc(']', out);
+}
 #define F64(v) num((v), false, (char[32]){0})
 
 /* A string as a .cnn literal: quotes and backslashes escaped. */
@@ -134,6 +142,11 @@ static void print_attrs(FILE *out, const Node *n) {
   case ATTR_SLICE:
     fprintf(out, " {channels=%d..%d}", n->attr.slice.first,
             n->attr.slice.first + n->attr.slice.count);
+    return;
+  case ATTR_NORM:
+    print_floats(out, "mean", n->attr.norm.mean, n->attr.norm.channels);
+    print_floats(out, ", std", n->attr.norm.std, n->attr.norm.channels);
+    fputc('}', out);
     return;
   case ATTR_OPT:
     if (n->op == OP_ADAM_UPDATE)

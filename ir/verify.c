@@ -4,6 +4,7 @@
  * reported as an internal error naming the pass that ran last. */
 #include "ir.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,15 @@ static void check_attrs(Checker *c, const Node *n) {
   case ATTR_SLICE:
     if (n->attr.slice.first < 0 || n->attr.slice.count < 1)
       fail(c, "concat_bwd with an empty or negative slice", name);
+    break;
+  case ATTR_NORM:
+    for (int i = 0; i < n->attr.norm.channels; i++)
+      if (!(n->attr.norm.std[i] > 0) || !isfinite(n->attr.norm.mean[i]))
+        fail(c, "normalize with a std <= 0 or a mean not finite", name);
+    if (n->attr.norm.channels < 1 ||
+        (c->m->shaped && n->in[0]->shape.rank > 0 &&
+         n->in[0]->shape.dim[n->in[0]->shape.rank - 1] != n->attr.norm.channels))
+      fail(c, "normalize whose constants are not one per channel", name);
     break;
   case ATTR_NONE:
   case ATTR_ACT:

@@ -57,8 +57,11 @@ static const char *grad_name(Module *m, const Tensor *t) {
   return part_name(m, t, "");
 }
 
+/* The input, its labels and the input normalised (a function of the input
+ * alone) need no gradient: the first layer's backward-data is skipped. */
 static bool needs_grad(const Tensor *x) {
-  return x->kind != TK_INPUT && x->kind != TK_LABELS;
+  return x->kind != TK_INPUT && x->kind != TK_LABELS &&
+         !(x->def && x->def->op == OP_NORMALIZE);
 }
 
 /* The gradient flowing into input i of fwd, computed by `op` from `in`;
@@ -185,6 +188,7 @@ static void grad_node_of(Module *m, const Node *n) {
       g->attr.act_bwd = ir_op_act(n);
     return;
   }
+  case OP_NORMALIZE:   /* needs_grad: none */
   case OP_CONV2D_BN:   /* inference only */
   case OP_BATCH_STATS: /* the batchnorm's gradient accounts for them */
   case OP_ACT_BWD:

@@ -143,6 +143,15 @@ static void infer_loss(Module *m, Node *n) {
                str(in, buf, sizeof buf));
     return;
   }
+  int64_t classes = m->has_train ? ir_data_classes(&m->train) : 0;
+  if (classes && in->dim[0] != classes)
+    diag_error(m->diag, m->train.data_loc, "train: %s%s has %lld classes, "
+               "but the model '%s' has %lld outputs",
+               ir_data_kind_name(m->train.data_kind),
+               m->train.data_kind != DATA_CIFAR100 ? ""
+               : m->train.data_label == CIFAR_LABEL_COARSE ? " (label=coarse)"
+                                                           : " (label=fine)",
+               (long long)classes, m->name, (long long)in->dim[0]);
   n->out->shape = (Shape){0, {0}};
 }
 
@@ -226,6 +235,7 @@ static void infer_node(Module *m, Node *n) {
   case OP_DENSE: infer_dense(m, n); return;
   case OP_CROSS_ENTROPY:
   case OP_SOFTMAX_XENT: infer_loss(m, n); return;
+  case OP_NORMALIZE:
   case OP_DROPOUT:
   case OP_RELU:
   case OP_LEAKY_RELU:

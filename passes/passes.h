@@ -33,6 +33,11 @@ void pass_fuse_batchnorm_act(Module *m);
  * epilogue (conv2d_bn). */
 void pass_fold_batchnorm(Module *m);
 
+/* Requires: infer-shapes. In an inference module with baked weights the
+ * input's normalize becomes part of the first conv2d's (padding=valid) or
+ * dense's (after flatten) weights and bias (m->norm_folds). */
+void pass_fold_normalize(Module *m);
+
 /* Requires: nothing. maxpool/avgpool followed by dropout, the pool's only
  * user, become one pool_dropout; keeps shapes. */
 void pass_fuse_pool_dropout(Module *m);

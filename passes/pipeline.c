@@ -27,6 +27,7 @@ static const Pass pipeline[] = {
     {"fuse-dense-act", pass_fuse_dense_act, OPTIONAL},
     {"fuse-add-act", pass_fuse_add_act, OPTIONAL},
     {"fuse-batchnorm-act", pass_fuse_batchnorm_act, OPTIONAL},
+    {"fold-normalize", pass_fold_normalize, OPTIONAL},
     {"fold-batchnorm", pass_fold_batchnorm, OPTIONAL},
     {"fuse-pool-dropout", pass_fuse_pool_dropout, OPTIONAL},
     {"autodiff", pass_autodiff, TRAINING},

@@ -35,7 +35,7 @@ TOKEN = re.compile(r"""
   | (?P<int>\d+)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<string>"(\\.|[^"\\\n])*")
-  | (?P<punct>[{}()=,-])""", re.X)
+  | (?P<punct>[{}()\[\]=,-])""", re.X)
 
 Call = collections.namedtuple("Call", "name args kwargs")
 Layer = collections.namedtuple("Layer", "name kind args kwargs")
@@ -79,11 +79,13 @@ class Parser:
         self.at += 1
         return v
 
-    def value(self):  # INT | FLOAT | - number | IDENT | STRING | call
+    def value(self):  # INT | FLOAT | - number | IDENT | STRING | call | list
         kind, v = self.peek()
         if v == "-":
             self.take()
             return -self.take()
+        if v == "[":
+            return self.items()
         self.take()
         if kind == "ident" and self.peek()[1] == "(":
             return Call(v, *self.args())
@@ -103,6 +105,16 @@ class Parser:
                 self.take(",")
         self.take(")")
         return args, kwargs
+
+    def items(self):  # "[" [ value { "," value } [ "," ] ] "]"
+        self.take("[")
+        items = []
+        while self.peek()[1] != "]":
+            items.append(self.value())
+            if self.peek()[1] != "]":
+                self.take(",")
+        self.take("]")
+        return items
 
     def layer(self):  # [ IDENT "=" ] IDENT "(" args ")"
         name = None
@@ -239,6 +251,19 @@ def layer_activation(layer, o):
     return layer.kind if layer.kind in ACTIVATIONS else None
 
 
+def normalization(o, channels):
+    """The input's mean= and std= as float32 tensors of one value per
+    channel, or None."""
+    import torch
+    if "mean" not in o and "std" not in o:
+        return None
+    def per_channel(v, default):
+        v = default if v is None else v
+        v = v if isinstance(v, list) else [v] * channels
+        return torch.tensor(v, dtype=torch.float32)
+    return per_channel(o.get("mean"), 0.0), per_channel(o.get("std"), 1.0)
+
+
 def make_twin_class():
     """The class is made on demand, so that the safetensors and IDX
     helpers work where torch is not installed."""
@@ -258,6 +283,8 @@ def make_twin_class():
                 if layer.kind == "input":
                     shape = (o.get("channels", 1), o["height"], o["width"])
                     self.input_name = layer.name
+                    self.normalization = normalization(o, shape[0])
+                    self.input_shape = shape
                 else:
                     inputs = o.pop("inputs", [o.pop("from", last)])
                     shape = out_shape(layer.kind, o, [shapes[n] for n in inputs])
@@ -268,6 +295,9 @@ def make_twin_class():
                 shapes[layer.name], last = shape, layer.name
 
         def forward(self, x, logits=False):
+            if self.normalization:  # as transforms.Normalize, in float32
+                mean, std = self.normalization
+                x = (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
             outputs = {self.input_name: x}
             for i, (layer, o, inputs) in enumerate(self.steps):
                 y = self.run(layer, o, [outputs[n] for n in inputs])
