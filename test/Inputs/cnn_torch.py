@@ -22,6 +22,7 @@ IDX files."""
 import collections
 import json
 import math
+import os
 import re
 import struct
 
@@ -446,3 +447,28 @@ def idx_images(path, count=None):
 
 def idx_labels(path, count=None):
     return read_idx(path)[:count].astype(np.int64)
+
+
+# ---- CIFAR's binary files and NumPy folders, as torchvision reads them ------
+
+def cifar_test_set(folder, kind, label="fine"):
+    """(images N x 3 x 32 x 32 float32 in [0, 1], labels) of a CIFAR
+    folder's test file: the records' planes reshaped to C,H,W and divided
+    by 255, as torchvision's CIFAR10 and ToTensor() give them."""
+    name, label_bytes = (("test_batch.bin", 1) if kind == "cifar10"
+                         else ("test.bin", 2))
+    raw = np.fromfile(os.path.join(folder, name), np.uint8)
+    records = raw.reshape(-1, label_bytes + 3072)
+    which = 0 if kind == "cifar10" or label == "coarse" else 1
+    images = records[:, label_bytes:].reshape(-1, 3, 32, 32)
+    return (images.astype(np.float32) / 255).copy(), records[:, which].astype(np.int64)
+
+
+def npy_test_set(folder):
+    """(images N x C x H x W float32, labels) of a folder's test_*.npy:
+    bytes divided by 255, floats as they are."""
+    x = np.load(os.path.join(folder, "test_images.npy"))
+    y = np.load(os.path.join(folder, "test_labels.npy")).astype(np.int64)
+    x = x[..., None] if x.ndim == 3 else x
+    x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)), y
