@@ -1,9 +1,10 @@
-/* link.c - cc OBJECT libcnnrt.a -lz -lm -o OUTPUT.
+/* link.c - cc OBJECT libcnnrt.a -lpng -lz -lm -o OUTPUT.
  *
  * libcnnrt.a is looked for beside the running cnnc (the build tree keeps
  * it in runtime/), then in ../lib/cnnc (an installed cnnc), then where the
  * build put it. The result depends on no file of the build tree. The
- * linker is the C compiler that built cnnc, or $CC. */
+ * linker is the C compiler that built cnnc, or $CC. libcnnrt reads PNG
+ * files (--predict) with libpng, which uses zlib: -lpng comes before -lz. */
 #define _POSIX_C_SOURCE 200809L
 #include "link.h"
 
@@ -81,7 +82,7 @@ bool link_trainer(const char *object, const char *output, Diag *d) {
   }
   const char *cc = getenv("CC");
   char *argv[] = {(char *)(cc && *cc ? cc : CNNC_LINKER), "-o", (char *)output,
-                  (char *)object, lib, "-lz", "-lm", "-pthread",
+                  (char *)object, lib, "-lpng", "-lz", "-lm", "-pthread",
                   CNNC_LINK_FLAG, NULL};
   int rc = run(argv);
   if (rc < 0)

