@@ -186,11 +186,16 @@ static void collect_rows(const Module *m, Table *tb, Totals *t) {
     i = collect_row(m, i, &tb->rows[tb->nrows++], t);
   }
   tb->graph = !is_chain(m, tb);
-  if (tb->graph) {
+  if (!tb->graph)
+    return;
+  /* the input's normalisation (a row named after the input) is part of
+   * its InputLayer row, which the other rows name as what they read */
+  bool normalized = tb->nrows > 0 && strcmp(tb->rows[0].name, m->input->name) == 0;
+  if (!normalized) {
     memmove(tb->rows + 1, tb->rows, (size_t)tb->nrows * sizeof *tb->rows);
-    tb->rows[0] = input_row(m);
     tb->nrows++;
   }
+  tb->rows[0] = input_row(m);
 }
 
 /* ---- printing ------------------------------------------------------------ */
