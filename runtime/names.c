@@ -40,13 +40,16 @@ static char *slurp(const char *path, size_t *len, bool *absent) {
     return NULL;
   }
   char *text = malloc(MAX_NAMES_FILE + 1);
+  errno = 0;
   *len = text ? fread(text, 1, MAX_NAMES_FILE + 1, f) : 0;
   bool failed = ferror(f);
+  const char *why = errno ? strerror(errno) : "read error";
   fclose(f);
   if (!text || failed || *len > MAX_NAMES_FILE) {
-    cnn_error("%s: %s", path, !text ? "out of memory"
-                              : failed ? "cannot read"
-                                       : "more than 1 MiB: not a names file");
+    cnn_error("%s: %s%s", path, !text ? "out of memory"
+                                : failed ? "cannot read: "
+                                         : "more than 1 MiB: not a names file",
+              failed ? why : "");
     free(text);
     return NULL;
   }

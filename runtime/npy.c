@@ -102,7 +102,9 @@ static const char *found(const Parser *p, char *buf, size_t cap) {
   if (p->at >= p->len)
     return "the end of the header";
   unsigned char c = (unsigned char)p->s[p->at];
-  if (c >= 0x20 && c < 0x7f)
+  if (c == '\'')
+    snprintf(buf, cap, "\"'\"");
+  else if (c >= 0x20 && c < 0x7f)
     snprintf(buf, cap, "'%c'", c);
   else
     snprintf(buf, cap, "byte 0x%02x", c);
