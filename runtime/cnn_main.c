@@ -160,6 +160,7 @@ int cnn_main(const CnnModel *m, int argc, char **argv) {
     fprintf(stderr, "cnnrt: error: cannot start %d threads\n", threads);
     return 1;
   }
-  int status = run(m, &o);
+  /* --predict: classify image files, with no data loaded and no training */
+  int status = o.predict ? cnn_predict(m, &o) : run(m, &o);
   return !cnn_stdout_ok() && status == 0 ? 1 : status;
 }

@@ -20,8 +20,15 @@
 typedef enum FlagId {
   F_DATA, F_EPOCHS, F_BATCH, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
   F_SAVE, F_LOG, F_CHECKPOINT, F_CHECKPOINT_EVERY, F_RESUME, F_INIT, F_QUIET,
-  F_HELP
+  F_PREDICT, F_RESIZE, F_HELP
 } FlagId;
+
+/* the flags that train: none of them goes with --predict */
+#define TRAINING_FLAGS                                                        \
+  (1u << F_EPOCHS | 1u << F_BATCH | 1u << F_LR | 1u << F_SEED |               \
+   1u << F_LIMIT | 1u << F_VALIDATION | 1u << F_SAVE | 1u << F_LOG |          \
+   1u << F_CHECKPOINT | 1u << F_CHECKPOINT_EVERY | 1u << F_RESUME |           \
+   1u << F_QUIET)
 
 typedef struct Flag {
   FlagId id;
@@ -31,7 +38,8 @@ typedef struct Flag {
 } Flag;
 
 static const Flag FLAGS[] = {
-  {F_DATA, "data", "DIR", "folder of the four MNIST-style IDX files"},
+  {F_DATA, "data", "DIR",
+   "the data folder (with --predict: of the class names, if any)"},
   {F_EPOCHS, "epochs", "N", "passes over the training images"},
   {F_BATCH, "batch", "N", "images per step"},
   {F_LR, "lr", "X", "learning rate"},
@@ -52,6 +60,11 @@ static const Flag FLAGS[] = {
   {F_INIT, "init", "FILE",
    "start from these weights (--save, --checkpoint or a PyTorch state_dict)"},
   {F_QUIET, "quiet", NULL, "print only the final test_acc line"},
+  {F_PREDICT, "predict", "FILE...",
+   "classify PNG, PGM or PPM images with --init's weights (top 5 classes); "
+   "no training"},
+  {F_RESIZE, "resize", NULL,
+   "with --predict: resize images of another size (bilinear), not refuse them"},
   {F_HELP, "help", NULL, "print this help and exit"},
 };
 enum { NUM_FLAGS = sizeof FLAGS / sizeof FLAGS[0], MAX_EPOCHS = 1 << 20, /* as the .cnn allows */
@@ -179,6 +192,8 @@ static bool apply(const CnnModel *m, const Flag *f, const char *v,
   case F_RESUME: return parse_text(f, v, &o->resume);
   case F_INIT: return parse_text(f, v, &o->init);
   case F_QUIET: return o->quiet = true;
+  case F_PREDICT: return true; /* parse_arg takes its files */
+  case F_RESIZE: return o->resize = true;
   case F_HELP: return o->help = true;
   }
   return false;
@@ -237,10 +252,41 @@ static void set_defaults(const CnnModel *m, CnnOptions *o) {
   };
 }
 
+/* --predict FILE... or --predict=FILE...: the files are the arguments up to
+ * the next that starts with '-' (a file named so can be ./-x.png). They
+ * stay in argv, the first moved into argv[*i] when it came after '='. */
+static bool predict_files(int argc, char **argv, int *i, const char *eq,
+                          CnnOptions *o) {
+  if (o->predict) {
+    cnn_error("--predict is given twice: list all the files after one "
+              "--predict");
+    return false;
+  }
+  if (eq && !eq[1]) {
+    cnn_error("--predict: '' is not a path (it is empty)");
+    return false;
+  }
+  if (eq)
+    argv[*i] = (char *)eq + 1;
+  else
+    ++*i;
+  int first = *i;
+  while (*i + 1 < argc && argv[*i + 1][0] != '-')
+    ++*i;
+  if (eq || (first < argc && argv[first][0] != '-')) {
+    o->predict = argv + first;
+    o->npredict = *i - first + 1;
+    return true;
+  }
+  cnn_error("--predict needs at least one image file: --predict FILE...");
+  return false;
+}
+
 /* argv[*i] is "--name", "--name=value" or "--name value" (which takes the
- * next argument); *i moves past what was used. */
+ * next argument); *i moves past what was used, and the flag's bit is set
+ * in *seen. */
 static bool parse_arg(const CnnModel *m, int argc, char **argv, int *i,
-                      CnnOptions *o) {
+                      CnnOptions *o, uint32_t *seen) {
   const char *arg = argv[*i];
   if (!strcmp(arg, "-h"))
     arg = "--help";
@@ -262,12 +308,43 @@ static bool parse_arg(const CnnModel *m, int argc, char **argv, int *i,
     cnn_error("--%s needs a value: --%s %s", f->name, f->name, f->meta);
     return false;
   }
+  *seen |= 1u << f->id;
+  if (f->id == F_PREDICT)
+    return predict_files(argc, argv, i, eq, o);
   const char *value = !f->meta ? "" : eq ? eq + 1 : argv[++*i];
   return apply(m, f, value, o);
 }
 
+/* --predict classifies with --init's weights and trains nothing */
+static bool predict_combination(const CnnOptions *o, uint32_t seen) {
+  if (seen & 1u << F_RESUME) {
+    cnn_error("--predict takes its weights from --init FILE, not --resume "
+              "(--init reads a checkpoint's weights too)");
+    return false;
+  }
+  for (int i = 0; i < NUM_FLAGS; i++)
+    if (seen & TRAINING_FLAGS & 1u << FLAGS[i].id) {
+      cnn_error("--predict classifies images and trains nothing: --%s is "
+                "for training (drop it)", FLAGS[i].name);
+      return false;
+    }
+  if (!o->init) {
+    cnn_error("--predict needs the weights to classify with: add --init FILE "
+              "(a --save or --checkpoint file, or a PyTorch state_dict)");
+    return false;
+  }
+  return true;
+}
+
 /* flags that only make sense together, or not at all */
-static bool combination(const CnnOptions *o) {
+static bool combination(const CnnOptions *o, uint32_t seen) {
+  if (o->resize && !o->predict) {
+    cnn_error("--resize goes with --predict FILE...: it resizes the images "
+              "to classify");
+    return false;
+  }
+  if (o->predict)
+    return predict_combination(o, seen);
   if (o->checkpoint_every && !o->checkpoint) {
     cnn_error("--checkpoint-every needs --checkpoint FILE: where to write");
     return false;
@@ -283,10 +360,11 @@ static bool combination(const CnnOptions *o) {
 bool cnn_options_parse(const CnnModel *m, int argc, char **argv,
                        CnnOptions *o) {
   set_defaults(m, o);
+  uint32_t seen = 0;
   for (int i = 1; i < argc && !o->help; i++)
-    if (!parse_arg(m, argc, argv, &i, o))
+    if (!parse_arg(m, argc, argv, &i, o, &seen))
       return false;
-  if (!o->help && !combination(o))
+  if (!o->help && !combination(o, seen))
     return false;
   if (o->help)
     cnn_options_usage(m, argc > 0 ? argv[0] : "train", stdout);
@@ -316,15 +394,22 @@ static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
     snprintf(buf, n, "none");
     break;
   case F_CHECKPOINT_EVERY: snprintf(buf, n, "epochs only"); break;
-  case F_QUIET: case F_HELP: buf[0] = '\0'; break;
+  case F_QUIET: case F_PREDICT: case F_RESIZE: case F_HELP:
+    buf[0] = '\0';
+    break;
   }
 }
 
 void cnn_options_usage(const CnnModel *m, const char *prog, FILE *out) {
   fprintf(out, "usage: %s [options]\n", prog);
+  fprintf(out, "       %s --init WEIGHTS --predict FILE...\n", prog);
+  static const char *const kinds[] = {"IDX", "CIFAR-10", "CIFAR-100", ".npy"};
+  const char *kind = m->data_kind >= 0 && m->data_kind < 4
+                         ? kinds[m->data_kind] : "its data";
   fprintf(out, "Trains the model '%s' (%" PRId64 "x%" PRId64 "x%" PRId64
-          " images, %" PRId64 " classes) on IDX files.\n\n",
-          m->name, m->input_h, m->input_w, m->input_c, m->num_classes);
+          " images, %" PRId64 " classes) on %s files,\nor classifies image "
+          "files with trained weights (--predict).\n\n",
+          m->name, m->input_h, m->input_w, m->input_c, m->num_classes, kind);
   for (int i = 0; i < NUM_FLAGS; i++) {
     const Flag *f = &FLAGS[i];
     char left[64], def[256];

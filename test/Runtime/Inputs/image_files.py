@@ -11,6 +11,13 @@ written with the standard library only (zlib and struct).
     image_files.py bad DIR            malformed files, one per error
     image_files.py pgm DIR IMAGES      every image of an IDX images file as
                                       DIR/K.pgm (binary, from K = 0)
+    image_files.py doubled IN.pgm OUT.pgm
+                                      a binary PGM with every pixel doubled
+                                      (2x2 of it), twice the width and height
+    image_files.py colour DIR W H      DIR/rgb.ppm and rgb.png (the same random
+                                      pixels), grey.pgm and grey-as-rgb.ppm
+                                      (its grey repeated in 3 channels)
+    image_files.py random OUT W H C   a random binary PGM (C 1) or PPM (C 3)
     image_files.py idx DIR IMAGES K... test image K of an IDX images file
                                       (make_idx.py's) in every format the
                                       pixels fit exactly, as DIR/K-FORMAT.EXT;
@@ -417,6 +424,45 @@ def pgm(d, images_path):
             f.write(pnm(b"P5", w, h, 255, px))
 
 
+def read_p5(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, w, h, maxval = data.split(None, 4)[:4]
+    assert magic == b"P5" and maxval == b"255"
+    w, h = int(w), int(h)
+    return w, h, list(data[-w * h:])
+
+
+def doubled(src, dst):
+    w, h, px = read_p5(src)
+    out = [px[(y // 2) * w + x // 2] for y in range(2 * h) for x in range(2 * w)]
+    with open(dst, "wb") as f:
+        f.write(pnm(b"P5", 2 * w, 2 * h, 255, out))
+
+
+def random_image(dst, w, h, c):
+    rng = random.Random(w * 1000 + h)
+    px = [rng.randrange(256) for _ in range(w * h * c)]
+    with open(dst, "wb") as f:
+        f.write(pnm(b"P5" if c == 1 else b"P6", w, h, 255, px))
+
+
+def colour(d, w, h):
+    os.makedirs(d, exist_ok=True)
+    rng = random.Random(9)
+    rgb = [rng.randrange(256) for _ in range(w * h * 3)]
+    grey = [rng.randrange(256) for _ in range(w * h)]
+    files = {
+        "rgb.ppm": pnm(b"P6", w, h, 255, rgb),
+        "rgb.png": png(w, h, 2, 8, [rgb[y * w * 3:(y + 1) * w * 3] for y in range(h)]),
+        "grey.pgm": pnm(b"P5", w, h, 255, grey),
+        "grey-as-rgb.ppm": pnm(b"P6", w, h, 255, as_rgb(grey, 1)),
+    }
+    for name, data in files.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "cases":
@@ -427,6 +473,12 @@ def main():
         bad(sys.argv[2])
     elif cmd == "pgm":
         pgm(sys.argv[2], sys.argv[3])
+    elif cmd == "doubled":
+        doubled(sys.argv[2], sys.argv[3])
+    elif cmd == "colour":
+        colour(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif cmd == "random":
+        random_image(sys.argv[2], *(int(v) for v in sys.argv[3:6]))
     elif cmd == "idx":
         idx(sys.argv[2], sys.argv[3], [int(k) for k in sys.argv[4:]])
     else:
