@@ -18,9 +18,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The fuzz target sets a small block, for inputs of a few KB to cross it. */
+#ifndef CIFAR_BLOCK_RECORDS
+#define CIFAR_BLOCK_RECORDS 512
+#endif
+
 enum {
   CIFAR_SIDE = 32, CIFAR_PLANE = CIFAR_SIDE * CIFAR_SIDE,
-  CIFAR_PIXELS = 3 * CIFAR_PLANE, BLOCK_RECORDS = 512, FIRST_ROOM = 256,
+  CIFAR_PIXELS = 3 * CIFAR_PLANE, BLOCK_RECORDS = CIFAR_BLOCK_RECORDS,
+  FIRST_ROOM = 256,
 };
 
 /* the limit of each label byte: CIFAR-10's class; CIFAR-100's coarse and

@@ -23,9 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The fuzz target sets a small chunk, for inputs of a few KB to grow it. */
+#ifndef NPY_FIRST_CHUNK
+#define NPY_FIRST_CHUNK (1 << 20)
+#endif
+
 enum {
   MAGIC_BYTES = 6, PREAMBLE = MAGIC_BYTES + 2, MAX_HEADER = 1 << 16,
-  FIRST_CHUNK = 1 << 20, MAX_RANK = 8,
+  FIRST_CHUNK = NPY_FIRST_CHUNK, MAX_RANK = 8,
 };
 
 static const char MAGIC[MAGIC_BYTES] = "\x93NUMPY";
@@ -456,10 +461,11 @@ static bool check_length(Reader *r, const CnnNpy *a, int64_t start,
               "data from byte %" PRId64 ", but only %zu follow it", r->path,
               shape, cnn_npy_type_name(a->type), want, start, got);
   else
-    cnn_error("%s: %" PRId64 " bytes of trailing data: the header says shape %s"
-              " of %s: %zu bytes of data from byte %" PRId64 ", but %" PRId64
-              " follow it", r->path, extra, shape, cnn_npy_type_name(a->type),
-              want, start, (int64_t)want + extra);
+    cnn_error("%s: %" PRId64 " byte%s of trailing data: the header says shape"
+              " %s of %s: %zu bytes of data from byte %" PRId64 ", but %"
+              PRId64 " follow it", r->path, extra, extra == 1 ? "" : "s",
+              shape, cnn_npy_type_name(a->type), want, start,
+              (int64_t)want + extra);
   return false;
 }
 
