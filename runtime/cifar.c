@@ -209,13 +209,9 @@ bool cnn_cifar_append(FILE *f, const char *path, int label_bytes, int label,
 
 static bool append_file(const char *path, const Format *fmt, CnnSet *set,
                         int64_t *room) {
-  errno = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    cnn_error("%s: cannot open: %s", path,
-              errno ? strerror(errno) : "out of memory");
+  FILE *f = cnn_open_read(path);
+  if (!f)
     return false;
-  }
   bool ok = cnn_cifar_append(f, path, fmt->label_bytes, fmt->label,
                              fmt->limits[fmt->label], set, room);
   fclose(f);

@@ -506,11 +506,7 @@ bool cnn_idx_read(const char *path, CnnIdxKind kind, CnnIdx *out) {
     return false;
   }
   r->path = path;
-  errno = 0;
-  r->f = fopen(path, "rb");
-  if (!r->f)
-    cnn_error("%s: cannot open: %s", path,
-              errno ? strerror(errno) : "out of memory");
+  r->f = cnn_open_read(path);
   bool ok = r->f && read_file(r, kind, out);
   if (r->inflating)
     inflateEnd(&r->z);

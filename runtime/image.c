@@ -482,11 +482,9 @@ bool cnn_image_decode(const char *name, const uint8_t *data, size_t size,
 
 /* The whole file, of any kind (a pipe too): NULL after an error. */
 static uint8_t *slurp(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    cnn_error("%s: cannot open: %s", path, strerror(errno));
+  FILE *f = cnn_open_read(path);
+  if (!f)
     return NULL;
-  }
   /* up to one byte more than the largest file, to see that it is larger */
   size_t cap = 1 << 16, n = 0;
   uint8_t *buf = malloc(cap);

@@ -506,13 +506,9 @@ bool cnn_npy_read_stream(FILE *f, const char *path, CnnNpy *out) {
 
 bool cnn_npy_read(const char *path, CnnNpy *out) {
   *out = (CnnNpy){0};
-  errno = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    cnn_error("%s: cannot open: %s", path,
-              errno ? strerror(errno) : "out of memory");
+  FILE *f = cnn_open_read(path);
+  if (!f)
     return false;
-  }
   bool ok = cnn_npy_read_stream(f, path, out);
   fclose(f);
   return ok;

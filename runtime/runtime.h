@@ -29,6 +29,9 @@ void cnn_error(const char *fmt, ...) CNN_PRINTF(1, 2);
 /* malloc'd printf; NULL (after an error message) when out of memory */
 char *cnn_format(const char *fmt, ...) CNN_PRINTF(1, 2);
 
+/* --- infile.c: fopen(path, "rb"), or NULL after "PATH: cannot open: WHY" -- */
+FILE *cnn_open_read(const char *path);
+
 /* --- random.c: the runtime's streams of cnn_random ---------------------- */
 #define CNN_STREAM_SHUFFLE (UINT64_C(1) << 62)              /* + epoch */
 #define CNN_STREAM_INIT ((UINT64_C(1) << 62) + (UINT64_C(1) << 32)) /* + tensor */

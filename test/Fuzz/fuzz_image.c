@@ -9,29 +9,13 @@
  *     must keep grey values: grey -> RGB -> grey is the identity);
  *   an error: one message, not empty, and no image left behind.
  *
- * This target links its own cnn_error, which counts the messages (and
- * formats them, so their arguments are exercised) instead of printing
- * them. The build has image.c ignore PNG CRCs and zlib's Adler-32
+ * This target links the counted cnn_error of fuzz_errors.c. The build has image.c ignore PNG CRCs and zlib's Adler-32
  * (CNN_IMAGE_FUZZ), as libpng's own fuzzer does, so that mutated chunks
  * reach the decoder rather than the checksum. */
-#include "runtime.h"
+#include "fuzz_errors.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int errors;
-
-void cnn_error(const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (strlen(msg) == 0)
-    __builtin_trap(); /* an error that says nothing */
-  errors++;
-}
 
 static void check_resize(const CnnImage *img, int64_t oh, int64_t ow) {
   int64_t n = img->h * img->w * img->c;
@@ -73,10 +57,10 @@ static void check_image(CnnImage *img) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  errors = 0;
+  fuzz_errors = 0;
   CnnImage img;
   bool ok = cnn_image_decode("fuzz", data, size, &img);
-  if (ok != (errors == 0) || (!ok && errors != 1))
+  if (ok != (fuzz_errors == 0) || (!ok && fuzz_errors != 1))
     __builtin_trap(); /* an image with an error, or not one error */
   if (!ok && img.pixels)
     __builtin_trap(); /* a failure left pixels behind */
