@@ -35,6 +35,8 @@ enum {
   MAX_SAMPLES = 1 << 28, /* h * w * c of a decoded image */
   MAX_SIDE = 1 << 20,    /* width or height */
   DEFLATE_RATIO = 1032,  /* the most deflate expands: 258 bytes for 2 bits */
+  CHUNK_SLACK = 1 << 16, /* a kept chunk's bytes beyond the file's size */
+  MAX_CHUNKS = 256,      /* ancillary chunks kept (text, sPLT...) */
 };
 
 void cnn_image_free(CnnImage *img) {
@@ -358,6 +360,11 @@ static bool png_decode_rows(const char *name, PngRead *r, PngSource *src,
                             CnnImage *out) {
   png_set_read_fn(r->png, src, png_read_bytes);
   png_set_user_limits(r->png, MAX_SIDE, MAX_SIDE);
+  /* png_chunks_fit bounds a chunk by the file; this bounds what a
+   * compressed one (zTXt, iTXt, iCCP) may decompress to, and how many
+   * ancillary chunks libpng keeps. */
+  png_set_chunk_malloc_max(r->png, src->size + CHUNK_SLACK);
+  png_set_chunk_cache_max(r->png, MAX_CHUNKS);
 #ifdef CNN_IMAGE_FUZZ /* test/Fuzz/fuzz_image.c: past the checksums */
   png_set_crc_action(r->png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
   png_set_option(r->png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
@@ -400,8 +407,33 @@ static bool png_guarded(const char *name, PngRead *r, PngSource *src,
   return false;
 }
 
+/* Every chunk's length against the bytes that follow it, before libpng
+ * reads any: libpng allocates what a chunk's length says before it reads
+ * the chunk (a 100-byte file whose tEXt chunk claims 150 MB made it
+ * allocate 150 MB, found by fuzz_image), so that no allocation of the
+ * reader exceeds the file. The end, IEND and the CRCs are libpng's to
+ * check. */
+static bool png_chunks_fit(const char *name, const uint8_t *data,
+                           size_t size) {
+  for (size_t at = 8; size - at >= 8;) {
+    const uint8_t *c = data + at;
+    uint64_t length = (uint64_t)c[0] << 24 | c[1] << 16 | c[2] << 8 | c[3];
+    if (length + 4 > size - at - 8) {
+      cnn_error("%s: not a valid PNG: truncated: the file ends at byte %zu, "
+                "inside a chunk", name, size);
+      return false;
+    }
+    if (memcmp(c + 4, "IEND", 4) == 0)
+      break;
+    at += 12 + (size_t)length;
+  }
+  return true;
+}
+
 static bool decode_png(const char *name, const uint8_t *data, size_t size,
                        CnnImage *out) {
+  if (!png_chunks_fit(name, data, size))
+    return false;
   PngSource src = {data, size, 0, "", ""};
   PngRead r = {0};
   r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error,
