@@ -4,6 +4,9 @@
  * bytes, so the LLVM struct and the C struct agree without padding rules.
  * The parameter table says, for each trained tensor, its PyTorch name, its
  * cnnc layout and where it sits in the flat parameter buffer. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cg.h"
@@ -80,6 +83,23 @@ static CnnDataKind data_kind(DataKind k) {
   unreachable();
 }
 
+/* FNV-1a over the module as --print-ir shows it: whatever changes the
+ * code changes the text. */
+static uint64_t code_hash(const Module *m) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  uint64_t h = 0xcbf29ce484222325u;
+  if (!f)
+    return h; /* out of memory: no fingerprint, as an empty module's */
+  ir_print(f, m);
+  fclose(f);
+  for (size_t i = 0; i < size; i++)
+    h = (h ^ (unsigned char)text[i]) * 0x100000001b3u;
+  free(text);
+  return h;
+}
+
 void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
   const Module *m = g->m;
   const TrainSpec *t = &m->train;
@@ -101,7 +121,8 @@ void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
       i64c(g, data_kind(t->data_kind)),
       i64c(g, t->data_label == CIFAR_LABEL_COARSE ? CNN_LABEL_COARSE
                                                    : CNN_LABEL_FINE),
-      i64c(g, t->augment_shift), i64c(g, t->augment_flip), train, infer};
+      i64c(g, t->augment_shift), i64c(g, t->augment_flip),
+      i64c(g, (int64_t)code_hash(m)), train, infer};
   LLVMValueRef init = LLVMConstStructInContext(g->ctx, f,
                                                sizeof f / sizeof f[0], false);
   LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_model");

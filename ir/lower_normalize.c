@@ -68,6 +68,22 @@ static bool per_channel(Diag *d, const AstValue *v, const char *layer,
   return ok;
 }
 
+/* Pixels in [0, 1] must normalise to finite floats: std=1e-45 is positive
+ * but 1 / std is not a float, and would make every value infinite. */
+static bool in_range(Diag *d, const AstValue *where, const char *layer,
+                     const float *mean, const float *std, int64_t channels) {
+  for (int64_t c = 0; c < channels; c++) {
+    float lo = (0.0f - mean[c]) / std[c], hi = (1.0f - mean[c]) / std[c];
+    if (isfinite(lo) && isfinite(hi))
+      continue;
+    diag_error(d, where->loc, "%s: channel %lld's mean %g and std %g take "
+               "pixels in [0, 1] beyond the 32-bit float range", layer,
+               (long long)c, (double)mean[c], (double)std[c]);
+    return false;
+  }
+  return true;
+}
+
 bool ir_lower_normalization(Module *m, const char *layer, const AstValue *mean,
                             const AstValue *std, int64_t channels,
                             NormAttr *out) {
@@ -77,6 +93,7 @@ bool ir_lower_normalization(Module *m, const char *layer, const AstValue *mean,
   float *sv = arena_array(m->arena, (size_t)channels, sizeof *sv);
   bool ok = per_channel(m->diag, mean, layer, "mean", channels, 0.0f, mv);
   ok = per_channel(m->diag, std, layer, "std", channels, 1.0f, sv) && ok;
+  ok = ok && in_range(m->diag, std ? std : mean, layer, mv, sv, channels);
   *out = (NormAttr){(int)channels, mv, sv};
   return ok;
 }

@@ -100,13 +100,15 @@ static uint64_t fnv_i64(uint64_t h, int64_t v) { return fnv(h, &v, sizeof v); }
 static uint64_t fnv_f64(uint64_t h, double v) { return fnv(h, &v, sizeof v); }
 
 /* What the generated code was compiled for: the tensors, the optimizer
- * and its constants, the batch it was sized for. */
+ * and its constants, the batch it was sized for, the data and its
+ * augmentation, and the code itself (code_hash). */
 static uint64_t model_hash(const CnnModel *m) {
   uint64_t h = fnv(0xcbf29ce484222325u, m->name, strlen(m->name) + 1);
   int64_t dims[] = {m->input_h, m->input_w, m->input_c, m->num_classes,
                     m->batch, m->num_params, m->num_trainable,
-                    m->opt_state_floats,
-                    m->optimizer};
+                    m->opt_state_floats, m->optimizer, m->data_kind,
+                    m->data_label, m->augment_shift, m->augment_flip,
+                    m->code_hash};
   for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
     h = fnv_i64(h, dims[i]);
   double consts[] = {m->momentum, m->beta1, m->beta2, m->eps};

@@ -118,6 +118,10 @@ typedef struct CnnModel {
   /* the training images' augmentation, see cnn_random's streams */
   int64_t augment_shift;   /* up to this many pixels each way; 0: none */
   int64_t augment_flip;    /* 1: mirrored left-right with probability 1/2 */
+  /* FNV-1a of the IR the code was generated from (every layer, attribute
+   * and constant, the normalisation's too): a checkpoint resumes only in
+   * a trainer with the same */
+  int64_t code_hash;
   CnnTrainStepFn train_step;
   CnnInferFn infer;
 } CnnModel;

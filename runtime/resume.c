@@ -108,7 +108,7 @@ static bool same_run(const Resume *c, const StMeta *meta, int n) {
   const char *model = st_meta(meta, n, cnn_fingerprint_key[FP_MODEL]);
   if (!model || strcmp(model, c->f->value[FP_MODEL]) != 0) {
     cnn_error("--resume %s: a checkpoint of another version of the model "
-              "'%s' (its layers, optimizer or compiled batch differ)",
+              "'%s' (its layers, optimizer, compiled batch, data kind or augmentation differ)",
               c->path, c->m->name);
     return false;
   }
