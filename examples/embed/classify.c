@@ -159,10 +159,16 @@ static long pnm_number(FILE *f, int *after) {
   return v;
 }
 
-/* a header number: one whitespace byte ends each, the last too */
-static long header_number(FILE *f) {
+/* a header number: one whitespace byte ends each, the last (maxval)
+ * too; before the last, a comment may follow a number at once ("32#w"),
+ * as the trainer and netpbm read it */
+static long header_number(FILE *f, int last) {
   int after;
   long v = pnm_number(f, &after);
+  if (after == '#' && !last) {
+    ungetc(after, f); /* the next skip_blanks reads the comment */
+    return v;
+  }
   return is_space(after) ? v : -1;
 }
 
@@ -178,7 +184,8 @@ static long sample(FILE *f, int plain, int bytes) {
 }
 
 static int read_pnm(const char *path, FILE *f, Image *img, int c, int plain) {
-  long w = header_number(f), h = header_number(f), max = header_number(f);
+  long w = header_number(f, 0), h = header_number(f, 0);
+  long max = header_number(f, 1);
   if (w < 1 || h < 1 || max < 1 || max > 65535)
     return fail(path, "not a PGM/PPM header (P2, P3, P5 or P6, then width, "
                 "height and maxval)");
