@@ -79,6 +79,7 @@ static CnnDataKind data_kind(DataKind k) {
   case DATA_CIFAR10: return CNN_DATA_CIFAR10;
   case DATA_CIFAR100: return CNN_DATA_CIFAR100;
   case DATA_NPY: return CNN_DATA_NPY;
+  case DATA_KIND_COUNT: break;
   }
   unreachable();
 }

@@ -191,11 +191,13 @@ static void collect_rows(const Module *m, Table *tb, Totals *t) {
   /* the input's normalisation (a row named after the input) is part of
    * its InputLayer row, which the other rows name as what they read */
   bool normalized = tb->nrows > 0 && strcmp(tb->rows[0].name, m->input->name) == 0;
+  const Tensor *out = normalized ? tb->rows[0].out : m->input;
   if (!normalized) {
     memmove(tb->rows + 1, tb->rows, (size_t)tb->nrows * sizeof *tb->rows);
     tb->nrows++;
   }
   tb->rows[0] = input_row(m);
+  tb->rows[0].out = out; /* counted among the activations, as in a chain */
 }
 
 /* ---- printing ------------------------------------------------------------ */

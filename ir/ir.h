@@ -316,7 +316,12 @@ typedef struct Optimizer {
 } Optimizer;
 
 /* The data sources, numbered as cnnrt.h's CnnDataKind. */
-typedef enum DataKind { DATA_IDX, DATA_CIFAR10, DATA_CIFAR100, DATA_NPY } DataKind;
+typedef enum DataKind {
+#define DATA_KIND(e, spelling, files) DATA_##e,
+#include "../runtime/data_kinds.def"
+#undef DATA_KIND
+  DATA_KIND_COUNT
+} DataKind;
 typedef enum CifarLabel { CIFAR_LABEL_FINE, CIFAR_LABEL_COARSE } CifarLabel;
 
 typedef struct TrainSpec {

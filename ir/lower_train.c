@@ -14,6 +14,13 @@
 
 enum { MAX_BATCH = 1 << 16, MAX_EPOCHS = 1 << 20 };
 
+/* data = KIND("DIR"): the kinds, as the .cnn spells them */
+static const char *const KINDS[] = {
+#define DATA_KIND(e, spelling, files) spelling,
+#include "../runtime/data_kinds.def"
+#undef DATA_KIND
+};
+
 static const char *const keys[] = {"loss", "optimizer", "batch", "epochs",
                                    "seed", "validation", "data", "augment"};
 enum { KEY_LOSS, KEY_OPTIMIZER, KEY_BATCH, KEY_EPOCHS, KEY_SEED,
@@ -129,7 +136,6 @@ static void lower_validation(Diag *d, const AstValue *v, TrainSpec *t) {
 /* data = idx("DIR") | cifar10("DIR") | cifar100("DIR", label=fine|coarse)
  * | npy("DIR") */
 static void lower_data(Diag *d, const AstValue *v, TrainSpec *t) {
-  static const char *const kinds[] = {"idx", "cifar10", "cifar100", "npy"};
   static const char *const labels[] = {"fine", "coarse"};
   static const ParamSpec spec[] = {{"path", true, true}, {"label", false, false}};
   if (v->kind != VAL_CALL && v->kind != VAL_IDENT) {
@@ -140,22 +146,22 @@ static void lower_data(Diag *d, const AstValue *v, TrainSpec *t) {
   }
   AstValue name = *v;
   name.kind = VAL_IDENT; /* a call is checked by its callee's name */
-  int k = value_choice(d, &name, "train", "data", kinds, 4);
+  int k = value_choice(d, &name, "train", "data", KINDS, DATA_KIND_COUNT);
   if (k < 0)
     return;
   if (v->kind != VAL_CALL) {
     diag_error(d, v->loc, "train: 'data' must be %s(\"FOLDER\"), the folder "
-               "of its files", kinds[k]);
+               "of its files", KINDS[k]);
     return;
   }
   AstValue *a[2] = {0};
   const char *path;
   int nspecs = k == DATA_CIFAR100 ? 2 : 1;
-  if (!args_bind(d, kinds[k], v->loc, v->args, spec, nspecs, a) ||
-      !value_string(d, a[0], kinds[k], "path", &path))
+  if (!args_bind(d, KINDS[k], v->loc, v->args, spec, nspecs, a) ||
+      !value_string(d, a[0], KINDS[k], "path", &path))
     return;
   if (!*path)
-    diag_error(d, a[0]->loc, "%s: the path is empty", kinds[k]);
+    diag_error(d, a[0]->loc, "%s: the path is empty", KINDS[k]);
   int label = a[1] ? value_choice(d, a[1], "cifar100", "label", labels, 2) : 0;
   t->data = path;
   t->data_kind = (DataKind)k;
@@ -210,14 +216,12 @@ int64_t ir_data_classes(const TrainSpec *t) {
   case DATA_CIFAR100: return t->data_label == CIFAR_LABEL_COARSE ? 20 : 100;
   case DATA_IDX:
   case DATA_NPY: return 0;
+  case DATA_KIND_COUNT: break;
   }
   unreachable();
 }
 
-const char *ir_data_kind_name(DataKind k) {
-  static const char *const names[] = {"idx", "cifar10", "cifar100", "npy"};
-  return names[k];
-}
+const char *ir_data_kind_name(DataKind k) { return KINDS[k]; }
 
 bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
   Diag *d = m->diag;

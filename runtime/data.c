@@ -206,9 +206,19 @@ bool cnn_data_load(const char *dir, const CnnModel *m, CnnData *out) {
   return false;
 }
 
+static const char *const KIND_NAMES[][2] = {
+#define DATA_KIND(e, spelling, files) {spelling, files},
+#include "data_kinds.def"
+#undef DATA_KIND
+};
+enum { NKINDS = sizeof KIND_NAMES / sizeof KIND_NAMES[0] };
+
 const char *cnn_data_kind_name(int64_t kind) {
-  static const char *const names[] = {"idx", "cifar10", "cifar100", "npy"};
-  return kind >= 0 && kind < 4 ? names[kind] : "unknown";
+  return kind >= 0 && kind < NKINDS ? KIND_NAMES[kind][0] : "unknown";
+}
+
+const char *cnn_data_kind_files(int64_t kind) {
+  return kind >= 0 && kind < NKINDS ? KIND_NAMES[kind][1] : "its data";
 }
 
 void cnn_set_free(CnnSet *s) {

@@ -73,7 +73,8 @@ static void convert(const CnnSet *s, int64_t k, float *dst) {
     dst[v] = value(s, k, v);
 }
 
-/* A draw in [-shift, shift]; the bias of the modulus is below 2^-58. */
+/* A draw in [-shift, shift]; the modulus is biased by at most its span /
+ * 2^64: below 2^-52 for the largest move the language allows (1,024). */
 static int64_t draw_shift(const CnnAugment *a, uint64_t stream, uint64_t at) {
   uint64_t span = 2 * (uint64_t)a->shift + 1;
   return (int64_t)(cnn_random(a->seed, stream, at) % span) - a->shift;

@@ -403,9 +403,7 @@ static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
 void cnn_options_usage(const CnnModel *m, const char *prog, FILE *out) {
   fprintf(out, "usage: %s [options]\n", prog);
   fprintf(out, "       %s --init WEIGHTS --predict FILE...\n", prog);
-  static const char *const kinds[] = {"IDX", "CIFAR-10", "CIFAR-100", ".npy"};
-  const char *kind = m->data_kind >= 0 && m->data_kind < 4
-                         ? kinds[m->data_kind] : "its data";
+  const char *kind = cnn_data_kind_files(m->data_kind);
   fprintf(out, "Trains the model '%s' (%" PRId64 "x%" PRId64 "x%" PRId64
           " images, %" PRId64 " classes) on %s files,\nor classifies image "
           "files with trained weights (--predict).\n\n",

@@ -123,8 +123,10 @@ void cnn_set_free(CnnSet *s);
 bool cnn_class_names_load(const char *dir, const CnnModel *m,
                           CnnClassNames *out);
 void cnn_class_names_free(CnnClassNames *n);
-/* "cifar10" for CNN_DATA_CIFAR10..., as the .cnn spells it */
+/* "cifar10" for CNN_DATA_CIFAR10..., as the .cnn spells it; and
+ * "CIFAR-10", as messages name its files (runtime/data_kinds.def) */
 const char *cnn_data_kind_name(int64_t kind);
+const char *cnn_data_kind_files(int64_t kind);
 
 /* --- cifar.c: CIFAR-10/100's binary version ---------------------------- */
 /* Records of label_bytes label bytes (1: CIFAR-10's class; 2: CIFAR-100's
