@@ -30,15 +30,9 @@ static const char *names_file(const CnnModel *m) {
 
 /* The whole file, NUL-terminated; *absent when there is none. */
 static char *slurp(const char *path, size_t *len, bool *absent) {
-  errno = 0;
-  FILE *f = fopen(path, "rb");
-  *absent = !f && errno == ENOENT;
-  if (!f) {
-    if (!*absent)
-      cnn_error("%s: cannot open: %s", path,
-                errno ? strerror(errno) : "out of memory");
+  FILE *f = cnn_open_optional(path, absent);
+  if (!f)
     return NULL;
-  }
   char *text = malloc(MAX_NAMES_FILE + 1);
   errno = 0;
   *len = text ? fread(text, 1, MAX_NAMES_FILE + 1, f) : 0;

@@ -31,6 +31,8 @@ char *cnn_format(const char *fmt, ...) CNN_PRINTF(1, 2);
 
 /* --- infile.c: fopen(path, "rb"), or NULL after "PATH: cannot open: WHY" -- */
 FILE *cnn_open_read(const char *path);
+/* The same, but a file that is not there is no error: *absent says so. */
+FILE *cnn_open_optional(const char *path, bool *absent);
 
 /* --- random.c: the runtime's streams of cnn_random ---------------------- */
 #define CNN_STREAM_SHUFFLE (UINT64_C(1) << 62)              /* + epoch */
