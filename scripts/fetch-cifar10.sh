@@ -8,8 +8,8 @@
 # The archive is downloaded into a temporary folder inside DIR, checked
 # against its published MD5, unpacked there, its files checked to be whole
 # records, and only then moved into place: a failure at any step leaves
-# DIR as it was. When all seven are there (the batches whole records),
-# nothing is downloaded.
+# DIR as it was (made, if it was not there). When all seven are there
+# (the batches whole records), nothing is downloaded.
 #
 # CIFAR10_URL replaces the download's address (a mirror, or a test's
 # file://). CIFAR10_TEST_MD5 replaces the MD5 it must have, for the test
