@@ -33,6 +33,7 @@ typedef struct Cg {
   LLVMValueRef chunk;              /* the chunk's index (0 after the chunks) */
   bool training;                   /* dropout on, loss and gradients */
   LLVMValueRef step, seed, lr;     /* train step arguments */
+  LLVMValueRef momentum;           /* sgd's momentum, or adam's beta1 */
   LLVMValueRef loss_sum, correct;  /* train step outputs */
   int64_t scratch;        /* arena offset of the kernels' scratch */
   int64_t scratch_bytes;  /* the most any kernel needs */

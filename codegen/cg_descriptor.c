@@ -73,6 +73,25 @@ static LLVMValueRef param_table(Cg *g, int64_t *count) {
   return gv;
 }
 
+static CnnOptimizerKind optimizer_kind(OptimizerKind k) {
+  switch (k) {
+  case OPT_SGD: return CNN_OPT_SGD;
+  case OPT_ADAM: return CNN_OPT_ADAM;
+  case OPT_ADAMW: return CNN_OPT_ADAMW;
+  }
+  unreachable();
+}
+
+static CnnSchedule schedule_kind(ScheduleKind k) {
+  switch (k) {
+  case SCHEDULE_CONSTANT: return CNN_SCHEDULE_CONSTANT;
+  case SCHEDULE_STEP: return CNN_SCHEDULE_STEP;
+  case SCHEDULE_COSINE: return CNN_SCHEDULE_COSINE;
+  case SCHEDULE_ONECYCLE: return CNN_SCHEDULE_ONECYCLE;
+  }
+  unreachable();
+}
+
 static CnnDataKind data_kind(DataKind k) {
   switch (k) {
   case DATA_IDX: return CNN_DATA_IDX;
@@ -114,7 +133,7 @@ void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
       i64c(g, m->param_floats), i64c(g, nparams), params,
       i64c(g, m->trainable_floats), i64c(g, m->state_floats), i64c(g, cg_arena_bytes(g, true)),
       i64c(g, cg_arena_bytes(g, false)),
-      i64c(g, t->opt.kind == OPT_ADAM ? CNN_OPT_ADAM : CNN_OPT_SGD),
+      i64c(g, optimizer_kind(t->opt.kind)),
       f64c(g, t->opt.lr), f64c(g, t->opt.momentum), f64c(g, t->opt.beta1),
       f64c(g, t->opt.beta2), f64c(g, t->opt.eps), i64c(g, t->epochs),
       i64c(g, (int64_t)t->seed), i64c(g, t->validation),
@@ -123,7 +142,12 @@ void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
       i64c(g, t->data_label == CIFAR_LABEL_COARSE ? CNN_LABEL_COARSE
                                                    : CNN_LABEL_FINE),
       i64c(g, t->augment_shift), i64c(g, t->augment_flip),
-      i64c(g, (int64_t)code_hash(m)), train, infer};
+      i64c(g, (int64_t)code_hash(m)), f64c(g, t->opt.weight_decay),
+      i64c(g, t->opt.nesterov), i64c(g, t->opt.decay_biases),
+      i64c(g, schedule_kind(t->schedule.kind)), i64c(g, t->schedule.every),
+      f64c(g, t->schedule.factor), i64c(g, t->schedule.warmup),
+      f64c(g, t->schedule.max_lr), i64c(g, t->patience),
+      f64c(g, t->label_smoothing), train, infer};
   LLVMValueRef init = LLVMConstStructInContext(g->ctx, f,
                                                sizeof f / sizeof f[0], false);
   LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_model");

@@ -105,7 +105,8 @@ static void emit_node(Cg *g, const Node *n) {
   case OP_CROSS_ENTROPY_BWD:
   case OP_SOFTMAX_XENT_BWD: cg_loss_bwd(g, n); return;
   case OP_SGD_UPDATE:
-  case OP_ADAM_UPDATE: cg_update(g, n); return;
+  case OP_ADAM_UPDATE:
+  case OP_ADAMW_UPDATE: cg_update(g, n); return;
   case OP_COUNT: break;
   }
   unreachable();
@@ -147,6 +148,7 @@ void cg_finish_function(Cg *g, LLVMValueRef ret) {
   LLVMBuildBr(g->b, start);
   memset(g->buf, 0, sizeof g->buf);
   g->n = g->batch_n = g->image_base = g->step = g->seed = g->lr = NULL;
+  g->momentum = NULL;
   g->chunk = NULL;
   g->loss_sum = g->correct = NULL;
 }
@@ -166,13 +168,13 @@ static void finish_function(Cg *g) { cg_finish_function(g, NULL); }
 
 /* The arguments of a call, as the chunk functions receive them. */
 enum { CTX_PARAMS, CTX_STATE, CTX_IMAGES, CTX_LABELS, CTX_N, CTX_ARENA,
-       CTX_STEP, CTX_SEED, CTX_LR, CTX_PROBS, CTX_LOSS, CTX_CORRECT,
-       CTX_FIELDS };
+       CTX_STEP, CTX_SEED, CTX_LR, CTX_MOMENTUM, CTX_PROBS, CTX_LOSS,
+       CTX_CORRECT, CTX_FIELDS };
 
 static LLVMTypeRef context_type(Cg *g) {
   LLVMTypeRef p = g->ptr, i = g->i64;
   unsigned k = (unsigned)g->m->chunks;
-  LLVMTypeRef f[CTX_FIELDS] = {p, p, p, p, i, p, i, i, g->f32, p,
+  LLVMTypeRef f[CTX_FIELDS] = {p, p, p, p, i, p, i, i, g->f32, g->f32, p,
                                LLVMArrayType2(g->f64, k),
                                LLVMArrayType2(g->i64, k)};
   return LLVMStructTypeInContext(g->ctx, f, CTX_FIELDS, false);
@@ -248,6 +250,7 @@ static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
   g->step = ctx_get(g, ct, ctx, CTX_STEP, g->i64);
   g->seed = ctx_get(g, ct, ctx, CTX_SEED, g->i64);
   g->lr = ctx_get(g, ct, ctx, CTX_LR, g->f32);
+  g->momentum = ctx_get(g, ct, ctx, CTX_MOMENTUM, g->f32);
   LLVMValueRef idx[2] = {cg_i64(g, 0), k};
   LLVMTypeRef losses = LLVMArrayType2(g->f64, (uint64_t)g->m->chunks);
   LLVMTypeRef counts = LLVMArrayType2(g->i64, (uint64_t)g->m->chunks);
@@ -264,12 +267,13 @@ static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
  * the op that takes the time, and --emit=llvm reads op by op). A kernel's
  * arguments are the state of the chunk that calls it. */
 enum { K_PARAMS, K_STATE, K_INPUT, K_LABELS, K_ARENA, K_N, K_BATCH_N,
-       K_BASE, K_STEP, K_SEED, K_CHUNK, K_LR, K_LOSS, K_CORRECT, K_ARGS };
+       K_BASE, K_STEP, K_SEED, K_CHUNK, K_LR, K_MOMENTUM, K_LOSS, K_CORRECT,
+       K_ARGS };
 
 static void kernel_types(Cg *g, LLVMTypeRef *t) {
   for (int i = 0; i < K_ARGS; i++)
     t[i] = i >= K_N && i <= K_CHUNK ? g->i64 : g->ptr;
-  t[K_LR] = g->f32;
+  t[K_LR] = t[K_MOMENTUM] = g->f32;
 }
 
 static LLVMValueRef emit_kernel(Cg *g, const Node *n, bool training) {
@@ -291,6 +295,7 @@ static LLVMValueRef emit_kernel(Cg *g, const Node *n, bool training) {
   g->seed = LLVMGetParam(fn, K_SEED);
   g->chunk = LLVMGetParam(fn, K_CHUNK);
   g->lr = LLVMGetParam(fn, K_LR);
+  g->momentum = LLVMGetParam(fn, K_MOMENTUM);
   g->loss_sum = LLVMGetParam(fn, K_LOSS);
   g->correct = LLVMGetParam(fn, K_CORRECT);
   g->training = training;
@@ -323,8 +328,8 @@ void cg_call_kernels(Cg *g, LLVMValueRef *kernels) {
   LLVMValueRef a[K_ARGS] = {
       g->buf[BUF_PARAMS], g->buf[BUF_STATE], g->buf[BUF_INPUT],
       g->buf[BUF_LABELS], g->buf[BUF_ARENA], g->n, g->batch_n,
-      g->image_base, g->step, g->seed, g->chunk, g->lr, g->loss_sum,
-      g->correct};
+      g->image_base, g->step, g->seed, g->chunk, g->lr, g->momentum,
+      g->loss_sum, g->correct};
   for (int i = 0; i < K_ARGS; i++)
     a[i] = or_zero(a[i], types[i]);
   for (int i = 0; i < g->m->nnodes; i++)
@@ -519,7 +524,7 @@ static void sum_outputs(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
 }
 
 /* void train_step(params, opt_state, images, labels, n, arena, step, seed,
- *                 lr, loss_sum, correct) */
+ *                 lr, momentum, loss_sum, correct) */
 static LLVMValueRef emit_train_step(Cg *g) {
   LLVMTypeRef ct = context_type(g);
   int nphases;
@@ -532,24 +537,25 @@ static LLVMValueRef emit_train_step(Cg *g) {
   LLVMValueRef reduce_fn = emit_reduce_slice(g, ct);
   LLVMValueRef *updates = cg_emit_kernels(g, true, is_update);
   LLVMTypeRef p = g->ptr, i = g->i64;
-  LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, p, p};
+  LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, g->f32, p, p};
   char *name = arena_printf(g->m->arena, "%s_train_step", g->m->name);
-  LLVMValueRef fn = new_function(g, name, params, 11);
+  LLVMValueRef fn = new_function(g, name, params, 12);
   LLVMValueRef a[CTX_FIELDS] = {0};
-  for (unsigned k = 0; k <= CTX_LR; k++)
+  for (unsigned k = 0; k <= CTX_MOMENTUM; k++)
     a[k] = LLVMGetParam(fn, k);
   LLVMValueRef ctx = new_context(g, ct, a);
   LLVMValueRef n = a[CTX_N], arena = a[CTX_ARENA];
   for (int p = 0; p < nphases; p++)
     run_chunks(g, phase_fns[p], ctx, n);
   parallel_for(g, reduce_fn, ctx, cg_i64(g, REDUCE_SLICES));
-  sum_outputs(g, ct, ctx, cg_chunk_count(g, n), LLVMGetParam(fn, 9),
-              LLVMGetParam(fn, 10));
+  sum_outputs(g, ct, ctx, cg_chunk_count(g, n), LLVMGetParam(fn, 10),
+              LLVMGetParam(fn, 11));
   g->buf[BUF_PARAMS] = a[CTX_PARAMS];
   g->buf[BUF_STATE] = a[CTX_STATE];
   g->buf[BUF_ARENA] = arena;
   g->step = a[CTX_STEP];
   g->lr = a[CTX_LR];
+  g->momentum = a[CTX_MOMENTUM];
   g->batch_n = n;
   g->chunk = cg_i64(g, 0);
   g->training = true;

@@ -181,8 +181,10 @@ typedef struct NormAttr {
 /* The optimizer's constants; the learning rate is a run-time argument so
  * that the trainer's --lr needs no recompilation. */
 typedef struct OptAttr {
-  float momentum;
+  float momentum;      /* the compiled value; the step's is an argument */
   float beta1, beta2, eps;
+  float weight_decay;  /* this parameter's: 0 when decay_biases=false exempts it */
+  bool nesterov;
 } OptAttr;
 
 /* The op that computes an elementwise activation, and back; ACT_NONE and
@@ -306,14 +308,30 @@ struct Node {
 /* ---- the training recipe ------------------------------------------------------ */
 
 typedef enum LossKind { LOSS_CROSS_ENTROPY } LossKind;
-typedef enum OptimizerKind { OPT_SGD, OPT_ADAM } OptimizerKind;
+typedef enum OptimizerKind { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptimizerKind;
 
 typedef struct Optimizer {
   OptimizerKind kind;
   double lr;
   double momentum;           /* sgd */
-  double beta1, beta2, eps;  /* adam */
+  double beta1, beta2, eps;  /* adam, adamw */
+  double weight_decay;       /* L2 (sgd, adam) or decoupled (adamw) */
+  bool nesterov;             /* sgd */
+  bool decay_biases;         /* false: vectors (biases, batchnorm) keep 0 */
 } Optimizer;
+
+/* schedule = ..., numbered as cnnrt.h's CnnSchedule */
+typedef enum ScheduleKind {
+  SCHEDULE_CONSTANT, SCHEDULE_STEP, SCHEDULE_COSINE, SCHEDULE_ONECYCLE
+} ScheduleKind;
+
+typedef struct Schedule {
+  ScheduleKind kind;
+  int64_t every;  /* step */
+  double factor;  /* step */
+  int64_t warmup; /* cosine, epochs */
+  double max_lr;  /* onecycle */
+} Schedule;
 
 /* The data sources, numbered as cnnrt.h's CnnDataKind. */
 typedef enum DataKind {
@@ -338,6 +356,10 @@ typedef struct TrainSpec {
   bool augment_flip;         /* flip: mirrored with probability 1/2 */
   Loc data_loc;              /* of the data = value, for shape errors */
   Loc augment_loc;
+  Schedule schedule;
+  Loc schedule_loc, patience_loc;
+  int64_t patience;          /* 0: never stop early */
+  double label_smoothing;    /* cross-entropy's, in [0, 1) */
 } TrainSpec;
 
 /* ---- folded batchnorms --------------------------------------------------------- */
@@ -459,6 +481,11 @@ bool ir_lower_train(Module *m, const struct Ast *ast, Loc *loss_loc);
  * say (idx, npy); and the kind's name as the .cnn spells it. */
 int64_t ir_data_classes(const TrainSpec *t);
 const char *ir_data_kind_name(DataKind k);
+/* The train block's optimizer = ..., and each kind's defaults. */
+Optimizer ir_default_optimizer(OptimizerKind k);
+void ir_lower_optimizer(Diag *d, const struct AstValue *v, Optimizer *o);
+/* schedule = ..., patience = N, label_smoothing = X */
+void ir_lower_schedule(Diag *d, const struct AstValue *v, Schedule *s);
 /* The train block's augment = ...; part of ir_lower_train. */
 void ir_lower_augment(Diag *d, const struct AstValue *v, TrainSpec *t);
 /* The input's mean= and std= (either may be NULL) for `channels` channels;

@@ -21,15 +21,18 @@ static const char *const KINDS[] = {
 #undef DATA_KIND
 };
 
-static const char *const keys[] = {"loss", "optimizer", "batch", "epochs",
-                                   "seed", "validation", "data", "augment"};
+static const char *const keys[] = {
+    "loss", "optimizer", "batch", "epochs", "seed", "validation", "data",
+    "augment", "schedule", "patience", "label_smoothing"};
 enum { KEY_LOSS, KEY_OPTIMIZER, KEY_BATCH, KEY_EPOCHS, KEY_SEED,
-       KEY_VALIDATION, KEY_DATA, KEY_AUGMENT, NKEYS };
+       KEY_VALIDATION, KEY_DATA, KEY_AUGMENT, KEY_SCHEDULE, KEY_PATIENCE,
+       KEY_LABEL_SMOOTHING, NKEYS };
 
 static TrainSpec defaults(void) {
   TrainSpec t = {0};
   t.loss = LOSS_CROSS_ENTROPY;
-  t.opt = (Optimizer){OPT_ADAM, 0.001, 0, 0.9, 0.999, 1e-7};
+  t.opt = ir_default_optimizer(OPT_ADAM);
+  t.schedule = (Schedule){SCHEDULE_CONSTANT, 1, 1, 0, 0};
   t.batch = 32;
   t.epochs = 1;
   t.seed = 1;
@@ -59,64 +62,6 @@ static int key_of(Diag *d, const AstSetting *s, const AstSetting **seen) {
   }
   seen[k] = s;
   return k;
-}
-
-/* x in (lo, hi) (or [lo, hi) when lo_closed) and still so as a float. */
-static bool in_range(Diag *d, const AstValue *v, const char *what,
-                     const char *key, double lo, bool lo_closed, double hi) {
-  double x = v->f;
-  float f = (float)x;
-  if (!((lo_closed ? x >= lo : x > lo) && x < hi)) {
-    diag_error(d, v->loc, "%s: '%s' must be in %s%g, %g), got %s", what, key,
-               lo_closed ? "[" : "(", lo, hi, v->text);
-    return false;
-  }
-  if (!((lo_closed ? f >= lo : f > lo) && f < hi && isfinite(f))) {
-    diag_error(d, v->loc, "%s: '%s' is %s, which is %g as a 32-bit float: "
-               "out of range", what, key, v->text, (double)f);
-    return false;
-  }
-  return true;
-}
-
-static void optimizer_param(Diag *d, const AstValue *v, const char *what,
-                            const char *key, double *out, double lo,
-                            bool lo_closed, double hi) {
-  double x;
-  if (v && value_float(d, v, what, key, &x) &&
-      in_range(d, v, what, key, lo, lo_closed, hi))
-    *out = x;
-}
-
-/* adam | adam(lr, beta1, beta2, eps) | sgd | sgd(lr, momentum) */
-static void lower_optimizer(Diag *d, const AstValue *v, Optimizer *o) {
-  static const char *const names[] = {"adam", "sgd"};
-  static const ParamSpec adam[] = {{"lr", 0, 1}, {"beta1", 0, 1},
-                                   {"beta2", 0, 1}, {"eps", 0, 1}};
-  static const ParamSpec sgd[] = {{"lr", 0, 1}, {"momentum", 0, 1}};
-  AstValue name = *v;
-  if (v->kind == VAL_CALL)
-    name.kind = VAL_IDENT; /* a call is checked by its callee's name */
-  int k = value_choice(d, &name, "train", "optimizer", names, 2);
-  if (k < 0)
-    return;
-  AstValue *a[4] = {0};
-  bool call = v->kind == VAL_CALL;
-  if (k == 0) {
-    *o = (Optimizer){OPT_ADAM, 0.001, 0, 0.9, 0.999, 1e-7};
-    if (call && args_bind(d, "adam", v->loc, v->args, adam, 4, a)) {
-      optimizer_param(d, a[0], "adam", "lr", &o->lr, 0, false, INFINITY);
-      optimizer_param(d, a[1], "adam", "beta1", &o->beta1, 0, true, 1);
-      optimizer_param(d, a[2], "adam", "beta2", &o->beta2, 0, true, 1);
-      optimizer_param(d, a[3], "adam", "eps", &o->eps, 0, false, 1);
-    }
-    return;
-  }
-  *o = (Optimizer){OPT_SGD, 0.01, 0, 0, 0, 0};
-  if (call && args_bind(d, "sgd", v->loc, v->args, sgd, 2, a)) {
-    optimizer_param(d, a[0], "sgd", "lr", &o->lr, 0, false, INFINITY);
-    optimizer_param(d, a[1], "sgd", "momentum", &o->momentum, 0, true, 1);
-  }
 }
 
 /* validation = 5000 (images) | 0.1 (a fraction of the training set) */
@@ -169,12 +114,24 @@ static void lower_data(Diag *d, const AstValue *v, TrainSpec *t) {
   t->data_loc = v->loc;
 }
 
+/* torch.nn.CrossEntropyLoss(label_smoothing=X): X in [0, 1) */
+static void lower_label_smoothing(Diag *d, const AstValue *v, TrainSpec *t) {
+  double x;
+  if (!value_float(d, v, "train", "label_smoothing", &x))
+    return;
+  if (x >= 0 && (float)x < 1)
+    t->label_smoothing = x;
+  else
+    diag_error(d, v->loc, "train: 'label_smoothing' must be in [0, 1), got %s",
+               v->text);
+}
+
 static void lower_setting(Diag *d, int key, const AstValue *v, TrainSpec *t) {
   static const char *const losses[] = {"cross_entropy"};
   int64_t seed;
   switch (key) {
   case KEY_LOSS: value_choice(d, v, "train", "loss", losses, 1); return;
-  case KEY_OPTIMIZER: lower_optimizer(d, v, &t->opt); return;
+  case KEY_OPTIMIZER: ir_lower_optimizer(d, v, &t->opt); return;
   case KEY_BATCH:
     value_int(d, v, "train", "batch", 1, MAX_BATCH, &t->batch);
     return;
@@ -188,6 +145,15 @@ static void lower_setting(Diag *d, int key, const AstValue *v, TrainSpec *t) {
   case KEY_VALIDATION: lower_validation(d, v, t); return;
   case KEY_DATA: lower_data(d, v, t); return;
   case KEY_AUGMENT: ir_lower_augment(d, v, t); return;
+  case KEY_SCHEDULE:
+    ir_lower_schedule(d, v, &t->schedule);
+    t->schedule_loc = v->loc;
+    return;
+  case KEY_PATIENCE:
+    value_int(d, v, "train", "patience", 1, MAX_EPOCHS, &t->patience);
+    t->patience_loc = v->loc;
+    return;
+  case KEY_LABEL_SMOOTHING: lower_label_smoothing(d, v, t); return;
   }
   unreachable();
 }
@@ -239,6 +205,21 @@ bool ir_lower_train(Module *m, const Ast *ast, Loc *loss_loc) {
   m->train = t;
   if (d->errors == before)
     check_data_shape(m, &t);
+  if (d->errors == before && t.patience && t.validation == 0 &&
+      t.validation_frac == 0)
+    diag_error(d, t.patience_loc, "train: patience stops on the validation "
+               "loss, but the train block holds no validation images: add "
+               "validation = N (or a fraction)");
+  if (d->errors == before && t.schedule.kind == SCHEDULE_ONECYCLE &&
+      t.opt.kind == OPT_SGD && !(t.opt.momentum > 0))
+    diag_error(d, t.schedule_loc, "train: onecycle cycles sgd's momentum "
+               "(0.95 to 0.85, as torch's OneCycleLR): give sgd a momentum, "
+               "e.g. sgd(lr=0.1, momentum=0.9)");
+  if (d->errors == before && t.schedule.kind == SCHEDULE_COSINE &&
+      t.schedule.warmup >= t.epochs)
+    diag_error(d, t.schedule_loc, "train: cosine's warmup of %lld epochs "
+               "leaves none of the %lld to anneal", (long long)t.schedule.warmup,
+               (long long)t.epochs);
   if (d->errors == before && m->input && t.augment_shift > 0) {
     const Shape *in = &m->input->shape;
     int64_t side = in->dim[0] < in->dim[1] ? in->dim[0] : in->dim[1];

@@ -148,13 +148,19 @@ static void print_attrs(FILE *out, const Node *n) {
     print_floats(out, ", std", n->attr.norm.std, n->attr.norm.channels);
     fputc('}', out);
     return;
-  case ATTR_OPT:
-    if (n->op == OP_ADAM_UPDATE)
-      fprintf(out, " {beta1=%s, beta2=%s, eps=%s}", F32(n->attr.opt.beta1),
-              F32(n->attr.opt.beta2), F32(n->attr.opt.eps));
+  case ATTR_OPT: {
+    const OptAttr *o = &n->attr.opt;
+    if (n->op == OP_SGD_UPDATE)
+      fprintf(out, " {momentum=%s%s", F32(o->momentum),
+              o->nesterov ? ", nesterov" : "");
     else
-      fprintf(out, " {momentum=%s}", F32(n->attr.opt.momentum));
+      fprintf(out, " {beta1=%s, beta2=%s, eps=%s", F32(o->beta1),
+              F32(o->beta2), F32(o->eps));
+    if (o->weight_decay != 0)
+      fprintf(out, ", weight_decay=%s", F32(o->weight_decay));
+    fputc('}', out);
     return;
+  }
   }
 }
 
@@ -178,15 +184,45 @@ static const char *kind_name(TensorKind k) {
   unreachable();
 }
 
-static void print_train(FILE *out, const TrainSpec *t) {
-  const Optimizer *o = &t->opt;
-  fprintf(out, "  train {loss=cross_entropy, ");
-  if (o->kind == OPT_ADAM)
-    fprintf(out, "optimizer=adam(lr=%s, beta1=%s, beta2=%s, eps=%s)",
-            F64(o->lr), F64(o->beta1), F64(o->beta2), F64(o->eps));
+/* adam(lr=..., ...), with what is not the default only where new */
+static void print_optimizer(FILE *out, const Optimizer *o) {
+  if (o->kind == OPT_SGD)
+    fprintf(out, "optimizer=sgd(lr=%s, momentum=%s%s", F64(o->lr),
+            F64(o->momentum), o->nesterov ? ", nesterov=true" : "");
   else
-    fprintf(out, "optimizer=sgd(lr=%s, momentum=%s)", F64(o->lr),
-            F64(o->momentum));
+    fprintf(out, "optimizer=%s(lr=%s, beta1=%s, beta2=%s, eps=%s",
+            o->kind == OPT_ADAM ? "adam" : "adamw", F64(o->lr), F64(o->beta1),
+            F64(o->beta2), F64(o->eps));
+  if (o->weight_decay != 0 || o->kind == OPT_ADAMW)
+    fprintf(out, ", weight_decay=%s", F64(o->weight_decay));
+  if (!o->decay_biases)
+    fputs(", decay_biases=false", out);
+  fputc(')', out);
+}
+
+/* the recipe's settings that are not their defaults */
+static void print_recipe(FILE *out, const TrainSpec *t) {
+  const Schedule *s = &t->schedule;
+  if (s->kind == SCHEDULE_STEP)
+    fprintf(out, ", schedule=step(every=%" PRId64 ", factor=%s)", s->every,
+            F64(s->factor));
+  if (s->kind == SCHEDULE_COSINE)
+    fprintf(out, ", schedule=cosine(warmup=%" PRId64 ")", s->warmup);
+  if (s->kind == SCHEDULE_ONECYCLE)
+    fprintf(out, ", schedule=onecycle(max_lr=%s)", F64(s->max_lr));
+  if (t->patience)
+    fprintf(out, ", patience=%" PRId64, t->patience);
+  if (t->label_smoothing != 0)
+    fprintf(out, ", label_smoothing=%s", F64(t->label_smoothing));
+  if (t->augment_shift)
+    fprintf(out, ", augment_shift=%" PRId64, t->augment_shift);
+  if (t->augment_flip)
+    fputs(", augment_flip", out);
+}
+
+static void print_train(FILE *out, const TrainSpec *t) {
+  fprintf(out, "  train {loss=cross_entropy, ");
+  print_optimizer(out, &t->opt);
   fprintf(out, ", batch=%" PRId64 ", epochs=%" PRId64 ", seed=%" PRIu64,
           t->batch, t->epochs, t->seed);
   if (t->validation_frac > 0)
@@ -194,10 +230,13 @@ static void print_train(FILE *out, const TrainSpec *t) {
   else
     fprintf(out, ", validation=%" PRId64, t->validation);
   if (t->data) {
-    fputs(", data=idx(", out);
+    fprintf(out, ", data=%s(", ir_data_kind_name(t->data_kind));
     print_string(out, t->data);
-    fputc(')', out);
+    fputs(t->data_kind != DATA_CIFAR100 ? ")"
+          : t->data_label == CIFAR_LABEL_COARSE ? ", label=coarse)"
+                                                : ", label=fine)", out);
   }
+  print_recipe(out, t);
   fprintf(out, "}\n");
 }
 

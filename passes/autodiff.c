@@ -215,6 +215,7 @@ static void grad_node_of(Module *m, const Node *n) {
   case OP_GRAD_SUM:
   case OP_SGD_UPDATE:
   case OP_ADAM_UPDATE:
+  case OP_ADAMW_UPDATE:
   case OP_RUNNING_STATS_UPDATE:
   case OP_COUNT:
     break;

@@ -267,6 +267,7 @@ static void infer_node(Module *m, Node *n) {
   case OP_GRAD_SUM:
   case OP_SGD_UPDATE:
   case OP_ADAM_UPDATE:
+  case OP_ADAMW_UPDATE:
   case OP_RUNNING_STATS_UPDATE:
   case OP_COUNT:
     break; /* autodiff and optimizer shape what they make */

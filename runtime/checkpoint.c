@@ -28,7 +28,7 @@ int cnn_state_slots(const CnnModel *m) {
 }
 
 const char *cnn_state_name(const CnnModel *m, int slot) {
-  if (m->optimizer == CNN_OPT_ADAM)
+  if (m->optimizer != CNN_OPT_SGD) /* adam and adamw: torch's names alike */
     return slot == 0 ? "exp_avg" : "exp_avg_sq";
   return "momentum_buffer";
 }

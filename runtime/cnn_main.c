@@ -35,6 +35,11 @@ static const char *counts(const CnnModel *m, char *buf, size_t cap) {
   return buf;
 }
 
+static const char *optimizer_name(const CnnModel *m) {
+  return m->optimizer == CNN_OPT_ADAM ? "adam"
+         : m->optimizer == CNN_OPT_ADAMW ? "adamw" : "sgd";
+}
+
 static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
                        const CnnSet *test) {
   if (o->quiet)
@@ -42,7 +47,7 @@ static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
   char count[96];
   printf("model %s: %s; %s lr %g, batch %" PRId64 ", epochs %" PRId64
          ", seed %" PRIu64 "\n", m->name, counts(m, count, sizeof count),
-         m->optimizer == CNN_OPT_ADAM ? "adam" : "sgd", o->lr, o->batch,
+         optimizer_name(m), o->lr, o->batch,
          o->epochs, o->seed);
   printf("train on %" PRId64 " images, validate on %" PRId64 ", test on %"
          PRId64 " (%s%s%s)\n", split.train, split.validation, test->count,

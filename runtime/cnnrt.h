@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define CNN_ABI_VERSION 3
+#define CNN_ABI_VERSION 4
 
 typedef enum CnnParamKind {
   CNN_PARAM_CONV_WEIGHT = 0,  /* [kh, kw, cin, cout] (HWIO) */
@@ -50,7 +50,19 @@ typedef enum CnnDataKind {
 /* cifar100(label=...): which of a record's two label bytes is the class */
 typedef enum CnnCifarLabel { CNN_LABEL_FINE = 0, CNN_LABEL_COARSE = 1 } CnnCifarLabel;
 
-typedef enum CnnOptimizerKind { CNN_OPT_SGD = 0, CNN_OPT_ADAM = 1 } CnnOptimizerKind;
+typedef enum CnnOptimizerKind {
+  CNN_OPT_SGD = 0,
+  CNN_OPT_ADAM = 1,  /* Keras' form; weight_decay is L2, as torch.optim.Adam */
+  CNN_OPT_ADAMW = 2, /* torch.optim.AdamW's form, decoupled decay */
+} CnnOptimizerKind;
+
+/* The train block's schedule = ..., which the runtime computes per step. */
+typedef enum CnnSchedule {
+  CNN_SCHEDULE_CONSTANT = 0,
+  CNN_SCHEDULE_STEP = 1,     /* step(every=E, factor=F) */
+  CNN_SCHEDULE_COSINE = 2,   /* cosine(warmup=W) */
+  CNN_SCHEDULE_ONECYCLE = 3, /* onecycle(max_lr=M): torch's OneCycleLR */
+} CnnSchedule;
 
 /* One tensor of the model's state inside the flat parameter buffer: a
  * trained parameter, or a buffer (running statistics) that the train step
@@ -78,13 +90,16 @@ typedef struct CnnParam {
 /* Trains on images [n][h][w][c] (floats, pixel/255) with labels [n] (class
  * indices), n <= batch: forward, loss, backward, optimizer update of
  * `params` in place. `step` counts updates from 1 (Adam's bias correction)
- * and with `seed` keys the dropout masks. Adds the summed loss of the n
- * images to *loss_sum and the number classified right to *correct. */
+ * and with `seed` keys the dropout masks. `lr` and `momentum` are this
+ * step's (the schedule's): momentum is sgd's momentum, or adam's and
+ * adamw's beta1 (which OneCycleLR cycles as it cycles sgd's momentum).
+ * Adds the summed loss of the n images to *loss_sum and the number
+ * classified right to *correct. */
 typedef void (*CnnTrainStepFn)(float *params, float *opt_state,
                                const float *images, const int32_t *labels,
                                int64_t n, void *arena, int64_t step,
-                               uint64_t seed, float lr, double *loss_sum,
-                               int64_t *correct);
+                               uint64_t seed, float lr, float momentum,
+                               double *loss_sum, int64_t *correct);
 
 /* Inference (no dropout) of n <= batch images: probs is [n][num_classes]. */
 typedef void (*CnnInferFn)(const float *params, const float *images,
@@ -122,12 +137,30 @@ typedef struct CnnModel {
    * and constant, the normalisation's too): a checkpoint resumes only in
    * a trainer with the same */
   int64_t code_hash;
+  /* the optimizer's weight decay (compiled in: informative here) */
+  double weight_decay;
+  int64_t nesterov;      /* sgd */
+  int64_t decay_biases;  /* 0: vectors (biases, batchnorm) are not decayed */
+  /* the recipe: schedule = ..., patience = N, label_smoothing = X */
+  int64_t schedule;      /* CnnSchedule */
+  int64_t schedule_every;  /* step: epochs between decays */
+  double schedule_factor;  /* step: the decay */
+  int64_t schedule_warmup; /* cosine: epochs of linear warmup */
+  double schedule_max_lr;  /* onecycle: the peak */
+  int64_t patience;      /* epochs without a better val_loss; 0: never stop */
+  double label_smoothing; /* compiled into the loss: informative here */
   CnnTrainStepFn train_step;
   CnnInferFn infer;
 } CnnModel;
 
 /* Defined by the generated object. */
 extern const CnnModel cnn_model;
+
+/* The train step's momentum argument when no schedule moves it: sgd's
+ * momentum, or adam's and adamw's beta1. */
+static inline float cnn_compiled_momentum(const CnnModel *m) {
+  return (float)(m->optimizer == CNN_OPT_SGD ? m->momentum : m->beta1);
+}
 
 /* Runs fn(ctx, 0) ... fn(ctx, count - 1) on the pool's threads and the
  * caller's, and returns when all are done. Generated code calls it with

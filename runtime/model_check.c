@@ -96,8 +96,17 @@ bool cnn_model_check(const CnnModel *m) {
       m->augment_shift < 0 || m->augment_shift >= (INT64_C(1) << 20) ||
       (m->augment_flip != 0 && m->augment_flip != 1))
     return fail(m, "a data kind, label choice or augmentation out of range");
+  if (m->optimizer < CNN_OPT_SGD || m->optimizer > CNN_OPT_ADAMW ||
+      m->schedule < CNN_SCHEDULE_CONSTANT || m->schedule > CNN_SCHEDULE_ONECYCLE ||
+      (m->schedule == CNN_SCHEDULE_STEP &&
+       (m->schedule_every < 1 || !(m->schedule_factor > 0))) ||
+      (m->schedule == CNN_SCHEDULE_ONECYCLE && !(m->schedule_max_lr > 0)) ||
+      m->schedule_warmup < 0 ||
+      m->patience < 0 || !(m->label_smoothing >= 0 && m->label_smoothing < 1))
+    return fail(m, "an optimizer, schedule, patience or label smoothing out "
+                   "of range");
   /* the checkpoint's layout of the state: whole slots per parameter */
-  int64_t slots = m->optimizer == CNN_OPT_ADAM ? 2 : m->momentum > 0 ? 1 : 0;
+  int64_t slots = m->optimizer != CNN_OPT_SGD ? 2 : m->momentum > 0 ? 1 : 0;
   if (m->opt_state_floats != slots * m->num_trainable)
     return fail(m, "an optimizer state that is not one slot per parameter "
                    "and moment");

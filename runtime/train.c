@@ -131,7 +131,7 @@ static void train_batch(CnnTrainer *t, int64_t at, int64_t n) {
   r->step++;
   m->train_step(t->params, t->opt_state, t->buf.images, t->buf.labels, n,
                 t->buf.arena, r->step, t->o->seed, (float)t->o->lr,
-                &r->loss_sum, &r->correct);
+                cnn_compiled_momentum(m), &r->loss_sum, &r->correct);
   r->epoch_steps++;
   r->images += n;
 }

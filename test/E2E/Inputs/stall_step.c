@@ -62,9 +62,10 @@ static void stall(void) {
 
 static void step(float *params, float *opt_state, const float *images,
                  const int32_t *labels, int64_t n, void *arena, int64_t at,
-                 uint64_t seed, float lr, double *loss_sum, int64_t *correct) {
+                 uint64_t seed, float lr, float momentum, double *loss_sum,
+                 int64_t *correct) {
   real_step(params, opt_state, images, labels, n, arena, at, seed, lr,
-            loss_sum, correct);
+            momentum, loss_sum, correct);
   if (at == stall_at)
     stall();
 }

@@ -151,8 +151,10 @@ static void police(const float *images, const int32_t *labels, int64_t n,
 
 static void train_step(float *params, float *opt_state, const float *images,
                        const int32_t *labels, int64_t n, void *arena,
-                       int64_t step, uint64_t seed, float lr, double *loss_sum,
+                       int64_t step, uint64_t seed, float lr, float momentum,
+                       double *loss_sum,
                        int64_t *correct) {
+  (void)momentum; /* its Adam keeps its own beta1 */
   static int64_t last_step;
   (void)seed;
   police(images, labels, n, arena);
