@@ -77,6 +77,26 @@ typedef struct CnnOptions {
 bool cnn_options_parse(const CnnModel *m, int argc, char **argv, CnnOptions *o);
 void cnn_options_usage(const CnnModel *m, const char *prog, FILE *out);
 
+/* --- schedule.c: the learning rate and momentum of every step ---------- */
+typedef struct CnnRate {
+  double lr;
+  double momentum; /* sgd's momentum, or adam's and adamw's beta1 */
+} CnnRate;
+
+/* What the schedule of a run depends on besides the model. */
+typedef struct CnnScheduleRun {
+  double lr;      /* --lr: the rates scale by lr / the file's lr */
+  int64_t epochs; /* --epochs: T = epochs * steps */
+  int64_t steps;  /* of an epoch, >= 1 */
+} CnnScheduleRun;
+
+/* The rate of step t, counted from 0 over the whole run (t < T). */
+CnnRate cnn_schedule_rate(const CnnModel *m, const CnnScheduleRun *run,
+                          int64_t t);
+/* "cosine(warmup=1)" as the .cnn spells it (onecycle's max_lr scaled to
+ * --lr), "" for constant */
+void cnn_schedule_text(const CnnModel *m, double lr, char *buf, size_t cap);
+
 /* --- idx.c: one IDX file ---------------------------------------------- */
 typedef enum CnnIdxKind { CNN_IDX_LABELS = 1, CNN_IDX_IMAGES = 3 } CnnIdxKind;
 
