@@ -5,9 +5,10 @@
  * also holds the optimizer's state, beside each parameter under the names
  * torch.optim uses (conv2d_1.weight.exp_avg and .exp_avg_sq for Adam,
  * .momentum_buffer for SGD), and in __metadata__ where the run stands
- * (epoch, step, the epoch's running sums, the CSV rows so far) and its
- * fingerprint: everything that changes the results, so that --resume can
- * refuse a run that would not continue this one. Doubles are written with
+ * (epoch, step, the epoch's running sums, the CSV rows so far, the best
+ * validation so far for patience and --save-best) and its fingerprint:
+ * everything that changes the results, so that --resume can refuse a run
+ * that would not continue this one. Doubles are written with
  * %a, which reads back bit for bit.
  *
  * The optimizer state buffer holds, for each trainable parameter in order
@@ -74,17 +75,31 @@ CnnSaver *cnn_weights_saver(const CnnModel *m, const float *params) {
   return saver(m, params, NULL, WEIGHTS_META + 6 * strlen(m->name));
 }
 
-bool cnn_write_weights(CnnSaver *s, const CnnModel *m, const CnnOptions *o,
-                       int64_t steps, double test_accuracy) {
-  char epochs[24], step[24], seed[24], acc[32];
-  snprintf(epochs, sizeof epochs, "%" PRId64, o->epochs);
+/* the weights' metadata: how far the run had trained, and one score */
+static bool write_weights(CnnSaver *s, const CnnModel *m, const CnnOptions *o,
+                          int64_t epochs, int64_t steps, const char *key,
+                          double score, const char *flag, const char *path) {
+  char epoch[24], step[24], seed[24], acc[32];
+  snprintf(epoch, sizeof epoch, "%" PRId64, epochs);
   snprintf(step, sizeof step, "%" PRId64, steps);
   snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
-  snprintf(acc, sizeof acc, "%.4f", test_accuracy);
+  snprintf(acc, sizeof acc, "%.4f", score);
   const CnnMeta meta[] = {{"model", m->name}, {"producer", "cnnc libcnnrt"},
-                          {"epochs", epochs}, {"step", step}, {"seed", seed},
-                          {"test_accuracy", acc}};
-  return cnn_saver_write(s, meta, 6, "--save", o->save);
+                          {"epochs", epoch}, {"step", step}, {"seed", seed},
+                          {key, acc}};
+  return cnn_saver_write(s, meta, 6, flag, path);
+}
+
+bool cnn_write_weights(CnnSaver *s, const CnnModel *m, const CnnOptions *o,
+                       int64_t epochs, int64_t steps, double test_accuracy) {
+  return write_weights(s, m, o, epochs, steps, "test_accuracy", test_accuracy,
+                       "--save", o->save);
+}
+
+bool cnn_write_best(CnnSaver *s, const CnnModel *m, const CnnOptions *o,
+                    int64_t epoch, int64_t steps, double val_accuracy) {
+  return write_weights(s, m, o, epoch, steps, "val_accuracy", val_accuracy,
+                       "--save-best", o->save_best);
 }
 
 /* --- the fingerprint ----------------------------------------------------------- */
@@ -111,8 +126,15 @@ static uint64_t model_hash(const CnnModel *m) {
                     m->code_hash};
   for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
     h = fnv_i64(h, dims[i]);
-  double consts[] = {m->momentum, m->beta1, m->beta2, m->eps};
-  for (size_t i = 0; i < 4; i++)
+  /* the schedule and patience are the runtime's, which the IR (code_hash)
+   * does not hold */
+  int64_t recipe[] = {m->schedule, m->schedule_every, m->schedule_warmup,
+                      m->patience};
+  for (size_t i = 0; i < sizeof recipe / sizeof recipe[0]; i++)
+    h = fnv_i64(h, recipe[i]);
+  double consts[] = {m->momentum, m->beta1, m->beta2, m->eps, m->lr,
+                     m->schedule_factor, m->schedule_max_lr};
+  for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)
     h = fnv_f64(h, consts[i]);
   for (int64_t t = 0; t < m->num_param_tensors; t++) {
     const CnnParam *p = &m->params[t];
@@ -160,6 +182,13 @@ void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
   else
     snprintf(f->value[FP_VALIDATION], sizeof f->value[0], "%" PRId64,
              o->validation);
+  /* cosine's and onecycle's rates depend on the run's length: resumed
+   * with other --epochs, a run would not continue this one */
+  if (m->schedule == CNN_SCHEDULE_COSINE ||
+      m->schedule == CNN_SCHEDULE_ONECYCLE)
+    snprintf(f->value[FP_EPOCHS], sizeof f->value[0], "%" PRId64, o->epochs);
+  else
+    snprintf(f->value[FP_EPOCHS], sizeof f->value[0], "any");
   snprintf(f->value[FP_DATA], sizeof f->value[0],
            "%" PRId64 " training images crc32 %08" PRIx32 ", %" PRId64
            " test images crc32 %08" PRIx32, train->count, set_crc(train),
@@ -168,7 +197,7 @@ void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
 
 const char *const cnn_fingerprint_key[FP_COUNT] = {
     "cnnc.model", "cnnc.batch", "cnnc.seed", "cnnc.lr", "cnnc.limit",
-    "cnnc.validation", "cnnc.data"};
+    "cnnc.validation", "cnnc.data", "cnnc.epochs"};
 
 /* --- --checkpoint ------------------------------------------------------------- */
 
@@ -192,16 +221,25 @@ bool cnn_write_checkpoint(CnnSaver *s, const CnnModel *m,
   snprintf(num[3], 32, "%" PRId64, r->images);
   snprintf(num[4], 32, "%" PRId64, r->correct);
   snprintf(num[5], 32, "%a", r->loss_sum);
-  char seconds[32];
+  char seconds[32], best[5][32];
   snprintf(seconds, sizeof seconds, "%a", r->train_seconds);
-  CnnMeta meta[16 + FP_COUNT] = {
+  snprintf(best[0], 32, "%a", r->best_val_loss);
+  snprintf(best[1], 32, "%" PRId64, r->best_loss_epoch);
+  snprintf(best[2], 32, "%" PRId64, r->epochs_no_better);
+  snprintf(best[3], 32, "%a", r->best_val_accuracy);
+  snprintf(best[4], 32, "%" PRId64, r->best_accuracy_epoch);
+  CnnMeta meta[24 + FP_COUNT] = {
       {"model", m->name},          {"producer", "cnnc libcnnrt"},
       {"cnnc.kind", "checkpoint"}, {"cnnc.epoch", num[0]},
       {"cnnc.epoch_steps", num[1]}, {"cnnc.step", num[2]},
       {"cnnc.images", num[3]},     {"cnnc.correct", num[4]},
       {"cnnc.loss_sum", num[5]},   {"cnnc.train_seconds", seconds},
-      {"cnnc.log_rows", r->rows ? r->rows : ""}};
-  int n = 11;
+      {"cnnc.log_rows", r->rows ? r->rows : ""},
+      {"cnnc.best_val_loss", best[0]}, {"cnnc.best_loss_epoch", best[1]},
+      {"cnnc.epochs_no_better", best[2]},
+      {"cnnc.best_val_accuracy", best[3]},
+      {"cnnc.best_accuracy_epoch", best[4]}};
+  int n = 16;
   for (int i = 0; i < FP_COUNT; i++)
     meta[n++] = (CnnMeta){cnn_fingerprint_key[i], f->value[i]};
   return cnn_saver_write(s, meta, n, "--checkpoint", path);

@@ -12,7 +12,10 @@
 
 #include <inttypes.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
 
+#include "outfile.h"
 #include "tempfile.h"
 
 /* The elements of the trainable parameters, or of the buffers (running
@@ -44,11 +47,14 @@ static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
                        const CnnSet *test) {
   if (o->quiet)
     return;
-  char count[96];
-  printf("model %s: %s; %s lr %g, batch %" PRId64 ", epochs %" PRId64
-         ", seed %" PRIu64 "\n", m->name, counts(m, count, sizeof count),
-         optimizer_name(m), o->lr, o->batch,
-         o->epochs, o->seed);
+  char count[96], schedule[96], patience[48] = "";
+  cnn_schedule_text(m, o->lr, schedule, sizeof schedule);
+  if (m->patience > 0)
+    snprintf(patience, sizeof patience, ", patience %" PRId64, m->patience);
+  printf("model %s: %s; %s lr %g%s%s, batch %" PRId64 ", epochs %" PRId64
+         "%s, seed %" PRIu64 "\n", m->name, counts(m, count, sizeof count),
+         optimizer_name(m), o->lr, schedule[0] ? " " : "", schedule, o->batch,
+         o->epochs, patience, o->seed);
   printf("train on %" PRId64 " images, validate on %" PRId64 ", test on %"
          PRId64 " (%s%s%s)\n", split.train, split.validation, test->count,
          m->data_kind == CNN_DATA_IDX ? "" : cnn_data_kind_name(m->data_kind),
@@ -58,7 +64,9 @@ static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
 
 static bool save(const CnnModel *m, const CnnOptions *o, const CnnTrainer *t,
                  CnnSaver *saver, double test_accuracy) {
-  if (!cnn_write_weights(saver, m, o, cnn_trainer_steps(t), test_accuracy))
+  int64_t epochs = cnn_trainer_state(t)->epoch - 1; /* fewer after a stop */
+  if (!cnn_write_weights(saver, m, o, epochs, cnn_trainer_steps(t),
+                         test_accuracy))
     return false;
   char count[96];
   if (!o->quiet)
@@ -109,11 +117,27 @@ static int stopped(const CnnOptions *o, const CnnTrainer *t, int sig) {
   return 128 + sig;
 }
 
+/* patience = N and --save-best look at the validation images */
+static bool validation_there(const CnnModel *m, const CnnOptions *o,
+                             CnnSplit split) {
+  if (split.validation > 0)
+    return true;
+  if (m->patience > 0)
+    cnn_error("the model's patience = %" PRId64 " stops on the validation "
+              "loss, but there are no validation images (--validation 0); "
+              "hold some out with --validation N", m->patience);
+  else if (o->save_best)
+    cnn_error("--save-best %s keeps the epoch of the best validation "
+              "accuracy, but there are no validation images (--validation "
+              "0); hold some out with --validation N", o->save_best);
+  return m->patience == 0 && !o->save_best;
+}
+
 /* the exit status: 0, 1 after an error, or 128 + a signal */
 static int train_and_test(const CnnModel *m, const CnnOptions *o,
                           const CnnSet *train, const CnnSet *test) {
   CnnSplit split;
-  if (!cnn_split(train->count, o, &split))
+  if (!cnn_split(train->count, o, &split) || !validation_there(m, o, split))
     return 1;
   CnnTrainer *t = cnn_trainer_create(m, o, train, test, split);
   CnnSaver *saver = t && o->save ? cnn_weights_saver(m, cnn_trainer_params(t))
@@ -133,15 +157,56 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   if (run == 0)
     validate(o, t, split);
   ok = run == 0 && test_and_save(m, o, t, saver, test);
-  bool all_written = !t || cnn_trainer_checkpoint_failures(t) == 0;
+  bool all_written = !t || (cnn_trainer_checkpoint_failures(t) == 0 &&
+                            cnn_trainer_best_failures(t) == 0);
   int status = run > 0 ? stopped(o, t, run) : ok && all_written ? 0 : 1;
   cnn_saver_free(saver);
   cnn_trainer_free(t);
   return cnn_log_free(log) || status != 0 ? status : 1;
 }
 
+/* --save-best is checked as outputs.c checks --save: not "-", it can be
+ * written (its temporary is tried), and it is no other file of the run (a
+ * device such as /dev/null may be several) */
+static const char *same_as(const CnnOptions *o, const char **path) {
+  struct stat st;
+  if (stat(o->save_best, &st) == 0 && S_ISCHR(st.st_mode))
+    return NULL;
+  const char *others[][2] = {{"--save", o->save}, {"--log", o->log},
+                             {"--checkpoint", o->checkpoint},
+                             {"--resume", o->resume}, {"--init", o->init}};
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+    if (others[i][1] && outfile_same_file(o->save_best, others[i][1])) {
+      *path = others[i][1];
+      return others[i][0];
+    }
+  return NULL;
+}
+
+static bool save_best_ok(const CnnOptions *o) {
+  char why[OUTFILE_WHY];
+  const char *other = NULL, *flag;
+  if (!o->save_best)
+    return true;
+  if (!strcmp(o->save_best, "-")) {
+    cnn_error("--save-best -: standard output carries the run's report; "
+              "give a file");
+    return false;
+  }
+  if (!outfile_check(o->save_best, why, sizeof why)) {
+    cnn_error("--save-best %s", why);
+    return false;
+  }
+  if ((flag = same_as(o, &other)) != NULL) {
+    cnn_error("--save-best %s and %s %s are the same file; each needs a "
+              "file of its own", o->save_best, flag, other);
+    return false;
+  }
+  return true;
+}
+
 static int run(const CnnModel *m, const CnnOptions *o) {
-  if (!cnn_check_outputs(o))
+  if (!cnn_check_outputs(o) || !save_best_ok(o))
     return 1;
   CnnData data;
   if (!cnn_data_load(o->data, m, &data))

@@ -5,7 +5,9 @@
  * without validation writes NA in the validation columns, as CSVLogger
  * does for a missing value; pandas reads it as NaN. A row that cannot be
  * written (a full disk) is reported once and the run goes on: losing the
- * log must not lose the training, and the checkpoint is still written. */
+ * log must not lose the training, and the checkpoint is still written.
+ * The lr column is the rate of the epoch's last step (the schedule's, as
+ * Keras logs a LearningRateScheduler's `lr`). */
 #include "runtime.h"
 
 #include <errno.h>
@@ -41,8 +43,8 @@ CnnLog *cnn_log_create(const char *path, const char *rows) {
     return NULL;
   }
   *log = (CnnLog){f, path, false};
-  fputs("epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_second\n",
-        f);
+  fputs("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,"
+        "images_per_second\n", f);
   fputs(rows, f); /* a resumed run's, from its checkpoint */
   if (check(log, false))
     return log;
@@ -54,12 +56,12 @@ size_t cnn_log_format(const CnnEpochStats *s, char *buf, size_t cap) {
   double rate = s->train_seconds > 0 ? (double)s->images / s->train_seconds : 0;
   int n;
   if (s->has_validation)
-    n = snprintf(buf, cap, "%" PRId64 ",%.8g,%.8g,%.8g,%.8g,%.3f,%.1f\n",
+    n = snprintf(buf, cap, "%" PRId64 ",%.8g,%.8g,%.8g,%.8g,%.8g,%.3f,%.1f\n",
                  s->epoch, s->loss, s->accuracy, s->validation.loss,
-                 s->validation.accuracy, s->seconds, rate);
+                 s->validation.accuracy, s->lr, s->seconds, rate);
   else
-    n = snprintf(buf, cap, "%" PRId64 ",%.8g,%.8g,NA,NA,%.3f,%.1f\n",
-                 s->epoch, s->loss, s->accuracy, s->seconds, rate);
+    n = snprintf(buf, cap, "%" PRId64 ",%.8g,%.8g,NA,NA,%.8g,%.3f,%.1f\n",
+                 s->epoch, s->loss, s->accuracy, s->lr, s->seconds, rate);
   return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

@@ -19,16 +19,17 @@
 
 typedef enum FlagId {
   F_DATA, F_EPOCHS, F_BATCH, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
-  F_SAVE, F_LOG, F_CHECKPOINT, F_CHECKPOINT_EVERY, F_RESUME, F_INIT, F_QUIET,
+  F_SAVE, F_SAVE_BEST, F_LOG, F_CHECKPOINT, F_CHECKPOINT_EVERY, F_RESUME,
+  F_INIT, F_QUIET,
   F_PREDICT, F_RESIZE, F_HELP
 } FlagId;
 
 /* the flags that train: none of them goes with --predict */
 #define TRAINING_FLAGS                                                        \
   (1u << F_EPOCHS | 1u << F_BATCH | 1u << F_LR | 1u << F_SEED |               \
-   1u << F_LIMIT | 1u << F_VALIDATION | 1u << F_SAVE | 1u << F_LOG |          \
-   1u << F_CHECKPOINT | 1u << F_CHECKPOINT_EVERY | 1u << F_RESUME |           \
-   1u << F_QUIET)
+   1u << F_LIMIT | 1u << F_VALIDATION | 1u << F_SAVE | 1u << F_SAVE_BEST |    \
+   1u << F_LOG | 1u << F_CHECKPOINT | 1u << F_CHECKPOINT_EVERY |              \
+   1u << F_RESUME | 1u << F_QUIET)
 
 typedef struct Flag {
   FlagId id;
@@ -42,7 +43,7 @@ static const Flag FLAGS[] = {
    "the data folder (with --predict: of the class names, if any)"},
   {F_EPOCHS, "epochs", "N", "passes over the training images"},
   {F_BATCH, "batch", "N", "images per step"},
-  {F_LR, "lr", "X", "learning rate"},
+  {F_LR, "lr", "X", "learning rate (scales the whole schedule)"},
   {F_SEED, "seed", "N", "seed of initialisation, shuffling and dropout"},
   {F_THREADS, "threads", "N", "threads that run the batch's chunks; 0: one per core"},
   {F_LIMIT, "limit", "N",
@@ -50,6 +51,8 @@ static const Flag FLAGS[] = {
   {F_VALIDATION, "validation", "N|F",
    "hold out the last N training images, or a fraction F"},
   {F_SAVE, "save", "FILE", "write the trained weights as safetensors"},
+  {F_SAVE_BEST, "save-best", "FILE",
+   "write the weights of each epoch with a new best val_accuracy"},
   {F_LOG, "log", "FILE.csv", "write one CSV row per epoch"},
   {F_CHECKPOINT, "checkpoint", "FILE",
    "write the whole training state after each epoch and on Ctrl-C"},
@@ -185,6 +188,7 @@ static bool apply(const CnnModel *m, const Flag *f, const char *v,
   case F_LIMIT: return parse_int(f, v, 1, INT64_MAX, &o->limit);
   case F_VALIDATION: return parse_validation(f, v, o);
   case F_SAVE: return parse_text(f, v, &o->save);
+  case F_SAVE_BEST: return parse_text(f, v, &o->save_best);
   case F_LOG: return parse_text(f, v, &o->log);
   case F_CHECKPOINT: return parse_text(f, v, &o->checkpoint);
   case F_CHECKPOINT_EVERY:
@@ -390,7 +394,8 @@ static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
     else
       snprintf(buf, n, "%" PRId64, m->validation);
     break;
-  case F_SAVE: case F_LOG: case F_CHECKPOINT: case F_RESUME: case F_INIT:
+  case F_SAVE: case F_SAVE_BEST: case F_LOG: case F_CHECKPOINT:
+  case F_RESUME: case F_INIT:
     snprintf(buf, n, "none");
     break;
   case F_CHECKPOINT_EVERY: snprintf(buf, n, "epochs only"); break;

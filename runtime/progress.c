@@ -3,11 +3,12 @@
  * On a terminal it looks like Keras's fit:
  *   Epoch 3/10
  *   1100/1100 [==============================] - 38s 35ms/step - loss: 0.0412
- *   - accuracy: 0.9871 - val_loss: 0.0301 - val_accuracy: 0.9912
- * (one line), the bar redrawn in place with "\r" and an ETA while the epoch
- * runs, at most ten times a second so that a fast model does not spend its
- * time printing. Into a file or a pipe a bar would be noise: one plain line
- * per epoch instead, easy to grep.
+ *   - accuracy: 0.9871 - val_loss: 0.0301 - val_accuracy: 0.9912 - lr: 0.0010
+ * (one line; lr is the last step's, which a schedule moves), the bar
+ * redrawn in place with "\r" and an ETA while the epoch runs, at most ten
+ * times a second so that a fast model does not spend its time printing.
+ * Into a file or a pipe a bar would be noise: one plain line per epoch
+ * instead, easy to grep.
  *
  * The bar line never reaches the terminal's last column: a line that wraps
  * leaves a row behind at every redraw (74 rows for one epoch on 80
@@ -117,12 +118,13 @@ typedef enum Item {
   ITEM_ACCURACY,
   ITEM_VAL_LOSS,     /* at the end only */
   ITEM_VAL_ACCURACY, /* at the end only */
+  ITEM_LR,           /* the last step's learning rate */
   ITEMS
 } Item;
 
 /* What goes when the line is too wide, first to last. The step counter
  * ("  50/1100") always stays: it is the progress. */
-static const Item DROP_ORDER[] = {ITEM_VAL_ACCURACY, ITEM_VAL_LOSS,
+static const Item DROP_ORDER[] = {ITEM_LR, ITEM_VAL_ACCURACY, ITEM_VAL_LOSS,
                                   ITEM_ACCURACY, ITEM_TIMING, ITEM_BAR,
                                   ITEM_LOSS};
 
@@ -135,6 +137,12 @@ typedef struct Layout {
 static void set_metric(Layout *y, Item i, const char *name, double value) {
   append(&y->item[i], " - %s: %.4f", name, value);
   y->shown[i] = true;
+}
+
+/* Keras' Progbar: 4 decimals, or 4 significant digits below 1e-3 */
+static void set_lr(Layout *y, double lr) {
+  append(&y->item[ITEM_LR], lr > 1e-3 ? " - lr: %.4f" : " - lr: %.4e", lr);
+  y->shown[ITEM_LR] = true;
 }
 
 static void set_timing(Layout *y, const CnnEpochStats *s, int64_t total,
@@ -157,10 +165,11 @@ static void set_items(Layout *y, const CnnEpochStats *s, int64_t total,
   set_timing(y, s, total, done);
   set_metric(y, ITEM_LOSS, "loss", s->loss);
   set_metric(y, ITEM_ACCURACY, "accuracy", s->accuracy);
-  if (!done || !s->has_validation)
-    return;
-  set_metric(y, ITEM_VAL_LOSS, "val_loss", s->validation.loss);
-  set_metric(y, ITEM_VAL_ACCURACY, "val_accuracy", s->validation.accuracy);
+  if (done && s->has_validation) {
+    set_metric(y, ITEM_VAL_LOSS, "val_loss", s->validation.loss);
+    set_metric(y, ITEM_VAL_ACCURACY, "val_accuracy", s->validation.accuracy);
+  }
+  set_lr(y, s->lr);
 }
 
 /* Shows as much as fits in `room` characters beside the counter: the bar
@@ -247,6 +256,7 @@ static void print_plain(FILE *out, const CnnEpochStats *s) {
   if (s->has_validation)
     fprintf(out, " val_loss %.4f val_acc %.4f", s->validation.loss,
             s->validation.accuracy);
+  fprintf(out, " lr %g", s->lr);
   fprintf(out, " time %.1fs (%.*f ms/step, %.0f img/s)\n", s->seconds,
           ms >= 10 ? 0 : ms >= 1 ? 1 : 2, ms, rate);
   flush(out);

@@ -79,7 +79,8 @@ typedef struct Resume {
 } Resume;
 
 static const char *const flag_of[FP_COUNT] = {
-    NULL, "--batch", "--seed", "--lr", "--limit", "--validation", "--data"};
+    NULL, "--batch", "--seed", "--lr", "--limit", "--validation", "--data",
+    "--epochs"};
 
 static bool kind_ok(const Resume *c, const StMeta *meta, int n) {
   const char *kind = st_meta(meta, n, "cnnc.kind");
@@ -123,8 +124,10 @@ static bool same_run(const Resume *c, const StMeta *meta, int n) {
                 "way", c->path, c->data, c->f->value[k], was ? was : "?");
     else
       cnn_error("--resume %s: %s %s, but the checkpoint was written with %s "
-                "%s; the run would not continue the same way", c->path,
-                flag_of[k], c->f->value[k], flag_of[k] + 2, was ? was : "?");
+                "%s; the run would not continue the same way%s", c->path,
+                flag_of[k], c->f->value[k], flag_of[k] + 2, was ? was : "?",
+                k == FP_EPOCHS ? " (the schedule's rates depend on the run's "
+                                 "length)" : "");
     ok = false;
   }
   return ok;
@@ -175,6 +178,24 @@ static bool corrupt(const Resume *c, const char *key, const char *why) {
   return false;
 }
 
+/* The best validation so far is of an epoch done, and patience's count
+ * of epochs done since. */
+static bool best_consistent(const Resume *c) {
+  const CnnRunState *r = c->r;
+  if (!(r->best_val_loss >= 0))
+    return corrupt(c, "cnnc.best_val_loss", "is not a loss");
+  if (r->best_loss_epoch >= r->epoch)
+    return corrupt(c, "cnnc.best_loss_epoch", "is not an epoch done");
+  if (r->epochs_no_better > r->epoch - 1 - r->best_loss_epoch)
+    return corrupt(c, "cnnc.epochs_no_better", "is more than the epochs "
+                   "since the best");
+  if (!(r->best_val_accuracy >= -1 && r->best_val_accuracy <= 1))
+    return corrupt(c, "cnnc.best_val_accuracy", "is not an accuracy");
+  if (r->best_accuracy_epoch >= r->epoch)
+    return corrupt(c, "cnnc.best_accuracy_epoch", "is not an epoch done");
+  return true;
+}
+
 /* The counters of a run of this batch and data are tied together: a
  * damaged or hand-edited file that is still valid safetensors must not
  * start an epoch 0, or a batch at a negative image. */
@@ -196,7 +217,7 @@ static bool consistent(const Resume *c) {
     return corrupt(c, "cnnc.loss_sum", "is not a finite sum");
   if (!(r->train_seconds >= 0 && r->train_seconds < HUGE_VAL))
     return corrupt(c, "cnnc.train_seconds", "is not a finite time");
-  return true;
+  return best_consistent(c);
 }
 
 /* A sound checkpoint of a run further on than --epochs asks. */
@@ -221,6 +242,12 @@ static bool run_state(const Resume *c, const StMeta *meta, int n) {
          counter(c, meta, n, "cnnc.correct", &r->correct) &&
          real(c, meta, n, "cnnc.loss_sum", &r->loss_sum) &&
          real(c, meta, n, "cnnc.train_seconds", &r->train_seconds) &&
+         real(c, meta, n, "cnnc.best_val_loss", &r->best_val_loss) &&
+         counter(c, meta, n, "cnnc.best_loss_epoch", &r->best_loss_epoch) &&
+         counter(c, meta, n, "cnnc.epochs_no_better", &r->epochs_no_better) &&
+         real(c, meta, n, "cnnc.best_val_accuracy", &r->best_val_accuracy) &&
+         counter(c, meta, n, "cnnc.best_accuracy_epoch",
+                 &r->best_accuracy_epoch) &&
          consistent(c) && within_epochs(c) && rows(c, meta, n);
 }
 

@@ -54,6 +54,7 @@ bool cnn_model_check(const CnnModel *m);
 typedef struct CnnOptions {
   const char *data;   /* folder of the IDX files */
   const char *save;   /* the trained weights' path, or NULL */
+  const char *save_best; /* the best val_accuracy epoch's weights, or NULL */
   const char *log;    /* CSV path, or NULL */
   const char *checkpoint; /* the whole training state's path, or NULL */
   int64_t checkpoint_every; /* steps between checkpoints; 0: epochs only */
@@ -259,6 +260,7 @@ typedef struct CnnEpochStats {
   int64_t epoch, epochs;
   int64_t steps, images; /* of training, so far */
   double loss, accuracy; /* running means over the epoch */
+  double lr;             /* of the last step so far (the schedule's) */
   bool has_validation;
   CnnScore validation;
   double train_seconds; /* the steps only */
@@ -344,6 +346,14 @@ typedef struct CnnRunState {
   int64_t images, correct; /* of the epoch so far */
   double loss_sum;
   double train_seconds;
+  /* the validation so far, for patience (Keras' EarlyStopping: a val_loss
+   * below the best is an improvement) and --save-best (a val_accuracy
+   * above the best is) */
+  double best_val_loss;     /* HUGE_VAL before the first validation */
+  int64_t best_loss_epoch;  /* 0: none yet */
+  int64_t epochs_no_better; /* since best_loss_epoch: patience's count */
+  double best_val_accuracy; /* -1 before the first validation */
+  int64_t best_accuracy_epoch; /* 0: none yet */
   char *rows;          /* the CSV rows so far ("" when none) */
   size_t rows_len, rows_cap;
 } CnnRunState;
@@ -351,6 +361,7 @@ typedef struct CnnRunState {
 /* What changes the results, as strings, each compared on --resume. */
 typedef enum CnnFingerprintKey {
   FP_MODEL, FP_BATCH, FP_SEED, FP_LR, FP_LIMIT, FP_VALIDATION, FP_DATA,
+  FP_EPOCHS, /* when the schedule depends on them (cosine, onecycle) */
   FP_COUNT
 } CnnFingerprintKey;
 typedef struct CnnFingerprint {
@@ -368,8 +379,13 @@ const char *cnn_state_name(const CnnModel *m, int slot);
 int64_t cnn_state_offset(const CnnModel *m, const CnnParam *p, int slot);
 
 CnnSaver *cnn_weights_saver(const CnnModel *m, const float *params);
+/* --save: epochs is those trained (fewer than --epochs after an early
+ * stop) */
 bool cnn_write_weights(CnnSaver *s, const CnnModel *m, const CnnOptions *o,
-                       int64_t steps, double test_accuracy);
+                       int64_t epochs, int64_t steps, double test_accuracy);
+/* --save-best: the weights after `epoch`, the best val_accuracy so far */
+bool cnn_write_best(CnnSaver *s, const CnnModel *m, const CnnOptions *o,
+                    int64_t epoch, int64_t steps, double val_accuracy);
 CnnSaver *cnn_checkpoint_saver(const CnnModel *m, const float *params,
                                const float *state, size_t rows_cap);
 bool cnn_write_checkpoint(CnnSaver *s, const CnnModel *m,
@@ -420,6 +436,8 @@ int64_t cnn_trainer_steps(const CnnTrainer *t);
 const CnnRunState *cnn_trainer_state(const CnnTrainer *t);
 /* --checkpoint writes that failed; whether the last one did */
 int64_t cnn_trainer_checkpoint_failures(const CnnTrainer *t);
+/* --save-best writes that failed */
+int64_t cnn_trainer_best_failures(const CnnTrainer *t);
 bool cnn_trainer_checkpoint_current(const CnnTrainer *t);
 
 /* --- image.c: one image file (PNG through libpng; PGM/PPM P2 P3 P5 P6) -- */

@@ -65,8 +65,9 @@ static CnnRate onecycle(double max_lr, int64_t t, int64_t total) {
   double step = (double)t;
   if (step <= end1) {
     double pct = step / end1;
-    return (CnnRate){anneal(initial, max_lr, pct),
-                     anneal(ONECYCLE_MAX_MOMENTUM, ONECYCLE_BASE_MOMENTUM, pct)};
+    return (CnnRate){
+        anneal(initial, max_lr, pct),
+        anneal(ONECYCLE_MAX_MOMENTUM, ONECYCLE_BASE_MOMENTUM, pct)};
   }
   double pct = (step - end1) / (end2 - end1);
   return (CnnRate){anneal(max_lr, min, pct),
@@ -80,9 +81,15 @@ CnnRate cnn_schedule_rate(const CnnModel *m, const CnnScheduleRun *run,
   CnnRate r = {run->lr, file_momentum(m)};
   switch ((CnnSchedule)m->schedule) {
   case CNN_SCHEDULE_CONSTANT: break;
-  case CNN_SCHEDULE_STEP: r.lr = step_decay(m, run->lr, t / run->steps + 1); break;
-  case CNN_SCHEDULE_COSINE: r.lr = cosine(m, run->lr, t, total, run->steps); break;
-  case CNN_SCHEDULE_ONECYCLE: r = onecycle(m->schedule_max_lr * scale, t, total); break;
+  case CNN_SCHEDULE_STEP:
+    r.lr = step_decay(m, run->lr, t / run->steps + 1);
+    break;
+  case CNN_SCHEDULE_COSINE:
+    r.lr = cosine(m, run->lr, t, total, run->steps);
+    break;
+  case CNN_SCHEDULE_ONECYCLE:
+    r = onecycle(m->schedule_max_lr * scale, t, total);
+    break;
   }
   return r;
 }
@@ -100,7 +107,8 @@ void cnn_schedule_text(const CnnModel *m, double lr, char *buf, size_t cap) {
     snprintf(buf, cap, "cosine(warmup=%lld)", (long long)m->schedule_warmup);
     return;
   case CNN_SCHEDULE_ONECYCLE:
-    snprintf(buf, cap, "onecycle(max_lr=%g)", m->schedule_max_lr * (lr / m->lr));
+    snprintf(buf, cap, "onecycle(max_lr=%g)",
+             m->schedule_max_lr * (m->lr > 0 ? lr / m->lr : 1));
     return;
   }
   snprintf(buf, cap, "?");

@@ -16,8 +16,16 @@
  * the epoch's running sums, the CSV rows so far), which is all a
  * checkpoint needs besides the weights and the optimizer's state: every
  * other input of a step is a pure function of it (the shuffle order of
- * (seed, epoch), the dropout masks of (seed, step)). So a run resumed
- * from a checkpoint takes exactly the steps the uninterrupted run takes. */
+ * (seed, epoch), the dropout masks of (seed, step), the learning rate and
+ * momentum of (step, the run's epochs and steps an epoch): schedule.c).
+ * So a run resumed from a checkpoint takes exactly the steps the
+ * uninterrupted run takes.
+ *
+ * After each epoch's validation the run state keeps the best val_loss
+ * (patience = N stops the run when N epochs in a row have not lowered it,
+ * as Keras' EarlyStopping with min_delta 0) and the best val_accuracy
+ * (--save-best writes the weights of each epoch that raises it, as Keras'
+ * ModelCheckpoint with save_best_only). */
 #include "runtime.h"
 
 #include <inttypes.h>
@@ -36,8 +44,11 @@ struct CnnTrainer {
   CnnRunState run;
   CnnProgress progress;
   CnnFingerprint fingerprint;
+  CnnScheduleRun schedule;
   CnnSaver *checkpoint; /* with --checkpoint */
   int64_t checkpoint_failures;
+  CnnSaver *best;       /* with --save-best */
+  int64_t best_failures;
   bool checkpoint_current; /* the last write succeeded */
   int64_t written_epoch, written_step; /* where it stood */
 };
@@ -68,12 +79,18 @@ static bool allocate(CnnTrainer *t) {
   return t->buf.arena != NULL;
 }
 
+static int64_t steps_per_epoch(const CnnTrainer *t) {
+  return (t->split.train + t->o->batch - 1) / t->o->batch;
+}
+
 /* --resume's state, --init's weights, or Keras' initialisation */
 static bool starting_point(CnnTrainer *t) {
   const CnnOptions *o = t->o;
   t->run.epoch = 1;
+  t->run.best_val_loss = HUGE_VAL;
+  t->run.best_val_accuracy = -1;
   if (o->resume) {
-    int64_t steps = (t->split.train + o->batch - 1) / o->batch;
+    int64_t steps = steps_per_epoch(t);
     CnnRunShape shape = {steps, o->batch, t->split.train, o->epochs, o->data};
     return cnn_read_checkpoint(t->m, &t->fingerprint, &shape, o->resume,
                                t->params, t->opt_state, &t->run);
@@ -93,11 +110,14 @@ CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
     return NULL;
   }
   *t = (CnnTrainer){.m = m, .o = o, .train = train, .split = split};
+  t->schedule = (CnnScheduleRun){o->lr, o->epochs, steps_per_epoch(t)};
   cnn_fingerprint(m, o, train, test, &t->fingerprint);
   bool ok = allocate(t) && starting_point(t);
   if (ok && o->checkpoint)
     ok = (t->checkpoint = cnn_checkpoint_saver(m, t->params, t->opt_state,
                                                t->run.rows_cap)) != NULL;
+  if (ok && o->save_best)
+    ok = (t->best = cnn_weights_saver(m, t->params)) != NULL;
   if (!ok) {
     cnn_trainer_free(t);
     return NULL;
@@ -117,6 +137,7 @@ void cnn_trainer_free(CnnTrainer *t) {
   free(t->order);
   free(t->run.rows);
   cnn_saver_free(t->checkpoint);
+  cnn_saver_free(t->best);
   cnn_arena_free(t->buf.arena);
   free(t);
 }
@@ -128,16 +149,21 @@ static void train_batch(CnnTrainer *t, int64_t at, int64_t n) {
   CnnAugment aug = {.shift = m->augment_shift, .flip = m->augment_flip != 0,
                     .seed = t->o->seed, .epoch = r->epoch};
   cnn_gather(t->train, t->order, at, n, &aug, t->buf.images, t->buf.labels);
+  CnnRate rate = cnn_schedule_rate(m, &t->schedule, r->step);
   r->step++;
   m->train_step(t->params, t->opt_state, t->buf.images, t->buf.labels, n,
-                t->buf.arena, r->step, t->o->seed, (float)t->o->lr,
-                cnn_compiled_momentum(m), &r->loss_sum, &r->correct);
+                t->buf.arena, r->step, t->o->seed, (float)rate.lr,
+                (float)rate.momentum, &r->loss_sum, &r->correct);
   r->epoch_steps++;
   r->images += n;
 }
 
-/* the epoch's report from where the run stands */
-static void stats_of(const CnnRunState *r, CnnEpochStats *s) {
+/* the epoch's report from where the run stands; the rate is its last
+ * step's (before the first, the one it will take) */
+static void stats_of(const CnnTrainer *t, CnnEpochStats *s) {
+  const CnnRunState *r = &t->run;
+  int64_t last = r->step - (r->epoch_steps > 0);
+  s->lr = cnn_schedule_rate(t->m, &t->schedule, last).lr;
   s->steps = r->epoch_steps;
   s->images = r->images;
   s->loss = r->images ? r->loss_sum / (double)r->images : 0;
@@ -225,7 +251,7 @@ static Outcome train_steps(CnnTrainer *t, CnnEpochStats *s, double start) {
   for (int64_t at = t->run.epoch_steps * batch; at < count; at += batch) {
     train_batch(t, at, count - at < batch ? count - at : batch);
     t->run.train_seconds = cnn_seconds() - start;
-    stats_of(&t->run, s);
+    stats_of(t, s);
     if (diverged(t, s))
       return FAILED;
     cnn_progress_step(&t->progress, s);
@@ -249,18 +275,76 @@ static void close_epoch(CnnTrainer *t, const CnnEpochStats *s, CnnLog *log) {
   if (log)
     cnn_log_row(log, row); /* a failure is reported once; training goes on */
   cnn_stdout_ok();         /* likewise */
-  *r = (CnnRunState){.epoch = s->epoch + 1, .step = r->step, .rows = r->rows,
-                     .rows_len = r->rows_len, .rows_cap = r->rows_cap};
+  /* the next epoch starts; the step, the rows and the best stay */
+  r->epoch = s->epoch + 1;
+  r->epoch_steps = r->images = r->correct = 0;
+  r->loss_sum = r->train_seconds = 0;
   write_checkpoint(t);
+}
+
+/* --save-best: a failure is reported, and training goes on (the file
+ * keeps the previous best); the exit status will be 1 */
+static void save_best(CnnTrainer *t, const CnnEpochStats *s) {
+  if (!t->best)
+    return;
+  if (!cnn_write_best(t->best, t->m, t->o, s->epoch, t->run.step,
+                      s->validation.accuracy)) {
+    t->best_failures++;
+    return;
+  }
+  if (!t->o->quiet)
+    printf("epoch %" PRId64 ": val_accuracy improved to %.4f; saved %s\n",
+           s->epoch, s->validation.accuracy, t->o->save_best);
+}
+
+/* Keras' EarlyStopping (min_delta 0, mode min) and ModelCheckpoint
+ * (save_best_only, mode max): better is strictly lower, or higher */
+static void track_validation(CnnTrainer *t, const CnnEpochStats *s) {
+  CnnRunState *r = &t->run;
+  if (s->validation.loss < r->best_val_loss) {
+    r->best_val_loss = s->validation.loss;
+    r->best_loss_epoch = s->epoch;
+    r->epochs_no_better = 0;
+  } else {
+    r->epochs_no_better++;
+  }
+  if (s->validation.accuracy > r->best_val_accuracy) {
+    r->best_val_accuracy = s->validation.accuracy;
+    r->best_accuracy_epoch = s->epoch;
+    save_best(t, s);
+  }
+}
+
+/* patience = N is spent: N epochs without a better val_loss (Keras never
+ * stops after the first epoch) */
+static bool patience_spent(const CnnTrainer *t) {
+  const CnnRunState *r = &t->run;
+  return t->m->patience > 0 && r->epoch > 2 &&
+         r->epochs_no_better >= t->m->patience;
+}
+
+/* patience spent: says so, once */
+static bool stopped_early(const CnnTrainer *t) {
+  const CnnRunState *r = &t->run;
+  if (!patience_spent(t))
+    return false;
+  if (t->o->quiet)
+    return true;
+  printf("early stopping after epoch %" PRId64 ": val_loss has not improved "
+         "for %" PRId64 " epochs (patience %" PRId64 "; the best, %.4f, was "
+         "at epoch %" PRId64 ")\n", r->epoch - 1, r->epochs_no_better,
+         t->m->patience, r->best_val_loss, r->best_loss_epoch);
+  cnn_stdout_ok();
+  return true;
 }
 
 static Outcome run_epoch(CnnTrainer *t, int64_t epoch, CnnLog *log) {
   const CnnOptions *o = t->o;
   /* a resumed epoch's clock goes on from its checkpoint's */
   double start = cnn_seconds() - t->run.train_seconds;
-  int64_t steps = (t->split.train + o->batch - 1) / o->batch;
+  int64_t steps = steps_per_epoch(t);
   CnnEpochStats s = {.epoch = epoch, .epochs = o->epochs};
-  stats_of(&t->run, &s);
+  stats_of(t, &s);
   cnn_shuffle(t->order, t->split.train, o->seed, epoch);
   cnn_progress_epoch_begin(&t->progress, epoch, o->epochs, steps);
   Outcome out = train_steps(t, &s, start);
@@ -274,17 +358,23 @@ static Outcome run_epoch(CnnTrainer *t, int64_t epoch, CnnLog *log) {
   }
   s.seconds = cnn_seconds() - start;
   cnn_progress_epoch_end(&t->progress, &s);
+  if (s.has_validation)
+    track_validation(t, &s);
   close_epoch(t, &s, log);
   return stop_if_asked(t);
 }
 
 int cnn_trainer_run(CnnTrainer *t, CnnLog *log) {
   for (int64_t epoch = t->run.epoch; epoch <= t->o->epochs; epoch++) {
+    if (stopped_early(t)) /* a resumed run that had stopped */
+      return 0;
     Outcome out = run_epoch(t, epoch, log);
     if (out == FAILED)
       return -1;
     if (out == STOPPED)
       return cnn_interrupt_requested();
+    if (stopped_early(t))
+      return 0;
   }
   return 0;
 }
@@ -306,6 +396,10 @@ const CnnRunState *cnn_trainer_state(const CnnTrainer *t) { return &t->run; }
 
 int64_t cnn_trainer_checkpoint_failures(const CnnTrainer *t) {
   return t->checkpoint_failures;
+}
+
+int64_t cnn_trainer_best_failures(const CnnTrainer *t) {
+  return t->best_failures;
 }
 
 bool cnn_trainer_checkpoint_current(const CnnTrainer *t) {
