@@ -117,10 +117,11 @@ static int stopped(const CnnOptions *o, const CnnTrainer *t, int sig) {
   return 128 + sig;
 }
 
-/* patience = N and --save-best look at the validation images */
+/* patience = N and --save-best look at the validation images of each
+ * epoch (--epochs 0, which only scores the weights, has none) */
 static bool validation_there(const CnnModel *m, const CnnOptions *o,
                              CnnSplit split) {
-  if (split.validation > 0)
+  if (split.validation > 0 || o->epochs == 0)
     return true;
   if (m->patience > 0)
     cnn_error("the model's patience = %" PRId64 " stops on the validation "
