@@ -12,10 +12,7 @@
 
 #include <inttypes.h>
 #include <signal.h>
-#include <string.h>
-#include <sys/stat.h>
 
-#include "outfile.h"
 #include "tempfile.h"
 
 /* The elements of the trainable parameters, or of the buffers (running
@@ -166,48 +163,8 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   return cnn_log_free(log) || status != 0 ? status : 1;
 }
 
-/* --save-best is checked as outputs.c checks --save: not "-", it can be
- * written (its temporary is tried), and it is no other file of the run (a
- * device such as /dev/null may be several) */
-static const char *same_as(const CnnOptions *o, const char **path) {
-  struct stat st;
-  if (stat(o->save_best, &st) == 0 && S_ISCHR(st.st_mode))
-    return NULL;
-  const char *others[][2] = {{"--save", o->save}, {"--log", o->log},
-                             {"--checkpoint", o->checkpoint},
-                             {"--resume", o->resume}, {"--init", o->init}};
-  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
-    if (others[i][1] && outfile_same_file(o->save_best, others[i][1])) {
-      *path = others[i][1];
-      return others[i][0];
-    }
-  return NULL;
-}
-
-static bool save_best_ok(const CnnOptions *o) {
-  char why[OUTFILE_WHY];
-  const char *other = NULL, *flag;
-  if (!o->save_best)
-    return true;
-  if (!strcmp(o->save_best, "-")) {
-    cnn_error("--save-best -: standard output carries the run's report; "
-              "give a file");
-    return false;
-  }
-  if (!outfile_check(o->save_best, why, sizeof why)) {
-    cnn_error("--save-best %s", why);
-    return false;
-  }
-  if ((flag = same_as(o, &other)) != NULL) {
-    cnn_error("--save-best %s and %s %s are the same file; each needs a "
-              "file of its own", o->save_best, flag, other);
-    return false;
-  }
-  return true;
-}
-
 static int run(const CnnModel *m, const CnnOptions *o) {
-  if (!cnn_check_outputs(o) || !save_best_ok(o))
+  if (!cnn_check_outputs(o))
     return 1;
   CnnData data;
   if (!cnn_data_load(o->data, m, &data))

@@ -71,10 +71,10 @@ static bool clash(Named a, Named b) {
 }
 
 static bool distinct(const CnnOptions *o) {
-  const Named all[] = {{"--save", o->save}, {"--log", o->log},
-                       {"--checkpoint", o->checkpoint},
+  const Named all[] = {{"--save", o->save}, {"--save-best", o->save_best},
+                       {"--log", o->log}, {"--checkpoint", o->checkpoint},
                        {"--resume", o->resume}, {"--init", o->init}};
-  enum { OUTPUTS = 3, ALL = 5 };
+  enum { OUTPUTS = 4, ALL = 6 };
   for (int i = 0; i < OUTPUTS; i++)
     for (int j = i + 1; j < ALL; j++)
       if (clash(all[i], all[j]))
@@ -98,6 +98,7 @@ static bool output_ok(const char *path, const char *flag, const char *data) {
 
 bool cnn_check_outputs(const CnnOptions *o) {
   return output_ok(o->save, "--save", o->data) &&
+         output_ok(o->save_best, "--save-best", o->data) &&
          output_ok(o->log, "--log", o->data) &&
          output_ok(o->checkpoint, "--checkpoint", o->data) && distinct(o);
 }
