@@ -174,6 +174,15 @@ static void list_choices(char *buf, size_t cap, const char *const *choices,
   }
 }
 
+int value_callee_choice(Diag *d, const AstValue *v, const char *what,
+                        const char *key, const char *const *choices,
+                        int nchoices) {
+  AstValue name = *v;
+  if (v->kind == VAL_CALL)
+    name.kind = VAL_IDENT;
+  return value_choice(d, &name, what, key, choices, nchoices);
+}
+
 int value_choice(Diag *d, const AstValue *v, const char *what,
                  const char *key, const char *const *choices, int nchoices) {
   char list[256];

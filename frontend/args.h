@@ -40,6 +40,11 @@ bool value_string(Diag *d, const AstValue *v, const char *what,
 /* An identifier from `choices`; returns its index, or -1 after reporting. */
 int value_choice(Diag *d, const AstValue *v, const char *what,
                  const char *key, const char *const *choices, int nchoices);
+/* The same for a value that may be a call, `adam` or `adam(lr=0.01)`: the
+ * callee's name is the choice (the arguments are the caller's to check). */
+int value_callee_choice(Diag *d, const AstValue *v, const char *what,
+                        const char *key, const char *const *choices,
+                        int nchoices);
 
 
 /* If `word`, unknown where it stands, is Keras' or PyTorch's name for

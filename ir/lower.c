@@ -171,10 +171,7 @@ static Activation activation_arg(Lowerer *lo, const AstValue *v,
     return act;
   if (v->kind == VAL_CALL && strcmp(v->text, "leaky_relu") == 0)
     return (Activation){ACT_LEAKY_RELU, leaky_alpha(lo, v->args, v->loc, what)};
-  AstValue name = *v;
-  if (v->kind == VAL_CALL)
-    name.kind = VAL_IDENT; /* a call is checked by its callee's name first */
-  int i = value_choice(lo->d, &name, what, "activation", act_names, 6);
+  int i = value_callee_choice(lo->d, v, what, "activation", act_names, 6);
   if (i >= 0 && v->kind == VAL_CALL) {
     diag_error(lo->d, v->loc, "%s: activation '%s' takes no arguments; only "
                "leaky_relu(alpha) does", what, v->text);

@@ -30,9 +30,7 @@ static int item_kind(Diag *d, const AstValue *v) {
                value_kind_name(v->kind));
     return -1;
   }
-  AstValue name = *v;
-  name.kind = VAL_IDENT; /* a call is checked by its callee's name */
-  return value_choice(d, &name, "augment", "augmentation", names, NAUG);
+  return value_callee_choice(d, v, "augment", "augmentation", names, NAUG);
 }
 
 /* crop(padding=P) / translate(P): P */

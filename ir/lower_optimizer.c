@@ -92,10 +92,7 @@ void ir_lower_optimizer(Diag *d, const AstValue *v, Optimizer *o) {
   static const ParamSpec sgd[] = {{"lr", 0, 1}, {"momentum", 0, 1},
                                   {"nesterov", 0, 0}, {"weight_decay", 0, 0},
                                   {"decay_biases", 0, 0}};
-  AstValue name = *v;
-  if (v->kind == VAL_CALL)
-    name.kind = VAL_IDENT; /* a call is checked by its callee's name */
-  int k = value_choice(d, &name, "train", "optimizer", names, 3);
+  int k = value_callee_choice(d, v, "train", "optimizer", names, 3);
   if (k < 0)
     return;
   *o = ir_default_optimizer(kinds[k]);

@@ -55,10 +55,7 @@ static void lower_args(Diag *d, const AstValue *v, Schedule *s) {
 }
 
 void ir_lower_schedule(Diag *d, const AstValue *v, Schedule *s) {
-  AstValue name = *v;
-  if (v->kind == VAL_CALL)
-    name.kind = VAL_IDENT; /* a call is checked by its callee's name */
-  int k = value_choice(d, &name, "train", "schedule", names, 4);
+  int k = value_callee_choice(d, v, "train", "schedule", names, 4);
   if (k < 0)
     return;
   *s = (Schedule){(ScheduleKind)k, 1, 1, 0, 0};

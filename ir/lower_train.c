@@ -89,9 +89,7 @@ static void lower_data(Diag *d, const AstValue *v, TrainSpec *t) {
                "npy(\"FOLDER\")");
     return;
   }
-  AstValue name = *v;
-  name.kind = VAL_IDENT; /* a call is checked by its callee's name */
-  int k = value_choice(d, &name, "train", "data", KINDS, DATA_KIND_COUNT);
+  int k = value_callee_choice(d, v, "train", "data", KINDS, DATA_KIND_COUNT);
   if (k < 0)
     return;
   if (v->kind != VAL_CALL) {
