@@ -158,8 +158,8 @@ extern const CnnModel cnn_model;
 
 /* The train step's momentum argument when no schedule moves it: sgd's
  * momentum, or adam's and adamw's beta1. */
-static inline float cnn_compiled_momentum(const CnnModel *m) {
-  return (float)(m->optimizer == CNN_OPT_SGD ? m->momentum : m->beta1);
+static inline double cnn_compiled_momentum(const CnnModel *m) {
+  return m->optimizer == CNN_OPT_SGD ? m->momentum : m->beta1;
 }
 
 /* Runs fn(ctx, 0) ... fn(ctx, count - 1) on the pool's threads and the

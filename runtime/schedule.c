@@ -31,11 +31,6 @@
 #define ONECYCLE_BASE_MOMENTUM 0.85
 #define ONECYCLE_MAX_MOMENTUM 0.95
 
-/* sgd's momentum, or adam's and adamw's beta1 */
-static double file_momentum(const CnnModel *m) {
-  return m->optimizer == CNN_OPT_SGD ? m->momentum : m->beta1;
-}
-
 static double step_decay(const CnnModel *m, double lr, int64_t epoch) {
   return lr * pow(m->schedule_factor,
                   (double)((epoch - 1) / m->schedule_every));
@@ -78,7 +73,7 @@ CnnRate cnn_schedule_rate(const CnnModel *m, const CnnScheduleRun *run,
                           int64_t t) {
   int64_t total = run->epochs * run->steps;
   double scale = m->lr > 0 ? run->lr / m->lr : 1; /* the .cnn's is > 0 */
-  CnnRate r = {run->lr, file_momentum(m)};
+  CnnRate r = {run->lr, cnn_compiled_momentum(m)};
   switch ((CnnSchedule)m->schedule) {
   case CNN_SCHEDULE_CONSTANT: break;
   case CNN_SCHEDULE_STEP:

@@ -74,7 +74,7 @@ int main(void) {
     Side *s[2] = {&fast, &ref};
     for (int k = 0; k < 2; k++)
       s[k]->m->train_step(s[k]->params, s[k]->state, x, labels, n,
-                          s[k]->arena, step, 5, 0.1f, cnn_compiled_momentum(m),
+                          s[k]->arena, step, 5, 0.1f, (float)cnn_compiled_momentum(m),
                           &loss[k], &correct[k]);
     train = fmax(train, worst_diff(fast.params, ref.params, m->num_params));
     printf("step %lld: loss %.6f, reference %.6f\n", (long long)step,

@@ -46,7 +46,7 @@ static double loss_at(Run *r, float lr) {
   double loss = 0;
   int64_t correct = 0;
   r->m->train_step(r->params, r->state, r->images, r->labels, r->n, r->arena,
-                   7, 42, lr, cnn_compiled_momentum(r->m), &loss, &correct);
+                   7, 42, lr, (float)cnn_compiled_momentum(r->m), &loss, &correct);
   return loss / (double)r->n;
 }
 

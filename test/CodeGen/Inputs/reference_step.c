@@ -197,7 +197,7 @@ int main(int argc, char **argv) {
     double loss = 0, ref_loss = 0;
     int64_t correct = 0;
     md->train_step(buf, state, &x[0][0], labels, B, arena, step, 99,
-                   (float)lr, cnn_compiled_momentum(md), &loss, &correct);
+                   (float)lr, (float)cnn_compiled_momentum(md), &loss, &correct);
     memset(&g, 0, sizeof g);
     for (int b = 0; b < B; b++)
       ref_loss += image_grad(&p.n, x[b], labels[b], b, 99, step, &g.n);
