@@ -6,12 +6,14 @@
  * the first step, so that a run that starts also finishes. What fails
  * once it runs (a full disk under the log, stdout into a closed pipe) is
  * reported, makes the exit status 1, and does not cost the checkpoint.
- * stdout carries the report; its last line is always "test_acc: 0.XXXX",
+ * stdout carries the report (the test's per-class accuracy and confusion
+ * matrix at the end, report.c); its last line is always "test_acc: 0.XXXX",
  * the one line a script needs (and all that --quiet prints). */
 #include "runtime.h"
 
 #include <inttypes.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include "tempfile.h"
 
@@ -82,17 +84,30 @@ static void validate(const CnnOptions *o, CnnTrainer *t, CnnSplit split) {
          score.accuracy, split.validation);
 }
 
+/* The end of a run's per-class accuracy and confusion matrix: printed
+ * (not with --quiet) and written (--report); false when the file could
+ * not be, which does not stop the save */
+static bool report(const CnnOptions *o, const CnnReport *r) {
+  if (!r->confusion)
+    return true;
+  if (!o->quiet)
+    cnn_report_print(r, stdout);
+  return !o->report || cnn_report_write(r, o->report);
+}
+
 static bool test_and_save(const CnnModel *m, const CnnOptions *o,
-                          CnnTrainer *t, CnnSaver *saver, const CnnSet *test) {
+                          CnnTrainer *t, CnnSaver *saver, const CnnSet *test,
+                          const CnnReport *r) {
   double start = cnn_seconds();
-  CnnScore score = cnn_trainer_test(t, test);
+  CnnScore score = cnn_trainer_test(t, test, r->confusion);
   if (!o->quiet)
     printf("test: loss %.4f acc %.4f (%" PRId64 " images, %.1fs)\n",
            score.loss, score.accuracy, test->count, cnn_seconds() - start);
+  bool reported = report(o, r);
   if (o->save && !save(m, o, t, saver, score.accuracy))
     return false;
   printf("test_acc: %.4f\n", score.accuracy);
-  return true;
+  return reported;
 }
 
 /* "interrupted by SIGINT at epoch 3, step 120: ..." and 128 + the signal,
@@ -133,10 +148,21 @@ static bool validation_there(const CnnModel *m, const CnnOptions *o,
 
 /* the exit status: 0, 1 after an error, or 128 + a signal */
 static int train_and_test(const CnnModel *m, const CnnOptions *o,
-                          const CnnSet *train, const CnnSet *test) {
+                          const CnnData *data) {
+  const CnnSet *train = &data->train, *test = &data->test;
   CnnSplit split;
   if (!cnn_split(train->count, o, &split) || !validation_there(m, o, split))
     return 1;
+  /* the matrix is wanted unless --quiet and no --report; allocated now,
+   * so that the end of a long run cannot fail for want of it */
+  int64_t *confusion = NULL;
+  if ((!o->quiet || o->report) &&
+      !(confusion = calloc((size_t)(m->num_classes * m->num_classes),
+                           sizeof *confusion))) {
+    cnn_error("out of memory for the confusion matrix");
+    return 1;
+  }
+  CnnReport r = {m->num_classes, confusion, &data->names};
   CnnTrainer *t = cnn_trainer_create(m, o, train, test, split);
   CnnSaver *saver = t && o->save ? cnn_weights_saver(m, cnn_trainer_params(t))
                                  : NULL;
@@ -154,12 +180,13 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   }
   if (run == 0)
     validate(o, t, split);
-  ok = run == 0 && test_and_save(m, o, t, saver, test);
+  ok = run == 0 && test_and_save(m, o, t, saver, test, &r);
   bool all_written = !t || (cnn_trainer_checkpoint_failures(t) == 0 &&
                             cnn_trainer_best_failures(t) == 0);
   int status = run > 0 ? stopped(o, t, run) : ok && all_written ? 0 : 1;
   cnn_saver_free(saver);
   cnn_trainer_free(t);
+  free(confusion);
   return cnn_log_free(log) || status != 0 ? status : 1;
 }
 
@@ -171,7 +198,7 @@ static int run(const CnnModel *m, const CnnOptions *o) {
     return 1;
   if (o->checkpoint)
     cnn_interrupt_install();
-  int status = train_and_test(m, o, &data.train, &data.test);
+  int status = train_and_test(m, o, &data);
   cnn_data_free(&data);
   return status;
 }

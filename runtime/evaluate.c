@@ -1,5 +1,6 @@
 /* evaluate.c - loss and accuracy of the generated inference over a range
- * of a data set (validation each epoch, test at the end).
+ * of a data set (validation each epoch, test at the end), and for the test
+ * the confusion matrix that --report and the end of a run show.
  *
  * The loss is Keras's categorical cross-entropy of the probabilities:
  * clipped to [1e-7, 1 - 1e-7] first so that one confidently wrong image
@@ -25,9 +26,11 @@ static int64_t argmax(const float *v, int64_t n) {
   return best;
 }
 
-CnnScore cnn_evaluate(const CnnModel *m, const float *params,
-                      const CnnEvalBuffers *b, const CnnSet *s, int64_t first,
-                      int64_t count) {
+CnnScore cnn_evaluate_confusion(const CnnModel *m, const float *params,
+                                const CnnEvalBuffers *b, const CnnSet *s,
+                                int64_t first, int64_t count,
+                                int64_t *confusion) {
+  int64_t k = m->num_classes;
   double loss = 0;
   int64_t right = 0;
   for (int64_t at = 0; at < count; at += m->batch) {
@@ -35,12 +38,21 @@ CnnScore cnn_evaluate(const CnnModel *m, const float *params,
     cnn_gather(s, NULL, first + at, n, NULL, b->images, b->labels);
     m->infer(params, b->images, b->probs, n, b->arena);
     for (int64_t i = 0; i < n; i++) {
-      const float *p = b->probs + i * m->num_classes;
+      const float *p = b->probs + i * k;
+      int64_t guess = argmax(p, k);
       loss += cross_entropy(p, b->labels[i]);
-      right += argmax(p, m->num_classes) == b->labels[i];
+      right += guess == b->labels[i];
+      if (confusion) /* one well-predicted branch: no cost when NULL */
+        confusion[b->labels[i] * k + guess]++;
     }
   }
   if (count == 0)
     return (CnnScore){0, 0};
   return (CnnScore){loss / (double)count, (double)right / (double)count};
+}
+
+CnnScore cnn_evaluate(const CnnModel *m, const float *params,
+                      const CnnEvalBuffers *b, const CnnSet *s, int64_t first,
+                      int64_t count) {
+  return cnn_evaluate_confusion(m, params, b, s, first, count, NULL);
 }

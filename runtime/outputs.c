@@ -2,12 +2,13 @@
  *
  * A run that starts must also be able to finish: the --save path is tried
  * for real (its temporary is created and removed, so that a name too long
- * or a folder without write permission fails now), --log is checked the
- * same way, and neither may be the other or a file of the data folder (a
- * typo that would overwrite the training images). The standard streams
- * are guarded too: stdout's failure is reported, never silent, but it
- * does not stop the run (`./train | head` must still train and save), and
- * a closed pipe (SIGPIPE) does not end the run before its checkpoint. */
+ * or a folder without write permission fails now), --log and --report are
+ * checked the same way, and none may be another or a file of the data
+ * folder (a typo that would overwrite the training images). The standard
+ * streams are guarded too: stdout's failure is reported, never silent,
+ * but it does not stop the run (`./train | head` must still train and
+ * save), and a closed pipe (SIGPIPE) does not end the run before its
+ * checkpoint. */
 #include "runtime.h"
 
 #include <dirent.h>
@@ -73,8 +74,9 @@ static bool clash(Named a, Named b) {
 static bool distinct(const CnnOptions *o) {
   const Named all[] = {{"--save", o->save}, {"--save-best", o->save_best},
                        {"--log", o->log}, {"--checkpoint", o->checkpoint},
+                       {"--report", o->report},
                        {"--resume", o->resume}, {"--init", o->init}};
-  enum { OUTPUTS = 4, ALL = 6 };
+  enum { OUTPUTS = 5, ALL = 7 };
   for (int i = 0; i < OUTPUTS; i++)
     for (int j = i + 1; j < ALL; j++)
       if (clash(all[i], all[j]))
@@ -100,7 +102,8 @@ bool cnn_check_outputs(const CnnOptions *o) {
   return output_ok(o->save, "--save", o->data) &&
          output_ok(o->save_best, "--save-best", o->data) &&
          output_ok(o->log, "--log", o->data) &&
-         output_ok(o->checkpoint, "--checkpoint", o->data) && distinct(o);
+         output_ok(o->checkpoint, "--checkpoint", o->data) &&
+         output_ok(o->report, "--report", o->data) && distinct(o);
 }
 
 static bool stdout_reported;

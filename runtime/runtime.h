@@ -73,6 +73,7 @@ typedef struct CnnOptions {
   char **predict;     /* --predict FILE...: the files, or NULL */
   int64_t npredict;
   bool resize;        /* --resize: bilinear to the model's size */
+  const char *report; /* --report: per-class accuracy, confusion; or NULL */
 } CnnOptions;
 
 bool cnn_options_parse(const CnnModel *m, int argc, char **argv, CnnOptions *o);
@@ -254,6 +255,12 @@ typedef struct CnnEvalBuffers {
 CnnScore cnn_evaluate(const CnnModel *m, const float *params,
                       const CnnEvalBuffers *b, const CnnSet *s, int64_t first,
                       int64_t count);
+/* The same, and when confusion is not NULL, adds each image to
+ * confusion[true class][predicted class] (num_classes x num_classes). */
+CnnScore cnn_evaluate_confusion(const CnnModel *m, const float *params,
+                                const CnnEvalBuffers *b, const CnnSet *s,
+                                int64_t first, int64_t count,
+                                int64_t *confusion);
 
 /* --- progress.c ---------------------------------------------------------- */
 typedef struct CnnEpochStats {
@@ -292,6 +299,19 @@ size_t cnn_log_format(const CnnEpochStats *s, char *buf, size_t cap);
 /* false after reporting, once, that the log cannot be written */
 bool cnn_log_row(CnnLog *log, const char *row);
 bool cnn_log_free(CnnLog *log); /* false when any write failed */
+
+/* --- report.c: the test set's per-class accuracy and confusion matrix -- */
+/* confusion is [classes][classes], rows the true class, columns the
+ * predicted one; names may have count 0 (classes shown by index). */
+typedef struct CnnReport {
+  int64_t classes;
+  int64_t *confusion;
+  const CnnClassNames *names;
+} CnnReport;
+/* The end of a run's summary, for an 80-column terminal. */
+void cnn_report_print(const CnnReport *r, FILE *out);
+/* --report FILE.csv, written atomically; false after an error message */
+bool cnn_report_write(const CnnReport *r, const char *path);
 
 /* --- layout.c: cnnc's layouts to PyTorch's, and back ---------------------- */
 int cnn_torch_shape(const CnnParam *p, int64_t shape[4]); /* returns rank */
@@ -429,7 +449,9 @@ void cnn_trainer_free(CnnTrainer *t);
  * stopped it (after trying to write the checkpoint:
  * cnn_trainer_checkpoint_current says whether that worked). */
 int cnn_trainer_run(CnnTrainer *t, CnnLog *log);
-CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test);
+/* confusion: NULL, or num_classes^2 zeroed counts to fill */
+CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test,
+                          int64_t *confusion);
 CnnScore cnn_trainer_validate(CnnTrainer *t);
 const float *cnn_trainer_params(const CnnTrainer *t);
 int64_t cnn_trainer_steps(const CnnTrainer *t);

@@ -379,8 +379,10 @@ int cnn_trainer_run(CnnTrainer *t, CnnLog *log) {
   return 0;
 }
 
-CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test) {
-  return cnn_evaluate(t->m, t->params, &t->buf, test, 0, test->count);
+CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test,
+                          int64_t *confusion) {
+  return cnn_evaluate_confusion(t->m, t->params, &t->buf, test, 0,
+                                test->count, confusion);
 }
 
 CnnScore cnn_trainer_validate(CnnTrainer *t) {
