@@ -169,6 +169,8 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   CnnLog *log = t && o->log ? cnn_log_create(o->log, cnn_trainer_state(t)->rows)
                             : NULL;
   bool ok = t && (saver || !o->save) && (log || !o->log);
+  if (ok && o->plot) /* at once: the axes (and a resumed run's epochs) */
+    cnn_plot_write(o->plot, m->name, o->epochs, cnn_trainer_state(t)->rows);
   if (ok)
     print_plan(m, o, split, test);
   int run = ok ? cnn_trainer_run(t, log) : -1;
@@ -182,7 +184,8 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
     validate(o, t, split);
   ok = run == 0 && test_and_save(m, o, t, saver, test, &r);
   bool all_written = !t || (cnn_trainer_checkpoint_failures(t) == 0 &&
-                            cnn_trainer_best_failures(t) == 0);
+                            cnn_trainer_best_failures(t) == 0 &&
+                            !cnn_plot_failed());
   int status = run > 0 ? stopped(o, t, run) : ok && all_written ? 0 : 1;
   cnn_saver_free(saver);
   cnn_trainer_free(t);

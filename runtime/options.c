@@ -20,7 +20,7 @@
 typedef enum FlagId {
   F_DATA, F_EPOCHS, F_BATCH, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
   F_SAVE, F_SAVE_BEST, F_LOG, F_CHECKPOINT, F_CHECKPOINT_EVERY, F_RESUME,
-  F_INIT, F_QUIET, F_REPORT,
+  F_INIT, F_QUIET, F_REPORT, F_PLOT,
   F_PREDICT, F_RESIZE, F_HELP
 } FlagId;
 
@@ -29,7 +29,7 @@ typedef enum FlagId {
   (1u << F_EPOCHS | 1u << F_BATCH | 1u << F_LR | 1u << F_SEED |               \
    1u << F_LIMIT | 1u << F_VALIDATION | 1u << F_SAVE | 1u << F_SAVE_BEST |    \
    1u << F_LOG | 1u << F_CHECKPOINT | 1u << F_CHECKPOINT_EVERY |              \
-   1u << F_RESUME | 1u << F_QUIET | 1u << F_REPORT)
+   1u << F_RESUME | 1u << F_QUIET | 1u << F_REPORT | 1u << F_PLOT)
 
 typedef struct Flag {
   FlagId id;
@@ -65,6 +65,8 @@ static const Flag FLAGS[] = {
   {F_QUIET, "quiet", NULL, "print only the final test_acc line"},
   {F_REPORT, "report", "FILE.csv",
    "write the test set's per-class accuracy and confusion matrix"},
+  {F_PLOT, "plot", "FILE.svg",
+   "draw the loss, accuracy and lr curves as SVG, after each epoch"},
   {F_PREDICT, "predict", "FILE...",
    "classify PNG, PGM or PPM images with --init's weights (top 5 classes); "
    "no training"},
@@ -199,6 +201,7 @@ static bool apply(const CnnModel *m, const Flag *f, const char *v,
   case F_INIT: return parse_text(f, v, &o->init);
   case F_QUIET: return o->quiet = true;
   case F_REPORT: return parse_text(f, v, &o->report);
+  case F_PLOT: return parse_text(f, v, &o->plot);
   case F_PREDICT: return true; /* parse_arg takes its files */
   case F_RESIZE: return o->resize = true;
   case F_HELP: return o->help = true;
@@ -398,7 +401,7 @@ static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
       snprintf(buf, n, "%" PRId64, m->validation);
     break;
   case F_SAVE: case F_SAVE_BEST: case F_LOG: case F_CHECKPOINT:
-  case F_RESUME: case F_INIT: case F_REPORT:
+  case F_RESUME: case F_INIT: case F_REPORT: case F_PLOT:
     snprintf(buf, n, "none");
     break;
   case F_CHECKPOINT_EVERY: snprintf(buf, n, "epochs only"); break;

@@ -2,12 +2,12 @@
  *
  * A run that starts must also be able to finish: the --save path is tried
  * for real (its temporary is created and removed, so that a name too long
- * or a folder without write permission fails now), --log and --report are
- * checked the same way, and none may be another or a file of the data
- * folder (a typo that would overwrite the training images). The standard
- * streams are guarded too: stdout's failure is reported, never silent,
- * but it does not stop the run (`./train | head` must still train and
- * save), and a closed pipe (SIGPIPE) does not end the run before its
+ * or a folder without write permission fails now), --log, --report and
+ * --plot are checked the same way, and none may be another or a file of
+ * the data folder (a typo that would overwrite the training images). The
+ * standard streams are guarded too: stdout's failure is reported, never
+ * silent, but it does not stop the run (`./train | head` must still train
+ * and save), and a closed pipe (SIGPIPE) does not end the run before its
  * checkpoint. */
 #include "runtime.h"
 
@@ -74,9 +74,9 @@ static bool clash(Named a, Named b) {
 static bool distinct(const CnnOptions *o) {
   const Named all[] = {{"--save", o->save}, {"--save-best", o->save_best},
                        {"--log", o->log}, {"--checkpoint", o->checkpoint},
-                       {"--report", o->report},
+                       {"--report", o->report}, {"--plot", o->plot},
                        {"--resume", o->resume}, {"--init", o->init}};
-  enum { OUTPUTS = 5, ALL = 7 };
+  enum { OUTPUTS = 6, ALL = 8 };
   for (int i = 0; i < OUTPUTS; i++)
     for (int j = i + 1; j < ALL; j++)
       if (clash(all[i], all[j]))
@@ -103,7 +103,8 @@ bool cnn_check_outputs(const CnnOptions *o) {
          output_ok(o->save_best, "--save-best", o->data) &&
          output_ok(o->log, "--log", o->data) &&
          output_ok(o->checkpoint, "--checkpoint", o->data) &&
-         output_ok(o->report, "--report", o->data) && distinct(o);
+         output_ok(o->report, "--report", o->data) &&
+         output_ok(o->plot, "--plot", o->data) && distinct(o);
 }
 
 static bool stdout_reported;

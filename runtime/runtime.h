@@ -74,6 +74,7 @@ typedef struct CnnOptions {
   int64_t npredict;
   bool resize;        /* --resize: bilinear to the model's size */
   const char *report; /* --report: per-class accuracy, confusion; or NULL */
+  const char *plot;   /* --plot: the curves as SVG, each epoch; or NULL */
 } CnnOptions;
 
 bool cnn_options_parse(const CnnModel *m, int argc, char **argv, CnnOptions *o);
@@ -312,6 +313,14 @@ typedef struct CnnReport {
 void cnn_report_print(const CnnReport *r, FILE *out);
 /* --report FILE.csv, written atomically; false after an error message */
 bool cnn_report_write(const CnnReport *r, const char *path);
+
+/* --- plot.c: --plot FILE.svg ------------------------------------------- */
+/* The curves of the log rows so far (CnnRunState's rows) against epochs
+ * 0..epochs, written atomically; a failure is reported once and returns
+ * false (training goes on). */
+bool cnn_plot_write(const char *path, const char *model, int64_t epochs,
+                    const char *rows);
+bool cnn_plot_failed(void); /* any drawing failed: the exit status is 1 */
 
 /* --- layout.c: cnnc's layouts to PyTorch's, and back ---------------------- */
 int cnn_torch_shape(const CnnParam *p, int64_t shape[4]); /* returns rank */

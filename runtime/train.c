@@ -274,6 +274,8 @@ static void close_epoch(CnnTrainer *t, const CnnEpochStats *s, CnnLog *log) {
   }
   if (log)
     cnn_log_row(log, row); /* a failure is reported once; training goes on */
+  if (t->o->plot) /* likewise */
+    cnn_plot_write(t->o->plot, t->m->name, t->o->epochs, r->rows);
   cnn_stdout_ok();         /* likewise */
   /* the next epoch starts; the step, the rows and the best stay */
   r->epoch = s->epoch + 1;

@@ -15,6 +15,7 @@ packages=(
   g++ binutils            # the inference header's C++ test; objcopy
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # AArch64 objects
   python3-torch python3-numpy  # PyTorch parity tests
+  chromium                 # renders --plot's SVG (Runtime/plot.test)
 )
 
 # A command that is already there counts as installed: npm may come with
