@@ -88,9 +88,11 @@ void ir_lower_optimizer(Diag *d, const AstValue *v, Optimizer *o) {
   static const OptimizerKind kinds[] = {OPT_ADAM, OPT_ADAMW, OPT_SGD};
   static const ParamSpec adam[OPT_ARGS] = {
       {"lr", 0, 1}, {"beta1", 0, 1}, {"beta2", 0, 1}, {"eps", 0, 1},
-      {"weight_decay", 0, 0}, {"decay_biases", 0, 0}};
+      {"weight_decay", 0, 1}, {"decay_biases", 0, 0}};
+  /* positional in the order the parameters are listed, as the issue and
+   * docs write them; decay_biases by keyword only */
   static const ParamSpec sgd[] = {{"lr", 0, 1}, {"momentum", 0, 1},
-                                  {"nesterov", 0, 0}, {"weight_decay", 0, 0},
+                                  {"nesterov", 0, 1}, {"weight_decay", 0, 1},
                                   {"decay_biases", 0, 0}};
   int k = value_callee_choice(d, v, "train", "optimizer", names, 3);
   if (k < 0)
