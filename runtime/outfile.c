@@ -269,3 +269,56 @@ bool outfile_same_file(const char *path, const char *other) {
   return canonical(path, x, sizeof x) && canonical(other, y, sizeof y) &&
          strcmp(x, y) == 0;
 }
+
+/* --- the buffered writer ------------------------------------------------- */
+
+bool outbuf_open(OutBuffer *b, const char *path) {
+  b->len = 0;
+  b->ok = outfile_open(&b->f, path, 0666);
+  return b->ok;
+}
+
+static void outbuf_flush(OutBuffer *b) {
+  b->ok = b->ok && outfile_write(&b->f, b->buf, b->len);
+  b->len = 0;
+}
+
+void outbuf_put(OutBuffer *b, const void *data, size_t n) {
+  if (b->len + n > sizeof b->buf)
+    outbuf_flush(b);
+  if (n > sizeof b->buf) {
+    b->ok = b->ok && outfile_write(&b->f, data, n);
+    return;
+  }
+  memcpy(b->buf + b->len, data, n);
+  b->len += n;
+}
+
+/* Formatted into the buffer's room, or after a flush into the whole
+ * buffer; what is longer than the buffer is an error, not cut short. */
+void outbuf_printf(OutBuffer *b, const char *fmt, ...) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    size_t room = sizeof b->buf - b->len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->buf + b->len, room, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < room) {
+      b->len += (size_t)n;
+      return;
+    }
+    outbuf_flush(b);
+  }
+  if (b->ok)
+    snprintf(b->f.why, sizeof b->f.why, "%s: a line longer than %zu bytes",
+             b->f.path, sizeof b->buf);
+  b->ok = false;
+}
+
+bool outbuf_commit(OutBuffer *b) {
+  outbuf_flush(b);
+  if (b->ok && outfile_commit(&b->f))
+    return true;
+  outfile_discard(&b->f);
+  return false;
+}

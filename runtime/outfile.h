@@ -49,6 +49,24 @@ bool outfile_commit(OutFile *f);
 /* Closes and removes the temporary; the destination is left as it was. */
 void outfile_discard(OutFile *f);
 
+/* A file written through a fixed buffer, so that writing it needs no
+ * memory (the end of a long run, or after each epoch): open with
+ * outbuf_open, add with outbuf_put and outbuf_printf, then outbuf_commit.
+ * A failure anywhere makes the commit fail, with b->f.why set. */
+typedef struct OutBuffer {
+  OutFile f;
+  bool ok;
+  size_t len;
+  char buf[8192];
+} OutBuffer;
+
+bool outbuf_open(OutBuffer *b, const char *path);
+void outbuf_put(OutBuffer *b, const void *data, size_t n);
+void outbuf_printf(OutBuffer *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* flushes and renames into place; or discards, leaving the old file */
+bool outbuf_commit(OutBuffer *b);
+
 /* Everything outfile_open checks, without writing (a FIFO is not opened,
  * which would wait for a reader): a bad path fails before a long run rather
  * than after it. The temporary's name is tried for real (its length, the

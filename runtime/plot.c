@@ -27,30 +27,6 @@ enum { WIDTH = 900, HEIGHT = 600, PANEL_W = WIDTH / 2, PANEL_H = 270,
 /* the columns of a log row (csvlog.c) */
 enum { C_EPOCH, C_LOSS, C_ACC, C_VAL_LOSS, C_VAL_ACC, C_LR, C_COLUMNS };
 
-/* --- a buffered writer over an OutFile --------------------------------- */
-typedef struct Svg {
-  OutFile f;
-  char buf[8192];
-  size_t len;
-  bool ok;
-} Svg;
-
-static void svg_flush(Svg *s) {
-  s->ok = s->ok && outfile_write(&s->f, s->buf, s->len);
-  s->len = 0;
-}
-
-static void put(Svg *s, const char *fmt, ...) CNN_PRINTF(2, 3);
-static void put(Svg *s, const char *fmt, ...) {
-  if (s->len + 512 > sizeof s->buf)
-    svg_flush(s);
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(s->buf + s->len, 512, fmt, ap);
-  va_end(ap);
-  s->len += n < 0 ? 0 : n < 512 ? (size_t)n : 511;
-}
-
 /* --- the rows ------------------------------------------------------------ */
 
 /* One row's values (NA: NaN) from *p, which moves to the next row; false
@@ -125,76 +101,76 @@ static double py(const Panel *p, double value) {
   return p->y + ABOVE + (1 - value / p->ey.hi) * (PANEL_H - ABOVE - BELOW);
 }
 
-static void axes(Svg *s, const Panel *p) {
+static void axes(OutBuffer *s, const Panel *p) {
   double x0 = px(p, 0), x1 = px(p, p->ex.hi);
   double y0 = py(p, 0), y1 = py(p, p->ey.hi);
-  put(s, "<g class=\"panel\">\n<text x=\"%.1f\" y=\"%d\" font-size=\"15\" "
+  outbuf_printf(s, "<g class=\"panel\">\n<text x=\"%.1f\" y=\"%d\" font-size=\"15\" "
       "font-weight=\"bold\">%s</text>\n", x0, p->y + 20, p->title);
-  put(s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+  outbuf_printf(s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
       "fill=\"none\" stroke=\"#444\"/>\n", x0, y1, x1 - x0, y0 - y1);
   for (double t = 0; t <= p->ey.hi * (1 + 1e-9); t += p->ey.step) {
-    put(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+    outbuf_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
         "stroke=\"#ddd\"/>\n", x0, py(p, t), x1, py(p, t));
-    put(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+    outbuf_printf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
         x0 - 5, py(p, t) + 4, t);
   }
   for (double t = 0; t <= p->ex.hi * (1 + 1e-9); t += p->ex.step) {
-    put(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+    outbuf_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
         "stroke=\"#444\"/>\n", px(p, t), y0, px(p, t), y0 + 5);
-    put(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+    outbuf_printf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
         px(p, t), y0 + 18, t);
   }
-  put(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">epoch</text>\n",
+  outbuf_printf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">epoch</text>\n",
       (x0 + x1) / 2, y0 + 36);
-  put(s, "</g>\n");
+  outbuf_printf(s, "</g>\n");
 }
 
 /* column c as a polyline (a point per epoch that has a value), and a dot
  * per point while there are few enough to tell apart */
-static void curve(Svg *s, const Panel *p, const char *rows, int c,
+static void curve(OutBuffer *s, const Panel *p, const char *rows, int c,
                   const char *colour, const char *name) {
   double v[C_COLUMNS];
   int64_t n = 0;
-  put(s, "<polyline class=\"%s\" fill=\"none\" stroke=\"%s\" "
+  outbuf_printf(s, "<polyline class=\"%s\" fill=\"none\" stroke=\"%s\" "
       "stroke-width=\"2\" points=\"", name, colour);
   for (const char *q = rows; next_row(&q, v);)
     if (isfinite(v[c]) && isfinite(v[C_EPOCH])) {
-      put(s, "%s%.1f,%.1f", n ? " " : "", px(p, v[C_EPOCH]), py(p, v[c]));
+      outbuf_printf(s, "%s%.1f,%.1f", n ? " " : "", px(p, v[C_EPOCH]), py(p, v[c]));
       n++;
     }
-  put(s, "\"/>\n");
+  outbuf_printf(s, "\"/>\n");
   if (n > 40)
     return;
   for (const char *q = rows; next_row(&q, v);)
     if (isfinite(v[c]) && isfinite(v[C_EPOCH]))
-      put(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+      outbuf_printf(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
           px(p, v[C_EPOCH]), py(p, v[c]), colour);
 }
 
 /* the legend, inside the panel at its right, at the top or (accuracy,
  * whose curves end high) the bottom */
-static void legend(Svg *s, const Panel *p, int n, const char *const *colours,
+static void legend(OutBuffer *s, const Panel *p, int n, const char *const *colours,
                    const char *const *names, bool bottom) {
   double x = px(p, p->ex.hi) - 110;
   double y = bottom ? py(p, 0) - 16 - 18 * n : py(p, p->ey.hi) + 8;
-  put(s, "<g class=\"legend\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"104\" "
+  outbuf_printf(s, "<g class=\"legend\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"104\" "
       "height=\"%d\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#aaa\"/>\n",
       x, y, 8 + 18 * n);
   for (int i = 0; i < n; i++) {
     double ly = y + 14 + 18 * i;
-    put(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+    outbuf_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
         "stroke=\"%s\" stroke-width=\"2\"/>\n", x + 6, ly, x + 26, ly,
         colours[i]);
-    put(s, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x + 32, ly + 4,
+    outbuf_printf(s, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x + 32, ly + 4,
         names[i]);
   }
-  put(s, "</g>\n");
+  outbuf_printf(s, "</g>\n");
 }
 
 static const char *const COLOURS[] = {"#1f77b4", "#ff7f0e", "#2ca02c"};
 static const char *const NAMES[] = {"training", "validation"};
 
-static void pair_panel(Svg *s, Panel *p, const char *rows, int train,
+static void pair_panel(OutBuffer *s, Panel *p, const char *rows, int train,
                        int validation, double most, bool bottom) {
   bool has_validation = any_value(rows, validation);
   p->ey = range_of(most, 5, false);
@@ -206,39 +182,39 @@ static void pair_panel(Svg *s, Panel *p, const char *rows, int train,
 }
 
 /* the last row's figures, in the fourth corner */
-static void summary(Svg *s, const char *rows, const char *model,
+static void summary(OutBuffer *s, const char *rows, const char *model,
                     int64_t epochs) {
   double v[C_COLUMNS] = {0}, last[C_COLUMNS] = {0};
   int64_t n = 0;
   for (const char *q = rows; next_row(&q, v); n++)
     memcpy(last, v, sizeof v);
   int x = PANEL_W + LEFT, y = TOP + PANEL_H + ABOVE + 10;
-  put(s, "<g class=\"summary\" font-size=\"14\">\n");
-  put(s, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">model %s</text>\n", x,
+  outbuf_printf(s, "<g class=\"summary\" font-size=\"14\">\n");
+  outbuf_printf(s, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">model %s</text>\n", x,
       y, model);
   if (n == 0) {
-    put(s, "<text x=\"%d\" y=\"%d\">no epoch yet (of %" PRId64
+    outbuf_printf(s, "<text x=\"%d\" y=\"%d\">no epoch yet (of %" PRId64
         ")</text>\n</g>\n", x, y + 24, epochs);
     return;
   }
-  put(s, "<text x=\"%d\" y=\"%d\">epoch %g of %" PRId64 "</text>\n", x,
+  outbuf_printf(s, "<text x=\"%d\" y=\"%d\">epoch %g of %" PRId64 "</text>\n", x,
       y + 24, last[C_EPOCH], epochs);
-  put(s, "<text x=\"%d\" y=\"%d\">loss %.4f, accuracy %.4f</text>\n", x,
+  outbuf_printf(s, "<text x=\"%d\" y=\"%d\">loss %.4f, accuracy %.4f</text>\n", x,
       y + 48, last[C_LOSS], last[C_ACC]);
   if (isfinite(last[C_VAL_LOSS]))
-    put(s, "<text x=\"%d\" y=\"%d\">val_loss %.4f, val_accuracy %.4f"
+    outbuf_printf(s, "<text x=\"%d\" y=\"%d\">val_loss %.4f, val_accuracy %.4f"
         "</text>\n", x, y + 72, last[C_VAL_LOSS], last[C_VAL_ACC]);
-  put(s, "<text x=\"%d\" y=\"%d\">lr %g</text>\n</g>\n", x, y + 96,
+  outbuf_printf(s, "<text x=\"%d\" y=\"%d\">lr %g</text>\n</g>\n", x, y + 96,
       last[C_LR]);
 }
 
-static void draw(Svg *s, const char *model, int64_t epochs, const char *rows) {
-  put(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://"
+static void draw(OutBuffer *s, const char *model, int64_t epochs, const char *rows) {
+  outbuf_printf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://"
       "www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"%d\" "
       "height=\"%d\" fill=\"white\"/>\n", WIDTH, HEIGHT, WIDTH, HEIGHT, WIDTH,
       HEIGHT);
-  put(s, "<title>%s: training curves</title>\n", model);
+  outbuf_printf(s, "<title>%s: training curves</title>\n", model);
   double most_epoch = largest(rows, C_EPOCH);
   Range ex = range_of(most_epoch > epochs ? most_epoch : (double)epochs, 6,
                       true);
@@ -254,23 +230,18 @@ static void draw(Svg *s, const char *model, int64_t epochs, const char *rows) {
   curve(s, &p, rows, C_LR, COLOURS[2], "lr");
   legend(s, &p, 1, COLOURS + 2, (const char *const[]){"lr"}, false);
   summary(s, rows, model, epochs);
-  put(s, "</svg>\n");
+  outbuf_printf(s, "</svg>\n");
 }
 
 static bool reported;
 
 bool cnn_plot_write(const char *path, const char *model, int64_t epochs,
                     const char *rows) {
-  static Svg s; /* 12 KiB with its OutFile: off the stack */
-  s.len = 0;
-  s.ok = outfile_open(&s.f, path, 0666);
-  if (s.ok) {
+  static OutBuffer s; /* 16 KiB with its OutFile: off the stack */
+  if (outbuf_open(&s, path))
     draw(&s, model, epochs, rows);
-    svg_flush(&s);
-  }
-  if (s.ok && outfile_commit(&s.f))
-    return true;
-  outfile_discard(&s.f); /* the previous drawing stays */
+  if (outbuf_commit(&s))
+    return true; /* else the previous drawing stays */
   if (!reported)
     cnn_error("--plot %s; training goes on, and each epoch tries again",
               s.f.why);

@@ -196,88 +196,48 @@ void cnn_report_print(const CnnReport *r, FILE *out) {
 
 /* --- the CSV file ----------------------------------------------------- */
 
-/* The file goes out through a small buffer, so that writing it at the end
- * of a long run needs no memory (as --save allocates before the first
- * step). */
-typedef struct Csv {
-  OutFile f;
-  char buf[4096];
-  size_t len;
-  bool ok;
-} Csv;
-
-static void csv_flush(Csv *c) {
-  c->ok = c->ok && outfile_write(&c->f, c->buf, c->len);
-  c->len = 0;
-}
-
-static void csv_put(Csv *c, const char *s, size_t n) {
-  if (c->len + n > sizeof c->buf)
-    csv_flush(c);
-  if (n > sizeof c->buf) {
-    c->ok = c->ok && outfile_write(&c->f, s, n);
-    return;
-  }
-  memcpy(c->buf + c->len, s, n);
-  c->len += n;
-}
-
-static void csv_printf(Csv *c, const char *fmt, ...) CNN_PRINTF(2, 3);
-static void csv_printf(Csv *c, const char *fmt, ...) {
-  char text[64];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
-  csv_put(c, text, n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n
-                                                        : sizeof text - 1);
-}
-
 /* a CSV field: quoted (quotes doubled) when it holds , " or edge spaces */
-static void csv_field(Csv *c, const char *s) {
+static void csv_field(OutBuffer *c, const char *s) {
   size_t len = strlen(s);
   bool edge = len && (s[0] == ' ' || s[len - 1] == ' ');
   bool quote = edge || strpbrk(s, ",\"");
   if (!quote) {
-    csv_put(c, s, len);
+    outbuf_put(c, s, len);
     return;
   }
-  csv_put(c, "\"", 1);
+  outbuf_put(c, "\"", 1);
   for (const char *q = s; *q; q++)
-    csv_put(c, *q == '"' ? "\"\"" : q, *q == '"' ? 2 : 1);
-  csv_put(c, "\"", 1);
+    outbuf_put(c, *q == '"' ? "\"\"" : q, *q == '"' ? 2 : 1);
+  outbuf_put(c, "\"", 1);
 }
 
-static void csv_rows(const CnnReport *r, Csv *c) {
-  csv_printf(c, "class,name,images,correct,accuracy");
+static void csv_rows(const CnnReport *r, OutBuffer *c) {
+  outbuf_printf(c, "class,name,images,correct,accuracy");
   for (int64_t g = 0; g < r->classes; g++)
-    csv_printf(c, ",predicted_%" PRId64, g);
-  csv_put(c, "\n", 1);
+    outbuf_printf(c, ",predicted_%" PRId64, g);
+  outbuf_put(c, "\n", 1);
   for (int64_t t = 0; t < r->classes; t++) {
-    csv_printf(c, "%" PRId64 ",", t);
+    outbuf_printf(c, "%" PRId64 ",", t);
     if (name_of(r, t))
       csv_field(c, name_of(r, t));
     int64_t images = row_images(r, t), right = cell(r, t, t);
-    csv_printf(c, ",%" PRId64 ",%" PRId64 ",", images, right);
+    outbuf_printf(c, ",%" PRId64 ",%" PRId64 ",", images, right);
     if (images > 0)
-      csv_printf(c, "%.6f", (double)right / (double)images);
+      outbuf_printf(c, "%.6f", (double)right / (double)images);
     for (int64_t g = 0; g < r->classes; g++)
-      csv_printf(c, ",%" PRId64, cell(r, t, g));
-    csv_put(c, "\n", 1);
+      outbuf_printf(c, ",%" PRId64, cell(r, t, g));
+    outbuf_put(c, "\n", 1);
   }
 }
 
 bool cnn_report_write(const CnnReport *r, const char *path) {
-  static Csv c; /* 8 KiB with its OutFile: off the stack, used once */
-  c.len = 0;
-  c.ok = outfile_open(&c.f, path, 0666);
-  if (c.ok) {
+  /* through a fixed buffer: writing at the end of a long run needs no
+   * memory (as --save allocates before the first step) */
+  static OutBuffer c; /* 16 KiB with its OutFile: off the stack, used once */
+  if (outbuf_open(&c, path))
     csv_rows(r, &c);
-    csv_flush(&c);
-  }
-  if (c.ok && outfile_commit(&c.f))
-    return true;
-  outfile_discard(&c.f); /* the previous file, if any, stays */
+  if (outbuf_commit(&c))
+    return true; /* else the previous file, if any, stays */
   cnn_error("--report %s", c.f.why);
   return false;
 }
