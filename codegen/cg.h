@@ -31,6 +31,7 @@ typedef struct Cg {
   LLVMValueRef batch_n;            /* images in the whole call: the mean's n */
   LLVMValueRef image_base;         /* index in the batch of the chunk's first */
   LLVMValueRef chunk;              /* the chunk's index (0 after the chunks) */
+  LLVMValueRef batch_chunks;       /* chunks of the train step (i64) */
   bool training;                   /* dropout on, loss and gradients */
   LLVMValueRef step, seed, lr;     /* train step arguments */
   LLVMValueRef momentum;           /* sgd's momentum, or adam's beta1 */
@@ -227,14 +228,21 @@ void cg_inference_entries(Cg *g, const CgOptions *o);
 
 /* the arena a train step (or an inference call) needs: every chunk's */
 int64_t cg_arena_bytes(const Cg *g, bool training);
-/* the chunks a call of n images runs as: min(n, chunks) */
-LLVMValueRef cg_chunk_count(Cg *g, LLVMValueRef n);
 /* chunk k's copy of a per-chunk tensor t (batch statistics, parameter
  * gradients), from inside any chunk's kernel */
 LLVMValueRef cg_chunk_copy(Cg *g, const Tensor *t, LLVMValueRef k);
 
 /* the descriptor runtime/cnnrt.h declares */
-void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer);
+/* a trainer's functions, and the phase of each node (nphases: the
+ * update's) */
+typedef struct CgEntryPoints {
+  LLVMValueRef gradients, update, infer;
+  const int *phase;
+  int nphases;
+} CgEntryPoints;
+void cg_model_descriptor(Cg *g, const CgEntryPoints *e);
+/* the bytes of a training arena slot */
+int64_t cg_chunk_stride(const Cg *g);
 
 /* --cpu=NAME is one of the target's CPUs and can run its code; *vw: the
  * floats in its vector registers (cg_cpu.c) */

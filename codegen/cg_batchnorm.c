@@ -99,7 +99,7 @@ static Moments batch_moments(Cg *g, const Tensor *stats, LLVMValueRef c) {
   LLVMValueRef mean = cg_var(g, g->f64, LLVMConstReal(g->f64, 0), "mean");
   LLVMValueRef m2 = cg_var(g, g->f64, LLVMConstReal(g->f64, 0), "m2");
   CgLoop lk;
-  LLVMValueRef k = cg_loop_begin(g, &lk, cg_chunk_count(g, g->batch_n), "k");
+  LLVMValueRef k = cg_loop_begin(g, &lk, g->batch_chunks, "k");
   LLVMValueRef s = cg_chunk_copy(g, stats, k);
   LLVMValueRef nk = dload(g, row(g, s, 2, ch), c);
   LLVMValueRef mk = dload(g, s, c), qk = dload(g, row(g, s, 1, ch), c);
@@ -253,7 +253,7 @@ void cg_batchnorm_bwd_weight(Cg *g, const Node *n) {
 static LLVMValueRef over_chunks(Cg *g, const Tensor *t, LLVMValueRef c) {
   LLVMValueRef sum = cg_var(g, g->f32, cg_f32(g, 0), "sum");
   CgLoop lk;
-  LLVMValueRef k = cg_loop_begin(g, &lk, cg_chunk_count(g, g->batch_n), "k");
+  LLVMValueRef k = cg_loop_begin(g, &lk, g->batch_chunks, "k");
   LLVMValueRef v = cg_load(g, cg_chunk_copy(g, t, k), c);
   LLVMBuildStore(g->b, cg_fadd(g, LLVMBuildLoad2(g->b, g->f32, sum, ""), v),
                  sum);

@@ -120,19 +120,74 @@ static uint64_t code_hash(const Module *m) {
   return h;
 }
 
-void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
+static bool is_update(const Node *n) { return ir_op_is(n->op, OPF_UPDATE); }
+
+/* Whether node i's output is read, in another chunk's slot, by a later
+ * phase or the update: a per-chunk tensor (not per image) that a node
+ * combining every chunk's copies takes. */
+static bool read_across_chunks(const Module *m, const Node *def) {
+  for (int i = 0; i < m->nnodes; i++) {
+    const Node *n = m->nodes[i];
+    if (!ir_op_is(n->op, OPF_READS_BATCH))
+      continue;
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j]->def == def)
+        return true;
+  }
+  return false;
+}
+
+static LLVMValueRef exchange_entry(Cg *g, LLVMTypeRef type, int64_t phase,
+                                   const Tensor *t) {
+  int64_t bytes = ir_shape_elems(&t->shape) * ir_dtype_bytes(t->dtype);
+  LLVMValueRef f[] = {i64c(g, phase), i64c(g, t->offset), i64c(g, bytes)};
+  return LLVMConstNamedStruct(type, f, 3);
+}
+
+/* cnnrt.h's CnnExchange table: what each phase leaves for the others */
+static LLVMValueRef exchange_table(Cg *g, const CgEntryPoints *e,
+                                   int64_t *count) {
+  const Module *m = g->m;
+  LLVMTypeRef i64 = g->i64;
+  LLVMTypeRef fields[] = {i64, i64, i64};
+  LLVMTypeRef type = LLVMStructCreateNamed(g->ctx, "CnnExchange");
+  LLVMStructSetBody(type, fields, 3, false);
+  LLVMValueRef *entries = arena_array(m->arena, (size_t)m->nnodes + 1,
+                                      sizeof(LLVMValueRef));
+  *count = 0;
+  for (int i = 0; i < m->nnodes; i++) {
+    const Node *n = m->nodes[i];
+    if (!is_update(n) && !ir_tensor_per_image(n->out) &&
+        read_across_chunks(m, n))
+      entries[(*count)++] = exchange_entry(g, type, e->phase[i], n->out);
+  }
+  if (*count == 0)
+    return LLVMConstNull(g->ptr);
+  LLVMValueRef init = LLVMConstArray2(type, entries, (uint64_t)*count);
+  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_exchanges");
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  return gv;
+}
+
+void cg_model_descriptor(Cg *g, const CgEntryPoints *e) {
   const Module *m = g->m;
   const TrainSpec *t = &m->train;
   const Shape *in = &m->input->shape;
-  int64_t nparams;
+  int64_t nparams, nexchanges;
   LLVMValueRef params = param_table(g, &nparams);
+  LLVMValueRef exchanges = exchange_table(g, e, &nexchanges);
   LLVMValueRef f[] = {
       i64c(g, CNN_ABI_VERSION), string(g, m->name, "model.name"),
       i64c(g, in->dim[0]), i64c(g, in->dim[1]), i64c(g, in->dim[2]),
       i64c(g, ir_shape_elems(&m->output->shape)), i64c(g, t->batch),
       i64c(g, m->param_floats), i64c(g, nparams), params,
       i64c(g, m->trainable_floats), i64c(g, m->state_floats), i64c(g, cg_arena_bytes(g, true)),
-      i64c(g, cg_arena_bytes(g, false)),
+      i64c(g, cg_arena_bytes(g, false)), i64c(g, m->chunks),
+      i64c(g, cg_chunk_stride(g)), i64c(g, m->grads_offset),
+      i64c(g, m->grads_bytes / 4), i64c(g, e->nphases), i64c(g, nexchanges),
+      exchanges,
       i64c(g, optimizer_kind(t->opt.kind)),
       f64c(g, t->opt.lr), f64c(g, t->opt.momentum), f64c(g, t->opt.beta1),
       f64c(g, t->opt.beta2), f64c(g, t->opt.eps), i64c(g, t->epochs),
@@ -147,7 +202,7 @@ void cg_model_descriptor(Cg *g, LLVMValueRef train, LLVMValueRef infer) {
       i64c(g, schedule_kind(t->schedule.kind)), i64c(g, t->schedule.every),
       f64c(g, t->schedule.factor), i64c(g, t->schedule.warmup),
       f64c(g, t->schedule.max_lr), i64c(g, t->patience),
-      f64c(g, t->label_smoothing), train, infer};
+      f64c(g, t->label_smoothing), e->gradients, e->update, e->infer};
   LLVMValueRef init = LLVMConstStructInContext(g->ctx, f,
                                                sizeof f / sizeof f[0], false);
   LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_model");

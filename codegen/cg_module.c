@@ -2,7 +2,8 @@
  * function and the descriptor, verified, optimised with the new pass
  * manager and written as object, assembly or IR.
  *
- * The functions match runtime/cnnrt.h's CnnTrainStepFn and CnnInferFn.
+ * The functions match runtime/cnnrt.h's CnnGradientsFn, CnnUpdateFn and
+ * CnnInferFn.
  * Every pointer argument is noalias: the caller passes distinct buffers,
  * and telling LLVM so is what lets it vectorise a weight read against an
  * arena write without run-time checks. */
@@ -149,7 +150,7 @@ void cg_finish_function(Cg *g, LLVMValueRef ret) {
   memset(g->buf, 0, sizeof g->buf);
   g->n = g->batch_n = g->image_base = g->step = g->seed = g->lr = NULL;
   g->momentum = NULL;
-  g->chunk = NULL;
+  g->chunk = g->batch_chunks = NULL;
   g->loss_sum = g->correct = NULL;
 }
 
@@ -157,26 +158,26 @@ static void finish_function(Cg *g) { cg_finish_function(g, NULL); }
 
 /* ---- chunks ------------------------------------------------------------------
  *
- * A call over n images runs as min(n, chunks) chunks, each with its own
- * slice of the arena, through the runtime's cnn_parallel_for. The images
- * are dealt out evenly: chunk k gets n / chunks of them, one more while
- * k < n % chunks, so no chunk is left nearly empty while another makes
- * every thread wait (50 images as 7 x 7 + 1 kept one of two threads idle
- * for 3 images a step). Chunk k reads its images and writes its own partial
- * parameter gradients; the train step then sums them in chunk order and
- * updates the parameters. Nothing depends on which thread ran a chunk. */
+ * A call runs as chunks, each with its own slot of the arena, through the
+ * runtime's cnn_parallel_for. Inference deals its n images out evenly
+ * over min(n, chunks) chunks: chunk k gets n / chunks of them, one more
+ * while k < n % chunks, so no chunk is left nearly empty while another
+ * makes every thread wait. A train step's chunks are the runtime's
+ * (cnnrt.h's cnn_chunks: the same cut whatever the threads, processes or
+ * passes), and it says where each begins (`bounds`). Chunk k reads its
+ * images and writes its own partial parameter gradients, which the
+ * runtime sums in a fixed order before it calls the update. Nothing
+ * depends on which thread ran a chunk. */
 
 /* The arguments of a call, as the chunk functions receive them. */
 enum { CTX_PARAMS, CTX_STATE, CTX_IMAGES, CTX_LABELS, CTX_N, CTX_ARENA,
-       CTX_STEP, CTX_SEED, CTX_LR, CTX_MOMENTUM, CTX_PROBS, CTX_LOSS,
-       CTX_CORRECT, CTX_FIELDS };
+       CTX_STEP, CTX_SEED, CTX_LR, CTX_MOMENTUM, CTX_PROBS, CTX_BOUNDS,
+       CTX_FIRST, CTX_CHUNKS, CTX_LOSS, CTX_CORRECT, CTX_FIELDS };
 
 static LLVMTypeRef context_type(Cg *g) {
   LLVMTypeRef p = g->ptr, i = g->i64;
-  unsigned k = (unsigned)g->m->chunks;
-  LLVMTypeRef f[CTX_FIELDS] = {p, p, p, p, i, p, i, i, g->f32, g->f32, p,
-                               LLVMArrayType2(g->f64, k),
-                               LLVMArrayType2(g->i64, k)};
+  LLVMTypeRef f[CTX_FIELDS] = {p, p, p, p, i, p, i, i, g->f32, g->f32, p, p,
+                               i, i, p, p};
   return LLVMStructTypeInContext(g->ctx, f, CTX_FIELDS, false);
 }
 
@@ -205,8 +206,10 @@ int64_t cg_arena_bytes(const Cg *g, bool training) {
   return g->m->chunks * chunk_stride(g, training);
 }
 
-/* min(n, chunks): each at most chunk_images, as n is at most the batch */
-LLVMValueRef cg_chunk_count(Cg *g, LLVMValueRef n) {
+int64_t cg_chunk_stride(const Cg *g) { return chunk_stride(g, true); }
+
+/* inference: min(n, chunks), each at most chunk_images as n <= the batch */
+static LLVMValueRef infer_chunk_count(Cg *g, LLVMValueRef n) {
   LLVMValueRef most = cg_i64(g, g->m->chunks);
   LLVMValueRef fewer = LLVMBuildICmp(g->b, LLVMIntSLT, n, most, "");
   return LLVMBuildSelect(g->b, fewer, n, most, "chunks");
@@ -223,13 +226,13 @@ LLVMValueRef cg_chunk_copy(Cg *g, const Tensor *t, LLVMValueRef k) {
   return LLVMBuildGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
 }
 
-/* Points g at chunk k of the call described by ctx: its images, labels,
- * arena slice, image count and first image. */
-static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
-                        bool training) {
+/* Points g at inference chunk k of the call described by ctx: its
+ * images, arena slot, image count and first image. */
+static void enter_infer_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
+                              LLVMValueRef k) {
   const Shape *in = &g->m->input->shape;
   g->batch_n = ctx_get(g, ct, ctx, CTX_N, g->i64);
-  LLVMValueRef chunks = cg_chunk_count(g, g->batch_n);
+  LLVMValueRef chunks = infer_chunk_count(g, g->batch_n);
   LLVMValueRef base = LLVMBuildSDiv(g->b, g->batch_n, chunks, "base");
   LLVMValueRef extra = LLVMBuildSRem(g->b, g->batch_n, chunks, "extra");
   LLVMValueRef more = LLVMBuildICmp(g->b, LLVMIntSLT, k, extra, "");
@@ -242,23 +245,40 @@ static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
       g, ctx_get(g, ct, ctx, CTX_IMAGES, g->ptr),
       cg_mulc(g, g->image_base, ir_shape_elems(in) * 4));
   g->buf[BUF_ARENA] = byte_offset(g, ctx_get(g, ct, ctx, CTX_ARENA, g->ptr),
-                                  cg_mulc(g, k, chunk_stride(g, training)));
-  if (!training)
-    return;
+                                  cg_mulc(g, k, chunk_stride(g, false)));
+}
+
+static LLVMValueRef load_i64(Cg *g, LLVMValueRef p, LLVMValueRef i) {
+  return LLVMBuildLoad2(g->b, g->i64, cg_gep(g, g->i64, p, i), "");
+}
+
+/* Points g at the train chunk in slot i of the call described by ctx:
+ * chunk first + i, whose images are bounds[i] .. bounds[i + 1] - 1 of the
+ * step, the call's images starting at bounds[0]. */
+static void enter_train_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
+                              LLVMValueRef i) {
+  const Shape *in = &g->m->input->shape;
+  LLVMValueRef bounds = ctx_get(g, ct, ctx, CTX_BOUNDS, g->ptr);
+  LLVMValueRef from = load_i64(g, bounds, cg_i64(g, 0));
+  LLVMValueRef begin = load_i64(g, bounds, i);
+  LLVMValueRef end = load_i64(g, bounds, cg_addc(g, i, 1));
+  LLVMValueRef skip = LLVMBuildSub(g->b, begin, from, "");
+  g->batch_n = ctx_get(g, ct, ctx, CTX_N, g->i64);
+  g->batch_chunks = ctx_get(g, ct, ctx, CTX_CHUNKS, g->i64);
+  g->image_base = begin;
+  g->n = LLVMBuildSub(g->b, end, begin, "n");
+  g->chunk = cg_add(g, ctx_get(g, ct, ctx, CTX_FIRST, g->i64), i);
+  g->buf[BUF_PARAMS] = ctx_get(g, ct, ctx, CTX_PARAMS, g->ptr);
+  g->buf[BUF_INPUT] = byte_offset(g, ctx_get(g, ct, ctx, CTX_IMAGES, g->ptr),
+                                  cg_mulc(g, skip, ir_shape_elems(in) * 4));
+  g->buf[BUF_ARENA] = byte_offset(g, ctx_get(g, ct, ctx, CTX_ARENA, g->ptr),
+                                  cg_mulc(g, i, chunk_stride(g, true)));
   g->buf[BUF_LABELS] = byte_offset(g, ctx_get(g, ct, ctx, CTX_LABELS, g->ptr),
-                                   cg_mulc(g, g->image_base, 4));
+                                   cg_mulc(g, skip, 4));
   g->step = ctx_get(g, ct, ctx, CTX_STEP, g->i64);
   g->seed = ctx_get(g, ct, ctx, CTX_SEED, g->i64);
-  g->lr = ctx_get(g, ct, ctx, CTX_LR, g->f32);
-  g->momentum = ctx_get(g, ct, ctx, CTX_MOMENTUM, g->f32);
-  LLVMValueRef idx[2] = {cg_i64(g, 0), k};
-  LLVMTypeRef losses = LLVMArrayType2(g->f64, (uint64_t)g->m->chunks);
-  LLVMTypeRef counts = LLVMArrayType2(g->i64, (uint64_t)g->m->chunks);
-  g->loss_sum = LLVMBuildInBoundsGEP2(g->b, losses,
-                                      ctx_field(g, ct, ctx, CTX_LOSS), idx, 2, "");
-  g->correct = LLVMBuildInBoundsGEP2(g->b, counts,
-                                     ctx_field(g, ct, ctx, CTX_CORRECT), idx, 2,
-                                     "");
+  g->loss_sum = cg_gep(g, g->f64, ctx_get(g, ct, ctx, CTX_LOSS, g->ptr), i);
+  g->correct = cg_gep(g, g->i64, ctx_get(g, ct, ctx, CTX_CORRECT, g->ptr), i);
 }
 
 /* ---- kernels -------------------------------------------------------------------
@@ -267,12 +287,12 @@ static void enter_chunk(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx, LLVMValueRef k,
  * the op that takes the time, and --emit=llvm reads op by op). A kernel's
  * arguments are the state of the chunk that calls it. */
 enum { K_PARAMS, K_STATE, K_INPUT, K_LABELS, K_ARENA, K_N, K_BATCH_N,
-       K_BASE, K_STEP, K_SEED, K_CHUNK, K_LR, K_MOMENTUM, K_LOSS, K_CORRECT,
-       K_ARGS };
+       K_BASE, K_STEP, K_SEED, K_CHUNK, K_CHUNKS, K_LR, K_MOMENTUM, K_LOSS,
+       K_CORRECT, K_ARGS };
 
 static void kernel_types(Cg *g, LLVMTypeRef *t) {
   for (int i = 0; i < K_ARGS; i++)
-    t[i] = i >= K_N && i <= K_CHUNK ? g->i64 : g->ptr;
+    t[i] = i >= K_N && i <= K_CHUNKS ? g->i64 : g->ptr;
   t[K_LR] = t[K_MOMENTUM] = g->f32;
 }
 
@@ -294,6 +314,7 @@ static LLVMValueRef emit_kernel(Cg *g, const Node *n, bool training) {
   g->step = LLVMGetParam(fn, K_STEP);
   g->seed = LLVMGetParam(fn, K_SEED);
   g->chunk = LLVMGetParam(fn, K_CHUNK);
+  g->batch_chunks = LLVMGetParam(fn, K_CHUNKS);
   g->lr = LLVMGetParam(fn, K_LR);
   g->momentum = LLVMGetParam(fn, K_MOMENTUM);
   g->loss_sum = LLVMGetParam(fn, K_LOSS);
@@ -328,7 +349,8 @@ void cg_call_kernels(Cg *g, LLVMValueRef *kernels) {
   LLVMValueRef a[K_ARGS] = {
       g->buf[BUF_PARAMS], g->buf[BUF_STATE], g->buf[BUF_INPUT],
       g->buf[BUF_LABELS], g->buf[BUF_ARENA], g->n, g->batch_n,
-      g->image_base, g->step, g->seed, g->chunk, g->lr, g->momentum,
+      g->image_base, g->step, g->seed, g->chunk, g->batch_chunks, g->lr,
+      g->momentum,
       g->loss_sum, g->correct};
   for (int i = 0; i < K_ARGS; i++)
     a[i] = or_zero(a[i], types[i]);
@@ -372,8 +394,8 @@ static int *chunk_phases(const Module *m, int *nphases) {
   return phase;
 }
 
-/* void NAME_train_chunk_P(ctx, k): phase P of chunk k's forward, loss and
- * backward */
+/* void NAME_train_chunk_P(ctx, i): phase P of the forward, loss and
+ * backward of the chunk in slot i */
 static LLVMValueRef emit_train_phase(Cg *g, LLVMTypeRef ct,
                                      const LLVMValueRef *all,
                                      const int *phase, int p) {
@@ -384,7 +406,8 @@ static LLVMValueRef emit_train_phase(Cg *g, LLVMTypeRef ct,
   LLVMTypeRef params[] = {g->ptr, g->i64};
   char *name = arena_printf(g->m->arena, "%s_train_chunk_%d", g->m->name, p);
   LLVMValueRef fn = new_function(g, name, params, 2);
-  enter_chunk(g, ct, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), true);
+  enter_train_chunk(g, ct, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1));
+  g->training = true;
   cg_call_kernels(g, kernels);
   finish_function(g);
   return fn;
@@ -414,7 +437,7 @@ static LLVMValueRef emit_infer_chunk(Cg *g, LLVMTypeRef ct) {
   char *name = arena_printf(g->m->arena, "%s_infer_chunk", g->m->name);
   LLVMValueRef fn = new_function(g, name, params, 2);
   LLVMValueRef ctx = LLVMGetParam(fn, 0);
-  enter_chunk(g, ct, ctx, LLVMGetParam(fn, 1), false);
+  enter_infer_chunk(g, ct, ctx, LLVMGetParam(fn, 1));
   cg_call_kernels(g, kernels);
   int64_t classes = ir_shape_elems(&g->m->output->shape);
   LLVMValueRef probs = cg_gep(g, g->f32, ctx_get(g, ct, ctx, CTX_PROBS, g->ptr),
@@ -443,120 +466,70 @@ static void parallel_for(Cg *g, LLVMValueRef fn, LLVMValueRef ctx,
   LLVMBuildCall2(g->b, ft, pf, args, 3, "");
 }
 
-static void run_chunks(Cg *g, LLVMValueRef chunk_fn, LLVMValueRef ctx,
-                       LLVMValueRef n) {
-  parallel_for(g, chunk_fn, ctx, cg_chunk_count(g, n));
-}
-
 static LLVMValueRef new_context(Cg *g, LLVMTypeRef ct, const LLVMValueRef *v) {
   LLVMValueRef ctx = cg_var(g, ct, LLVMConstNull(ct), "ctx");
-  for (unsigned i = 0; i < CTX_LOSS; i++)
+  for (unsigned i = 0; i < CTX_FIELDS; i++)
     if (v[i])
       LLVMBuildStore(g->b, v[i], ctx_field(g, ct, ctx, i));
   return ctx;
 }
 
-/* The parameter gradients are summed in REDUCE_SLICES slices on the
- * pool: a fixed cut, so each element is summed in chunk order whatever
- * thread runs its slice, and the sum does not depend on the thread count. */
-enum { REDUCE_SLICES = 16 };
-
-/* v limited to [lo, hi] (i64) */
-static LLVMValueRef clamp(Cg *g, LLVMValueRef v, int64_t lo, int64_t hi) {
-  LLVMValueRef above = LLVMBuildICmp(g->b, LLVMIntSGT, v, cg_i64(g, hi), "");
-  v = LLVMBuildSelect(g->b, above, cg_i64(g, hi), v, "");
-  LLVMValueRef below = LLVMBuildICmp(g->b, LLVMIntSLT, v, cg_i64(g, lo), "");
-  return LLVMBuildSelect(g->b, below, cg_i64(g, lo), v, "");
+/* A private constant array of the phases' functions. */
+static LLVMValueRef phase_table(Cg *g, LLVMValueRef *fns, int nphases) {
+  LLVMValueRef init = LLVMConstArray2(g->ptr, fns, (uint64_t)nphases);
+  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "train.phases");
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  return gv;
 }
 
-/* void NAME_reduce_slice(ctx, s): over slice s of the gradients, chunk 0's
- * += chunk k's, for k = 1, 2, ... in order */
-static LLVMValueRef emit_reduce_slice(Cg *g, LLVMTypeRef ct) {
-  LLVMTypeRef params[] = {g->ptr, g->i64};
-  char *name = arena_printf(g->m->arena, "%s_reduce_slice", g->m->name);
-  LLVMValueRef fn = new_function(g, name, params, 2);
-  LLVMValueRef ctx = LLVMGetParam(fn, 0), s = LLVMGetParam(fn, 1);
-  LLVMValueRef arena = ctx_get(g, ct, ctx, CTX_ARENA, g->ptr);
-  LLVMValueRef chunks = cg_chunk_count(g, ctx_get(g, ct, ctx, CTX_N, g->i64));
-  int64_t floats = g->m->grads_bytes / 4;
-  int64_t per = (floats + REDUCE_SLICES - 1) / REDUCE_SLICES;
-  per = (per + 15) / 16 * 16; /* whole cache lines */
-  LLVMValueRef begin = cg_mulc(g, s, per);
-  LLVMValueRef left = LLVMBuildSub(g->b, cg_i64(g, floats), begin, "");
-  LLVMValueRef count = clamp(g, left, 0, per);
-  LLVMValueRef grads = cg_i64(g, g->m->grads_offset);
-  LLVMValueRef g0 = cg_gep(g, g->f32, byte_offset(g, arena, grads), begin);
-  CgLoop lk, li;
-  LLVMValueRef k = cg_loop_begin(g, &lk, LLVMBuildSub(g->b, chunks,
-                                                      cg_i64(g, 1), ""), "k");
-  LLVMValueRef off = cg_mulc(g, cg_addc(g, k, 1), chunk_stride(g, true));
-  LLVMValueRef gk = cg_gep(g, g->f32,
-                           byte_offset(g, byte_offset(g, arena, off), grads),
-                           begin);
-  LLVMValueRef i = cg_loop_begin(g, &li, count, "i");
-  cg_store(g, cg_fadd(g, cg_load(g, g0, i), cg_load(g, gk, i)), g0, i);
-  cg_loop_end(g, &li);
-  cg_loop_end(g, &lk);
+/* CnnGradientsFn: void NAME_train_chunks(params, images, labels, bounds,
+ * first, count, batch_n, batch_chunks, phase, arena, step, seed, loss,
+ * correct) */
+static LLVMValueRef emit_gradients(Cg *g, const int *phase, int nphases) {
+  LLVMTypeRef ct = context_type(g);
+  LLVMValueRef *all = cg_emit_kernels(g, true, is_not_update);
+  LLVMValueRef *fns = arena_array(g->m->arena, (size_t)nphases, sizeof *fns);
+  for (int p = 0; p < nphases; p++)
+    fns[p] = emit_train_phase(g, ct, all, phase, p);
+  LLVMValueRef table = phase_table(g, fns, nphases);
+  LLVMTypeRef p = g->ptr, i = g->i64;
+  LLVMTypeRef params[] = {p, p, p, p, i, i, i, i, i, p, i, i, p, p};
+  char *name = arena_printf(g->m->arena, "%s_train_chunks", g->m->name);
+  LLVMValueRef fn = new_function(g, name, params, 14);
+  static const unsigned field[] = {
+      CTX_PARAMS, CTX_IMAGES, CTX_LABELS, CTX_BOUNDS, CTX_FIRST, CTX_FIELDS,
+      CTX_N, CTX_CHUNKS, CTX_FIELDS, CTX_ARENA, CTX_STEP, CTX_SEED,
+      CTX_LOSS, CTX_CORRECT};
+  LLVMValueRef a[CTX_FIELDS + 1] = {0};
+  for (unsigned k = 0; k < 14; k++)
+    if (field[k] != CTX_FIELDS)
+      a[field[k]] = LLVMGetParam(fn, k);
+  LLVMValueRef ctx = new_context(g, ct, a);
+  LLVMValueRef at = cg_gep(g, g->ptr, table, LLVMGetParam(fn, 8));
+  LLVMValueRef chunk_fn = LLVMBuildLoad2(g->b, g->ptr, at, "phase");
+  parallel_for(g, chunk_fn, ctx, LLVMGetParam(fn, 5));
   finish_function(g);
   return fn;
 }
 
-/* *out += the chunks' partial sums, in chunk order */
-static void sum_outputs(Cg *g, LLVMTypeRef ct, LLVMValueRef ctx,
-                        LLVMValueRef chunks, LLVMValueRef loss_sum,
-                        LLVMValueRef correct) {
-  LLVMTypeRef losses = LLVMArrayType2(g->f64, (uint64_t)g->m->chunks);
-  LLVMTypeRef counts = LLVMArrayType2(g->i64, (uint64_t)g->m->chunks);
-  CgLoop lk;
-  LLVMValueRef k = cg_loop_begin(g, &lk, chunks, "k");
-  LLVMValueRef idx[2] = {cg_i64(g, 0), k};
-  LLVMValueRef l = LLVMBuildLoad2(g->b, g->f64, LLVMBuildInBoundsGEP2(
-      g->b, losses, ctx_field(g, ct, ctx, CTX_LOSS), idx, 2, ""), "");
-  LLVMValueRef c = LLVMBuildLoad2(g->b, g->i64, LLVMBuildInBoundsGEP2(
-      g->b, counts, ctx_field(g, ct, ctx, CTX_CORRECT), idx, 2, ""), "");
-  LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->f64,
-                                                          loss_sum, ""), l, ""),
-                 loss_sum);
-  LLVMBuildStore(g->b, LLVMBuildAdd(g->b, LLVMBuildLoad2(g->b, g->i64,
-                                                         correct, ""), c, ""),
-                 correct);
-  cg_loop_end(g, &lk);
-}
-
-/* void train_step(params, opt_state, images, labels, n, arena, step, seed,
- *                 lr, momentum, loss_sum, correct) */
-static LLVMValueRef emit_train_step(Cg *g) {
-  LLVMTypeRef ct = context_type(g);
-  int nphases;
-  int *phase = chunk_phases(g->m, &nphases);
-  LLVMValueRef *all = cg_emit_kernels(g, true, is_not_update);
-  LLVMValueRef *phase_fns = arena_array(g->m->arena, (size_t)nphases,
-                                        sizeof *phase_fns);
-  for (int p = 0; p < nphases; p++)
-    phase_fns[p] = emit_train_phase(g, ct, all, phase, p);
-  LLVMValueRef reduce_fn = emit_reduce_slice(g, ct);
+/* CnnUpdateFn: void NAME_train_update(params, opt_state, arena, batch_n,
+ * batch_chunks, step, lr, momentum) */
+static LLVMValueRef emit_update(Cg *g) {
   LLVMValueRef *updates = cg_emit_kernels(g, true, is_update);
   LLVMTypeRef p = g->ptr, i = g->i64;
-  LLVMTypeRef params[] = {p, p, p, p, i, p, i, i, g->f32, g->f32, p, p};
-  char *name = arena_printf(g->m->arena, "%s_train_step", g->m->name);
-  LLVMValueRef fn = new_function(g, name, params, 12);
-  LLVMValueRef a[CTX_FIELDS] = {0};
-  for (unsigned k = 0; k <= CTX_MOMENTUM; k++)
-    a[k] = LLVMGetParam(fn, k);
-  LLVMValueRef ctx = new_context(g, ct, a);
-  LLVMValueRef n = a[CTX_N], arena = a[CTX_ARENA];
-  for (int p = 0; p < nphases; p++)
-    run_chunks(g, phase_fns[p], ctx, n);
-  parallel_for(g, reduce_fn, ctx, cg_i64(g, REDUCE_SLICES));
-  sum_outputs(g, ct, ctx, cg_chunk_count(g, n), LLVMGetParam(fn, 10),
-              LLVMGetParam(fn, 11));
-  g->buf[BUF_PARAMS] = a[CTX_PARAMS];
-  g->buf[BUF_STATE] = a[CTX_STATE];
-  g->buf[BUF_ARENA] = arena;
-  g->step = a[CTX_STEP];
-  g->lr = a[CTX_LR];
-  g->momentum = a[CTX_MOMENTUM];
-  g->batch_n = n;
+  LLVMTypeRef params[] = {p, p, p, i, i, i, g->f32, g->f32};
+  char *name = arena_printf(g->m->arena, "%s_train_update", g->m->name);
+  LLVMValueRef fn = new_function(g, name, params, 8);
+  g->buf[BUF_PARAMS] = LLVMGetParam(fn, 0);
+  g->buf[BUF_STATE] = LLVMGetParam(fn, 1);
+  g->buf[BUF_ARENA] = LLVMGetParam(fn, 2);
+  g->batch_n = LLVMGetParam(fn, 3);
+  g->batch_chunks = LLVMGetParam(fn, 4);
+  g->step = LLVMGetParam(fn, 5);
+  g->lr = LLVMGetParam(fn, 6);
+  g->momentum = LLVMGetParam(fn, 7);
   g->chunk = cg_i64(g, 0);
   g->training = true;
   cg_call_kernels(g, updates);
@@ -578,9 +551,20 @@ static LLVMValueRef emit_infer(Cg *g) {
   a[CTX_PROBS] = LLVMGetParam(fn, 2);
   a[CTX_N] = LLVMGetParam(fn, 3);
   a[CTX_ARENA] = LLVMGetParam(fn, 4);
-  run_chunks(g, chunk_fn, new_context(g, ct, a), a[CTX_N]);
+  parallel_for(g, chunk_fn, new_context(g, ct, a),
+               infer_chunk_count(g, a[CTX_N]));
   finish_function(g);
   return fn;
+}
+
+/* The trainer's entry points and its descriptor. */
+static void emit_trainer(Cg *g) {
+  int nphases;
+  int *phase = chunk_phases(g->m, &nphases);
+  CgEntryPoints e = {.gradients = emit_gradients(g, phase, nphases),
+                     .update = emit_update(g), .infer = emit_infer(g),
+                     .phase = phase, .nphases = nphases};
+  cg_model_descriptor(g, &e);
 }
 
 /* ---- target, passes, output ---------------------------------------------- */
@@ -755,9 +739,7 @@ bool cg_emit(const Module *m, const CgOptions *o, CgBytes *out, Diag *d) {
   if (o->infer_name) {
     cg_inference_entries(&g, o);
   } else {
-    LLVMValueRef train = emit_train_step(&g);
-    LLVMValueRef infer = emit_infer(&g);
-    cg_model_descriptor(&g, train, infer);
+    emit_trainer(&g);
   }
   verify(&g);
   bool ok = optimise(&g, tm, o->opt_level, d) &&

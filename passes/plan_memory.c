@@ -8,8 +8,8 @@
  * Parameters and optimizer state are packed in creation order (floats, so
  * the runtime can address them as float arrays).
  *
- * The batch is cut into a fixed number of chunks (at most MAX_CHUNKS, of
- * chunk_images images each) that threads process independently; the arena
+ * The batch is cut into chunks (see choose_chunks), of at most
+ * chunk_images images each, that threads process independently; the arena
  * planned here is one chunk's, and the code generator lays out one per
  * chunk. Each activation or activation gradient holds the chunk's images,
  * [chunk_images][elems], aligned to 64 bytes; parameter gradients hold one
@@ -25,7 +25,9 @@
  * slice that fits. The model's output and the loss live to the end. */
 #include "passes.h"
 
-enum { ALIGN = 64, MAX_CHUNKS = 8 };
+#include "../runtime/cnnrt.h"
+
+enum { ALIGN = 64, MAX_CHUNKS = CNN_CHUNK_GROUP };
 
 static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -178,9 +180,17 @@ static void place_values(Module *m) {
   m->grads_bytes = m->train_arena_bytes - m->grads_offset;
 }
 
-/* chunks = min(batch, MAX_CHUNKS); chunk_images = ceil(batch / chunks) */
+/* A trainer cuts a step as cnnrt.h's cnn_chunks does, whatever its batch
+ * (so --accumulate's larger steps run slot by slot): a slot per chunk of
+ * a batch, each with room for CNN_CHUNK_IMAGES. Inference alone cuts a
+ * call into min(batch, MAX_CHUNKS) chunks of ceil(batch / chunks). */
 static void choose_chunks(Module *m) {
   int64_t batch = m->has_train ? m->train.batch : 1;
+  if (m->differentiated) {
+    m->chunks = cnn_chunks(batch);
+    m->chunk_images = CNN_CHUNK_IMAGES;
+    return;
+  }
   m->chunks = batch < MAX_CHUNKS ? batch : MAX_CHUNKS;
   m->chunk_images = (batch + m->chunks - 1) / m->chunks;
 }

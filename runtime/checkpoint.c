@@ -170,7 +170,9 @@ void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
                      CnnFingerprint *f) {
   snprintf(f->value[FP_MODEL], sizeof f->value[0], "%016" PRIx64,
            model_hash(m));
-  snprintf(f->value[FP_BATCH], sizeof f->value[0], "%" PRId64, o->batch);
+  /* --batch 50 --accumulate 2 takes the steps of --batch 100 */
+  snprintf(f->value[FP_BATCH], sizeof f->value[0], "%" PRId64,
+           o->batch * o->accumulate);
   snprintf(f->value[FP_SEED], sizeof f->value[0], "%" PRIu64, o->seed);
   exact(f->value[FP_LR], sizeof f->value[0], o->lr);
   if (o->limit > 0)

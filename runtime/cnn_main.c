@@ -46,13 +46,19 @@ static void print_plan(const CnnModel *m, const CnnOptions *o, CnnSplit split,
                        const CnnSet *test) {
   if (o->quiet)
     return;
-  char count[96], schedule[96], patience[48] = "";
+  char count[96], schedule[96], patience[48] = "", batch[80];
   cnn_schedule_text(m, o->lr, schedule, sizeof schedule);
   if (m->patience > 0)
     snprintf(patience, sizeof patience, ", patience %" PRId64, m->patience);
-  printf("model %s: %s; %s lr %g%s%s, batch %" PRId64 ", epochs %" PRId64
+  if (o->accumulate > 1)
+    snprintf(batch, sizeof batch, "%" PRId64 " x %" PRId64 " accumulated (%"
+             PRId64 " images an update)", o->batch, o->accumulate,
+             o->batch * o->accumulate);
+  else
+    snprintf(batch, sizeof batch, "%" PRId64, o->batch);
+  printf("model %s: %s; %s lr %g%s%s, batch %s, epochs %" PRId64
          "%s, seed %" PRIu64 "\n", m->name, counts(m, count, sizeof count),
-         optimizer_name(m), o->lr, schedule[0] ? " " : "", schedule, o->batch,
+         optimizer_name(m), o->lr, schedule[0] ? " " : "", schedule, batch,
          o->epochs, patience, o->seed);
   printf("train on %" PRId64 " images, validate on %" PRId64 ", test on %"
          PRId64 " (%s%s%s)\n", split.train, split.validation, test->count,

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define CNN_ABI_VERSION 4
+#define CNN_ABI_VERSION 5
 
 typedef enum CnnParamKind {
   CNN_PARAM_CONV_WEIGHT = 0,  /* [kh, kw, cin, cout] (HWIO) */
@@ -87,19 +87,72 @@ typedef struct CnnParam {
   int64_t dtype;      /* CnnDType */
 } CnnParam;
 
-/* Trains on images [n][h][w][c] (floats, pixel/255) with labels [n] (class
- * indices), n <= batch: forward, loss, backward, optimizer update of
- * `params` in place. `step` counts updates from 1 (Adam's bias correction)
- * and with `seed` keys the dropout masks. `lr` and `momentum` are this
- * step's (the schedule's): momentum is sgd's momentum, or adam's and
- * adamw's beta1 (which OneCycleLR cycles as it cycles sgd's momentum).
- * Adds the summed loss of the n images to *loss_sum and the number
- * classified right to *correct. */
-typedef void (*CnnTrainStepFn)(float *params, float *opt_state,
-                               const float *images, const int32_t *labels,
-                               int64_t n, void *arena, int64_t step,
-                               uint64_t seed, float lr, float momentum,
-                               double *loss_sum, int64_t *correct);
+/* ---- a training step: chunks, gradients, update -------------------------
+ *
+ * A step's n images (a batch, or --accumulate's K batches) are cut into
+ * cnn_chunks(n) chunks, dealt out evenly in order: chunk k holds
+ * cnn_chunk_first(n, k + 1) - cnn_chunk_first(n, k) images, at most
+ * CNN_CHUNK_IMAGES. The cut depends on n alone: not on the threads, the
+ * processes, nor the batch the model was compiled for, so chunk k's
+ * partial gradients are the same bits wherever and whenever it runs.
+ * CNN_CHUNK_GROUP chunks until the chunks would hold more than
+ * CNN_CHUNK_IMAGES images, then another CNN_CHUNK_GROUP, and so on. */
+enum { CNN_CHUNK_GROUP = 8, CNN_CHUNK_IMAGES = 8 };
+
+static inline int64_t cnn_chunks(int64_t n) {
+  int64_t per_group = (int64_t)CNN_CHUNK_GROUP * CNN_CHUNK_IMAGES;
+  int64_t chunks = CNN_CHUNK_GROUP * ((n + per_group - 1) / per_group);
+  return n < chunks ? n : chunks;
+}
+
+/* the index among the n images of chunk k's first (k = chunks: n) */
+static inline int64_t cnn_chunk_first(int64_t n, int64_t k) {
+  int64_t chunks = cnn_chunks(n);
+  if (chunks == 0)
+    return 0;
+  int64_t base = n / chunks, extra = n % chunks;
+  return k * base + (k < extra ? k : extra);
+}
+
+/* Runs phase `phase` (0 .. train_phases - 1) of the forward, loss and
+ * backward of chunks first .. first + count - 1 of a step of batch_n
+ * images in batch_chunks = cnn_chunks(batch_n) chunks, on the pool.
+ * bounds[i] is cnn_chunk_first(batch_n, first + i), for i = 0 .. count;
+ * images and labels hold images bounds[0] .. bounds[count] - 1 of the
+ * step (floats, pixel/255 or normalised by the model). Chunk first + i
+ * works in arena slot i, `arena` being the slot of chunk `first`: it
+ * writes its partial parameter gradients there (grads_offset, grads
+ * floats), and adds its summed loss to loss[i] and its count of images
+ * classified right to correct[i]. A phase of a chunk reads what earlier
+ * phases of every chunk of the step wrote in their slots (batchnorm's
+ * statistics: `exchanges` lists them), so all of a step's chunks are in
+ * consecutive slots when the model has more than one phase. `step`
+ * counts updates from 1 and keys the dropout masks with `seed`. */
+typedef void (*CnnGradientsFn)(const float *params, const float *images,
+                               const int32_t *labels, const int64_t *bounds,
+                               int64_t first, int64_t count, int64_t batch_n,
+                               int64_t batch_chunks, int64_t phase,
+                               void *arena, int64_t step, uint64_t seed,
+                               double *loss, int64_t *correct);
+
+/* The optimizer's update of `params` (and the buffers': batchnorm's
+ * running statistics) from the step's summed gradients in slot 0 of
+ * `arena` (and batchnorm's per-chunk statistics in slots 0 ..
+ * batch_chunks - 1). `lr` and `momentum` are this step's (the
+ * schedule's): momentum is sgd's momentum, or adam's and adamw's beta1
+ * (which OneCycleLR cycles as it cycles sgd's momentum). */
+typedef void (*CnnUpdateFn)(float *params, float *opt_state, void *arena,
+                            int64_t batch_n, int64_t batch_chunks,
+                            int64_t step, float lr, float momentum);
+
+/* A tensor that a later phase (or the update) reads in every chunk's
+ * slot: after `phase`, each slot's bytes [offset, offset + bytes) must be
+ * where every chunk can read them. */
+typedef struct CnnExchange {
+  int64_t phase;
+  int64_t offset;
+  int64_t bytes;
+} CnnExchange;
 
 /* Inference (no dropout) of n <= batch images: probs is [n][num_classes]. */
 typedef void (*CnnInferFn)(const float *params, const float *images,
@@ -118,8 +171,18 @@ typedef struct CnnModel {
    * the buffers follow */
   int64_t num_trainable;
   int64_t opt_state_floats; /* adam: 2 x num_trainable; sgd: num_trainable */
-  int64_t train_arena_bytes;
+  int64_t train_arena_bytes; /* chunk_slots x chunk_stride */
   int64_t infer_arena_bytes;
+  /* the training arena: chunk_slots slots of chunk_stride bytes, 64-byte
+   * aligned, each with room for CNN_CHUNK_IMAGES images and one copy of
+   * the parameter gradients at grads_offset (grads floats) */
+  int64_t chunk_slots;
+  int64_t chunk_stride;
+  int64_t grads_offset;
+  int64_t grads;
+  int64_t train_phases;
+  int64_t num_exchanges;
+  const CnnExchange *exchanges;
   /* the train block's values, defaults for the trainer's flags */
   int64_t optimizer; /* CnnOptimizerKind */
   double lr, momentum, beta1, beta2, eps;
@@ -149,7 +212,8 @@ typedef struct CnnModel {
   double schedule_max_lr;  /* onecycle: the peak */
   int64_t patience;      /* epochs without a better val_loss; 0: never stop */
   double label_smoothing; /* compiled into the loss: informative here */
-  CnnTrainStepFn train_step;
+  CnnGradientsFn gradients;
+  CnnUpdateFn update;
   CnnInferFn infer;
 } CnnModel;
 
@@ -161,6 +225,17 @@ extern const CnnModel cnn_model;
 static inline double cnn_compiled_momentum(const CnnModel *m) {
   return m->optimizer == CNN_OPT_SGD ? m->momentum : m->beta1;
 }
+
+/* One training step of this process alone over images [n][h][w][c] and
+ * labels [n] (n <= the compiled batch): the gradients, their sum and the
+ * update, as the trainer takes it. arena: train_arena_bytes, 64-byte
+ * aligned. Adds the n images' summed loss to *loss_sum and the number
+ * classified right to *correct. False (after a message on stderr) when
+ * out of memory. */
+bool cnn_train_step(const CnnModel *m, float *params, float *opt_state,
+                    const float *images, const int32_t *labels, int64_t n,
+                    void *arena, int64_t step, uint64_t seed, float lr,
+                    float momentum, double *loss_sum, int64_t *correct);
 
 /* Runs fn(ctx, 0) ... fn(ctx, count - 1) on the pool's threads and the
  * caller's, and returns when all are done. Generated code calls it with

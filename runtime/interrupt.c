@@ -13,6 +13,7 @@
 
 #include <signal.h>
 
+#include "comm.h"
 #include "tempfile.h"
 
 static volatile sig_atomic_t requested; /* the first signal, or 0 */
@@ -40,3 +41,10 @@ void cnn_interrupt_install(void) {
 }
 
 int cnn_interrupt_requested(void) { return requested; }
+
+/* Every rank's request, combined: a signal that reached any of them (all
+ * ranks call this at the same points, between steps). */
+int cnn_stop_requested(void) {
+  int sig = requested;
+  return cnn_comm_size() > 1 ? (int)cnn_comm_max(sig) : sig;
+}

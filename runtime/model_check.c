@@ -75,6 +75,27 @@ static bool check_params(const CnnModel *m) {
   return true;
 }
 
+/* the slots hold the compiled batch's chunks, the gradients lie inside a
+ * slot, and every exchanged tensor too */
+static bool chunks_hold_together(const CnnModel *m) {
+  if (m->chunk_slots < 1 || m->chunk_slots < cnn_chunks(m->batch) ||
+      m->chunk_stride < 1 || m->chunk_stride % 64 != 0 ||
+      m->chunk_slots > INT64_MAX / m->chunk_stride ||
+      m->train_arena_bytes < m->chunk_slots * m->chunk_stride ||
+      m->grads < 0 || m->grads_offset < 0 ||
+      m->grads_offset + 4 * m->grads > m->chunk_stride ||
+      m->grads_offset % 4 != 0 || m->train_phases < 1 ||
+      m->num_exchanges < 0 || (m->num_exchanges > 0 && !m->exchanges))
+    return false;
+  for (int64_t e = 0; e < m->num_exchanges; e++) {
+    const CnnExchange *x = &m->exchanges[e];
+    if (x->phase < 0 || x->phase >= m->train_phases || x->offset < 0 ||
+        x->bytes < 1 || x->offset + x->bytes > m->chunk_stride)
+      return false;
+  }
+  return true;
+}
+
 bool cnn_model_check(const CnnModel *m) {
   if (m->abi_version != CNN_ABI_VERSION) {
     cnn_error("the model was generated for runtime ABI %lld, this libcnnrt "
@@ -82,8 +103,10 @@ bool cnn_model_check(const CnnModel *m) {
               (long long)m->abi_version, CNN_ABI_VERSION);
     return false;
   }
-  if (!m->name || !m->train_step || !m->infer)
+  if (!m->name || !m->gradients || !m->update || !m->infer)
     return fail(m, "a missing name or function");
+  if (!chunks_hold_together(m))
+    return fail(m, "an arena layout that does not hold together");
   if (m->input_h < 1 || m->input_w < 1 || m->input_c < 1 ||
       m->num_classes < 1 || m->batch < 1)
     return fail(m, "an input size, class count or batch below 1");

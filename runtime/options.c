@@ -18,7 +18,7 @@
 #include "suggest.h"
 
 typedef enum FlagId {
-  F_DATA, F_EPOCHS, F_BATCH, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
+  F_DATA, F_EPOCHS, F_BATCH, F_ACCUMULATE, F_LR, F_SEED, F_THREADS, F_LIMIT, F_VALIDATION,
   F_SAVE, F_SAVE_BEST, F_LOG, F_CHECKPOINT, F_CHECKPOINT_EVERY, F_RESUME,
   F_INIT, F_QUIET, F_REPORT, F_PLOT,
   F_PREDICT, F_RESIZE, F_HELP
@@ -26,7 +26,7 @@ typedef enum FlagId {
 
 /* the flags that train: none of them goes with --predict */
 #define TRAINING_FLAGS                                                        \
-  (1u << F_EPOCHS | 1u << F_BATCH | 1u << F_LR | 1u << F_SEED |               \
+  (1u << F_EPOCHS | 1u << F_BATCH | 1u << F_ACCUMULATE | 1u << F_LR | 1u << F_SEED |               \
    1u << F_LIMIT | 1u << F_VALIDATION | 1u << F_SAVE | 1u << F_SAVE_BEST |    \
    1u << F_LOG | 1u << F_CHECKPOINT | 1u << F_CHECKPOINT_EVERY |              \
    1u << F_RESUME | 1u << F_QUIET | 1u << F_REPORT | 1u << F_PLOT)
@@ -43,6 +43,8 @@ static const Flag FLAGS[] = {
    "the data folder (with --predict: of the class names, if any)"},
   {F_EPOCHS, "epochs", "N", "passes over the training images"},
   {F_BATCH, "batch", "N", "images per step"},
+  {F_ACCUMULATE, "accumulate", "K",
+   "K batches per update: bit for bit one batch K times as large"},
   {F_LR, "lr", "X", "learning rate (scales the whole schedule)"},
   {F_SEED, "seed", "N", "seed of initialisation, shuffling and dropout"},
   {F_THREADS, "threads", "N", "threads that run the batch's chunks; 0: one per core"},
@@ -75,7 +77,7 @@ static const Flag FLAGS[] = {
   {F_HELP, "help", NULL, "print this help and exit"},
 };
 enum { NUM_FLAGS = sizeof FLAGS / sizeof FLAGS[0], MAX_EPOCHS = 1 << 20, /* as the .cnn allows */
-       MAX_THREADS = 4096 };
+       MAX_THREADS = 4096, MAX_ACCUMULATE = 1 << 16 };
 
 /* --- numbers ------------------------------------------------------------- */
 
@@ -186,6 +188,8 @@ static bool apply(const CnnModel *m, const Flag *f, const char *v,
   case F_DATA: return parse_text(f, v, &o->data);
   case F_EPOCHS: return parse_int(f, v, 0, MAX_EPOCHS, &o->epochs);
   case F_BATCH: return parse_batch(m, f, v, &o->batch);
+  case F_ACCUMULATE:
+    return parse_int(f, v, 1, MAX_ACCUMULATE, &o->accumulate);
   case F_LR: return parse_positive(f, v, &o->lr);
   case F_SEED: return parse_u64(f, v, &o->seed);
   case F_THREADS: return parse_int(f, v, 0, MAX_THREADS, &o->threads);
@@ -255,7 +259,8 @@ static bool unknown_flag(const char *arg, size_t len) {
 
 static void set_defaults(const CnnModel *m, CnnOptions *o) {
   *o = (CnnOptions){
-    .data = m->data, .epochs = m->epochs, .batch = m->batch, .threads = 0,
+    .data = m->data, .epochs = m->epochs, .batch = m->batch,
+    .accumulate = 1, .threads = 0,
     .limit = -1, .validation = m->validation,
     .validation_frac = m->validation_frac, .lr = m->lr,
     .seed = (uint64_t)m->seed,
@@ -387,6 +392,7 @@ static void show_default(const CnnModel *m, FlagId id, char *buf, size_t n) {
   switch (id) {
   case F_DATA: snprintf(buf, n, "%s", m->data ? m->data : "none"); break;
   case F_EPOCHS: snprintf(buf, n, "%" PRId64, m->epochs); break;
+  case F_ACCUMULATE: snprintf(buf, n, "1"); break;
   case F_BATCH:
     snprintf(buf, n, "%" PRId64 ", also the most it was compiled for", m->batch);
     break;

@@ -118,7 +118,12 @@ static bool same_run(const Resume *c, const StMeta *meta, int n) {
     const char *was = st_meta(meta, n, cnn_fingerprint_key[k]);
     if (was && strcmp(was, c->f->value[k]) == 0)
       continue;
-    if (k == FP_DATA)
+    if (k == FP_BATCH)
+      cnn_error("--resume %s: updates of %s images (--batch, times "
+                "--accumulate), but the checkpoint was written with updates "
+                "of %s; the run would not continue the same way", c->path,
+                c->f->value[k], was ? was : "?");
+    else if (k == FP_DATA)
       cnn_error("--resume %s: --data %s holds other images (%s) than the "
                 "checkpoint's run (%s); the run would not continue the same "
                 "way", c->path, c->data, c->f->value[k], was ? was : "?");

@@ -62,6 +62,7 @@ typedef struct CnnOptions {
   const char *init;   /* weights to start from, or NULL */
   int64_t epochs;
   int64_t batch;      /* <= the model's batch */
+  int64_t accumulate; /* batches per update (--accumulate) */
   int64_t threads;    /* 0: as many as there are cores */
   int64_t limit;      /* first training images used; -1: all */
   int64_t validation; /* images held out, when validation_frac == 0 */
@@ -236,6 +237,62 @@ typedef struct CnnAugment {
 void cnn_gather(const CnnSet *s, const int64_t *order, int64_t first,
                 int64_t n, const CnnAugment *aug, float *images,
                 int32_t *labels);
+
+/* --- gradsum.c: the fixed order of a step's gradient sum ------------------ */
+typedef struct CnnNode {
+  int64_t lo, hi; /* the chunks [lo, hi) */
+} CnnNode;
+
+/* Appends to out[count ..] the largest subtrees of tree node [lo, hi)
+ * that lie within chunks [a, b), in chunk order; returns the new count. */
+int64_t cnn_tree_pieces(int64_t lo, int64_t hi, int64_t a, int64_t b,
+                        CnnNode *out, int64_t count);
+/* Where node [lo, hi) splits: the first chunk of its right subtree. */
+int64_t cnn_tree_split(int64_t lo, int64_t hi);
+/* Whether [lo, hi) is a node of the tree over c chunks. */
+bool cnn_tree_has_node(int64_t c, int64_t lo, int64_t hi);
+
+/* Slots of gradients: chunk k's at slot0 + (k - first) * stride floats. */
+typedef struct CnnTreeSum {
+  float *slot0;
+  int64_t stride;
+  int64_t first;
+  const CnnNode *pieces; /* nodes whose sums are in their slots already */
+  int64_t npieces;
+} CnnTreeSum;
+
+/* Node [lo, hi)'s sum into chunk lo's slot, floats [from, to): from the
+ * pieces and single chunks, as the tree adds them. */
+void cnn_tree_sum(const CnnTreeSum *t, int64_t lo, int64_t hi, int64_t from,
+                  int64_t to);
+
+/* --- step.c: one training step over the processes ---------------------- */
+/* images first .. first + count - 1 of the step, as the model reads them */
+typedef void (*CnnGatherFn)(void *ctx, int64_t first, int64_t count,
+                            float *images, int32_t *labels);
+
+typedef struct CnnStepArgs {
+  float *params, *opt_state;
+  void *arena;         /* train_arena_bytes */
+  int64_t n;           /* the step's images */
+  CnnGatherFn gather;
+  void *gather_ctx;
+  int64_t step;        /* from 1 */
+  uint64_t seed;
+  float lr, momentum;
+  double *loss_sum;    /* += the step's, in chunk order */
+  int64_t *correct;
+} CnnStepArgs;
+
+typedef struct CnnStepper CnnStepper;
+/* Ready for steps of up to `most` images; NULL after an error (the model
+ * cannot take such steps, or out of memory). Collective buffers are
+ * sized for cnn_comm_size() processes. */
+CnnStepper *cnn_stepper_create(const CnnModel *m, int64_t most,
+                               int64_t pixels);
+void cnn_stepper_free(CnnStepper *s);
+/* One step, on every process of the job alike (collective). */
+void cnn_step(CnnStepper *s, const CnnStepArgs *a);
 
 /* --- init.c ------------------------------------------------------------------ */
 void cnn_init_params(const CnnModel *m, uint64_t seed, float *params);
@@ -444,6 +501,8 @@ bool cnn_read_weights(const CnnModel *m, const char *path, float *params);
 /* --- interrupt.c: SIGINT and SIGTERM as a request to stop ------------------ */
 void cnn_interrupt_install(void);
 int cnn_interrupt_requested(void); /* the signal, or 0 */
+/* the same over every process of the job (collective) */
+int cnn_stop_requested(void);
 
 /* --- train.c ----------------------------------------------------------------- */
 typedef struct CnnTrainer CnnTrainer;

@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comm.h"
+
 struct CnnTrainer {
   const CnnModel *m;
   const CnnOptions *o;
@@ -40,6 +42,7 @@ struct CnnTrainer {
   CnnSplit split;
   float *params, *opt_state;
   CnnEvalBuffers buf; /* the arena and one batch, shared with evaluation */
+  CnnStepper *stepper;
   int64_t *order;     /* this epoch's training images */
   CnnRunState run;
   CnnProgress progress;
@@ -61,6 +64,11 @@ static void *alloc_array(int64_t count, size_t size, bool *ok) {
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
+/* the images of an update: --accumulate's batches */
+static int64_t step_images(const CnnTrainer *t) {
+  return t->o->batch * t->o->accumulate;
+}
+
 static bool allocate(CnnTrainer *t) {
   const CnnModel *m = t->m;
   bool ok = true;
@@ -76,11 +84,13 @@ static bool allocate(CnnTrainer *t) {
     cnn_error("out of memory");
   t->buf.arena = ok ? cnn_arena_create(max64(m->train_arena_bytes,
                                              m->infer_arena_bytes)) : NULL;
-  return t->buf.arena != NULL;
+  t->stepper = t->buf.arena ? cnn_stepper_create(m, step_images(t),
+                                                 t->train->pixels) : NULL;
+  return t->stepper != NULL;
 }
 
 static int64_t steps_per_epoch(const CnnTrainer *t) {
-  return (t->split.train + t->o->batch - 1) / t->o->batch;
+  return (t->split.train + step_images(t) - 1) / step_images(t);
 }
 
 /* --resume's state, --init's weights, or Keras' initialisation */
@@ -91,7 +101,8 @@ static bool starting_point(CnnTrainer *t) {
   t->run.best_val_accuracy = -1;
   if (o->resume) {
     int64_t steps = steps_per_epoch(t);
-    CnnRunShape shape = {steps, o->batch, t->split.train, o->epochs, o->data};
+    CnnRunShape shape = {steps, step_images(t), t->split.train, o->epochs,
+                         o->data};
     return cnn_read_checkpoint(t->m, &t->fingerprint, &shape, o->resume,
                                t->params, t->opt_state, &t->run);
   }
@@ -113,7 +124,7 @@ CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
   t->schedule = (CnnScheduleRun){o->lr, o->epochs, steps_per_epoch(t)};
   cnn_fingerprint(m, o, train, test, &t->fingerprint);
   bool ok = allocate(t) && starting_point(t);
-  if (ok && o->checkpoint)
+  if (ok && o->checkpoint && cnn_comm_rank() == 0) /* rank 0 writes */
     ok = (t->checkpoint = cnn_checkpoint_saver(m, t->params, t->opt_state,
                                                t->run.rows_cap)) != NULL;
   if (ok && o->save_best)
@@ -138,22 +149,37 @@ void cnn_trainer_free(CnnTrainer *t) {
   free(t->run.rows);
   cnn_saver_free(t->checkpoint);
   cnn_saver_free(t->best);
+  cnn_stepper_free(t->stepper);
   cnn_arena_free(t->buf.arena);
   free(t);
 }
 
-/* one call of the generated step on images order[at .. at+n) */
+typedef struct BatchGather {
+  const CnnTrainer *t;
+  int64_t at; /* the step's first image in this epoch's order */
+  CnnAugment aug;
+} BatchGather;
+
+static void gather_batch(void *ctx, int64_t first, int64_t count,
+                         float *images, int32_t *labels) {
+  const BatchGather *b = ctx;
+  cnn_gather(b->t->train, b->t->order, b->at + first, count, &b->aug, images,
+             labels);
+}
+
+/* one step on images order[at .. at+n) */
 static void train_batch(CnnTrainer *t, int64_t at, int64_t n) {
   const CnnModel *m = t->m;
   CnnRunState *r = &t->run;
-  CnnAugment aug = {.shift = m->augment_shift, .flip = m->augment_flip != 0,
-                    .seed = t->o->seed, .epoch = r->epoch};
-  cnn_gather(t->train, t->order, at, n, &aug, t->buf.images, t->buf.labels);
+  BatchGather g = {t, at, {.shift = m->augment_shift,
+                           .flip = m->augment_flip != 0, .seed = t->o->seed,
+                           .epoch = r->epoch}};
   CnnRate rate = cnn_schedule_rate(m, &t->schedule, r->step);
   r->step++;
-  m->train_step(t->params, t->opt_state, t->buf.images, t->buf.labels, n,
-                t->buf.arena, r->step, t->o->seed, (float)rate.lr,
-                (float)rate.momentum, &r->loss_sum, &r->correct);
+  CnnStepArgs a = {t->params, t->opt_state, t->buf.arena, n, gather_batch,
+                   &g, r->step, t->o->seed, (float)rate.lr,
+                   (float)rate.momentum, &r->loss_sum, &r->correct};
+  cnn_step(t->stepper, &a);
   r->epoch_steps++;
   r->images += n;
 }
@@ -238,16 +264,18 @@ static bool every_n_steps(const CnnTrainer *t) {
 
 typedef enum Outcome { GO_ON, FAILED, STOPPED } Outcome;
 
-/* A signal asked to stop: the state is saved first (see interrupt.c). */
+/* A signal asked to stop: the state is saved first (see interrupt.c). In
+ * a job of several processes, all stop at the step where any was asked
+ * (the signal may reach them at different steps). */
 static Outcome stop_if_asked(CnnTrainer *t) {
-  if (!cnn_interrupt_requested())
+  if (!cnn_stop_requested())
     return GO_ON;
   write_checkpoint(t);
   return STOPPED;
 }
 
 static Outcome train_steps(CnnTrainer *t, CnnEpochStats *s, double start) {
-  int64_t batch = t->o->batch, count = t->split.train;
+  int64_t batch = step_images(t), count = t->split.train;
   for (int64_t at = t->run.epoch_steps * batch; at < count; at += batch) {
     train_batch(t, at, count - at < batch ? count - at : batch);
     t->run.train_seconds = cnn_seconds() - start;
@@ -374,7 +402,7 @@ int cnn_trainer_run(CnnTrainer *t, CnnLog *log) {
     if (out == FAILED)
       return -1;
     if (out == STOPPED)
-      return cnn_interrupt_requested();
+      return cnn_stop_requested();
     if (stopped_early(t))
       return 0;
   }

@@ -73,7 +73,7 @@ int main(void) {
     int64_t correct[2] = {0, 0};
     Side *s[2] = {&fast, &ref};
     for (int k = 0; k < 2; k++)
-      s[k]->m->train_step(s[k]->params, s[k]->state, x, labels, n,
+      cnn_train_step(s[k]->m, s[k]->params, s[k]->state, x, labels, n,
                           s[k]->arena, step, 5, 0.1f, (float)cnn_compiled_momentum(m),
                           &loss[k], &correct[k]);
     train = fmax(train, worst_diff(fast.params, ref.params, m->num_params));

@@ -45,7 +45,7 @@ typedef struct Run {
 static double loss_at(Run *r, float lr) {
   double loss = 0;
   int64_t correct = 0;
-  r->m->train_step(r->params, r->state, r->images, r->labels, r->n, r->arena,
+  cnn_train_step(r->m, r->params, r->state, r->images, r->labels, r->n, r->arena,
                    7, 42, lr, (float)cnn_compiled_momentum(r->m), &loss, &correct);
   return loss / (double)r->n;
 }

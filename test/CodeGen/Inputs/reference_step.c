@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
   for (int64_t step = 1; step <= 2; step++) {
     double loss = 0, ref_loss = 0;
     int64_t correct = 0;
-    md->train_step(buf, state, &x[0][0], labels, B, arena, step, 99,
+    cnn_train_step(md, buf, state, &x[0][0], labels, B, arena, step, 99,
                    (float)lr, (float)cnn_compiled_momentum(md), &loss, &correct);
     memset(&g, 0, sizeof g);
     for (int b = 0; b < B; b++)

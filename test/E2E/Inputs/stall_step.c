@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static CnnTrainStepFn real_step;
+static CnnUpdateFn real_step;
 static int64_t stall_at;
 
 static void touch(const char *path) {
@@ -60,12 +60,10 @@ static void stall(void) {
     nap();
 }
 
-static void step(float *params, float *opt_state, const float *images,
-                 const int32_t *labels, int64_t n, void *arena, int64_t at,
-                 uint64_t seed, float lr, float momentum, double *loss_sum,
-                 int64_t *correct) {
-  real_step(params, opt_state, images, labels, n, arena, at, seed, lr,
-            momentum, loss_sum, correct);
+static void step(float *params, float *opt_state, void *arena,
+                 int64_t batch_n, int64_t batch_chunks, int64_t at, float lr,
+                 float momentum) {
+  real_step(params, opt_state, arena, batch_n, batch_chunks, at, lr, momentum);
   if (at == stall_at)
     stall();
 }
@@ -74,7 +72,7 @@ int main(int argc, char **argv) {
   CnnModel m = cnn_model;
   const char *at = getenv("STALL_STEP");
   stall_at = at ? atoll(at) : -1;
-  real_step = m.train_step;
-  m.train_step = step;
+  real_step = m.update;
+  m.update = step;
   return cnn_main(&m, argc, argv);
 }

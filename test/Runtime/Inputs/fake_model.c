@@ -45,6 +45,11 @@ static const CnnParam PARAMS[] = {
   {"dense_1.bias", CNN_PARAM_VECTOR, 1, {K}, OFF_DB, K, 0, 0, 0, 0, 0, CNN_INIT_ZEROS, 1, CNN_F32},
 };
 
+/* cnn_chunks(FAKE_BATCH), as a constant: the arena's slots */
+#define GROUP_IMAGES (CNN_CHUNK_GROUP * CNN_CHUNK_IMAGES)
+#define GROUPS_CHUNKS (CNN_CHUNK_GROUP * ((FAKE_BATCH + GROUP_IMAGES - 1) / GROUP_IMAGES))
+#define SLOTS (FAKE_BATCH < GROUPS_CHUNKS ? FAKE_BATCH : GROUPS_CHUNKS)
+
 static void fail(const char *what) {
   fprintf(stderr, "fake_model: contract broken: %s\n", what);
   abort();
@@ -139,8 +144,8 @@ static void police(const float *images, const int32_t *labels, int64_t n,
                    const void *arena) {
   if ((size_t)arena % 64)
     fail("arena not 64-byte aligned");
-  if (n < 1 || n > FAKE_BATCH)
-    fail("n outside 1..batch");
+  if (n < 1 || n > SLOTS * CNN_CHUNK_IMAGES)
+    fail("n outside 1..the slots' images");
   for (int64_t i = 0; i < n * H * W; i++)
     if (!(images[i] >= 0 && images[i] <= 1))
       fail("pixel outside [0, 1]");
@@ -149,29 +154,52 @@ static void police(const float *images, const int32_t *labels, int64_t n,
       fail("label out of range");
 }
 
-static void train_step(float *params, float *opt_state, const float *images,
-                       const int32_t *labels, int64_t n, void *arena,
-                       int64_t step, uint64_t seed, float lr, float momentum,
-                       double *loss_sum,
-                       int64_t *correct) {
-  (void)momentum; /* its Adam keeps its own beta1 */
-  static int64_t last_step;
+/* one slot: the gradients first, then the forward's scratch */
+enum { SLOT_FLOATS = NPARAMS + 2 * FEAT + K,
+       SLOT_BYTES = (SLOT_FLOATS * 4 + 63) / 64 * 64 };
+
+static void gradients(const float *params, const float *images,
+                      const int32_t *labels, const int64_t *bounds,
+                      int64_t first, int64_t count, int64_t batch_n,
+                      int64_t batch_chunks, int64_t phase, void *arena,
+                      int64_t step, uint64_t seed, double *loss,
+                      int64_t *correct) {
   (void)seed;
-  police(images, labels, n, arena);
+  (void)step;
+  if (phase != 0 || batch_chunks != cnn_chunks(batch_n) || first < 0 ||
+      first + count > batch_chunks)
+    fail("a phase or chunk outside the step");
+  for (int64_t i = 0; i <= count; i++)
+    if (bounds[i] != cnn_chunk_first(batch_n, first + i))
+      fail("chunk bounds are not cnn_chunk_first's");
+  police(images, labels, bounds[count] - bounds[0], arena);
+  for (int64_t i = 0; i < count; i++) {
+    float *g = (float *)arena + i * (SLOT_BYTES / 4);
+    float *feat = g + NPARAMS, *dfeat = feat + FEAT, *probs = dfeat + FEAT;
+    memset(g, 0, NPARAMS * sizeof *g);
+    for (int64_t b = bounds[i]; b < bounds[i + 1]; b++) {
+      const float *img = images + (b - bounds[0]) * H * W;
+      int32_t label = labels[b - bounds[0]];
+      conv(params, img, feat);
+      loss[i] += dense_softmax(params, feat, probs, label);
+      correct[i] += argmax(probs) == label;
+      backward(params, img, feat, probs, label, batch_n, g, dfeat);
+    }
+  }
+}
+
+static void update(float *params, float *opt_state, void *arena,
+                   int64_t batch_n, int64_t batch_chunks, int64_t step,
+                   float lr, float momentum) {
+  (void)momentum; /* its Adam keeps its own beta1 */
+  (void)batch_n;
+  (void)batch_chunks;
+  static int64_t last_step;
   /* a resumed run starts at its checkpoint's step, then counts on */
   if (last_step && step != last_step + 1)
     fail("steps do not count 1, 2, 3...");
   last_step = step;
-  float *g = arena, *feat = g + NPARAMS, *dfeat = feat + FEAT, *probs = dfeat + FEAT;
-  memset(g, 0, NPARAMS * sizeof *g);
-  for (int64_t b = 0; b < n; b++) {
-    const float *img = images + b * H * W;
-    conv(params, img, feat);
-    *loss_sum += dense_softmax(params, feat, probs, labels[b]);
-    *correct += argmax(probs) == labels[b];
-    backward(params, img, feat, probs, labels[b], n, g, dfeat);
-  }
-  adam(params, opt_state, g, step, lr);
+  adam(params, opt_state, arena, step, lr);
 }
 
 static void infer(const float *params, const float *images, float *probs,
@@ -195,8 +223,13 @@ const CnnModel cnn_model = {
   .num_param_tensors = sizeof PARAMS / sizeof PARAMS[0],
   .params = PARAMS,
   .opt_state_floats = 2 * NPARAMS,
-  .train_arena_bytes = (NPARAMS + 2 * FEAT + K) * sizeof(float),
+  .train_arena_bytes = SLOTS * SLOT_BYTES,
   .infer_arena_bytes = FEAT * sizeof(float),
+  .chunk_slots = SLOTS,
+  .chunk_stride = SLOT_BYTES,
+  .grads_offset = 0,
+  .grads = NPARAMS,
+  .train_phases = 1,
   .optimizer = CNN_OPT_ADAM,
   .lr = 0.005, .momentum = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-7,
   .epochs = 3,
@@ -204,6 +237,7 @@ const CnnModel cnn_model = {
   .validation = 100,
   .validation_frac = 0,
   .data = FAKE_DATA,
-  .train_step = train_step,
+  .gradients = gradients,
+  .update = update,
   .infer = infer,
 };
