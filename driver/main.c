@@ -33,6 +33,7 @@ typedef struct Options {
   const char *output;
   bool summary, print_ir, list_passes;
   bool infer;              /* an inference object and header */
+  bool mpi;                /* a trainer linked with Open MPI */
   const char *weights;     /* --weights FILE.safetensors */
   const char *name;        /* --name: the entry points' prefix */
   PipelineOptions pipeline;
@@ -64,6 +65,9 @@ static void usage(FILE *out) {
       "                        model's name)\n"
       "  --reference           plain loop-nest kernels only (slow; the\n"
       "                        yardstick the fast kernels are tested against)\n"
+      "  --mpi                 a trainer that runs as the processes of an\n"
+      "                        Open MPI job (mpirun -np N ./train), with the\n"
+      "                        same weights at any N; alone, a plain trainer\n"
       "inspection:\n"
       "  --summary             print the layers, output shapes and parameter\n"
       "                        counts, forward FLOPs and activation bytes\n"
@@ -83,7 +87,7 @@ static void usage(FILE *out) {
 static const char *const known_flags[] = {
     "--summary", "--print-ir", "--print-after=", "--passes=", "--list-passes",
     "--help", "--version", "--emit=", "--target=", "--cpu=", "--reference",
-    "--infer", "--weights=", "--name="};
+    "--infer", "--weights=", "--name=", "--mpi"};
 enum { NFLAGS = sizeof known_flags / sizeof known_flags[0] };
 
 static bool unknown_flag(Diag *d, const char *arg) {
@@ -148,6 +152,8 @@ static bool parse_codegen_arg(const char *a, int argc, char **argv, int *i,
     o->cg.reference = true;
   } else if (!strcmp(a, "--infer")) {
     o->infer = true;
+  } else if (!strcmp(a, "--mpi")) {
+    o->mpi = true;
   } else if ((v = flag_value(a, "--weights="))) {
     o->weights = v;
   } else if ((v = flag_value(a, "--name="))) {
@@ -301,6 +307,11 @@ static bool valid_c_name(const char *s) {
 
 static bool generate_inference(Options *o, Module *m, Diag *d, Arena *a) {
   const char *name = o->name ? o->name : m->name;
+  if (o->mpi) {
+    diag_tool_error(d, "--mpi makes a trainer; an inference object (--infer) "
+                    "runs in one process");
+    return false;
+  }
   if (!valid_c_name(name)) {
     diag_tool_error(d, "--name=%s: not a C identifier", name);
     return false;
@@ -379,7 +390,7 @@ static bool build_trainer(const Options *o, Module *m, const char *out,
   }
   Output object = {obj, {0}, 0666}, trainer = {out, {0}, 0777};
   bool ok = cg_emit(m, &o->cg, &object.bytes, d) &&
-            write_outputs(&object, 1, d) && link_trainer(obj, exe, d) &&
+            write_outputs(&object, 1, d) && link_trainer(obj, exe, o->mpi, d) &&
             read_back(exe, &trainer.bytes, d) && write_outputs(&trainer, 1, d);
   tempfile_remove(obj);
   tempfile_remove(exe);
@@ -396,6 +407,11 @@ static bool generate(const Options *o, Module *m, Diag *d, Arena *a) {
   }
   if (o->weights || o->name) {
     diag_tool_error(d, "--weights and --name go with --infer");
+    return false;
+  }
+  if (o->mpi && o->cg.emit != EMIT_EXE) {
+    diag_tool_error(d, "--mpi links a trainer (--emit=exe); an object links "
+                    "with libcnnrt_mpi.a and mpicc by hand");
     return false;
   }
   const char *out = o->output ? o->output : default_output(o, d, a);

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "comm.h"
 #include "tempfile.h"
 
 /* The elements of the trainable parameters, or of the buffers (running
@@ -98,7 +99,8 @@ static bool report(const CnnOptions *o, const CnnReport *r) {
     return true;
   if (!o->quiet)
     cnn_report_print(r, stdout);
-  return !o->report || cnn_report_write(r, o->report);
+  return !o->report || cnn_comm_rank() != 0 ||
+         cnn_report_write(r, o->report);
 }
 
 static bool test_and_save(const CnnModel *m, const CnnOptions *o,
@@ -110,7 +112,7 @@ static bool test_and_save(const CnnModel *m, const CnnOptions *o,
     printf("test: loss %.4f acc %.4f (%" PRId64 " images, %.1fs)\n",
            score.loss, score.accuracy, test->count, cnn_seconds() - start);
   bool reported = report(o, r);
-  if (o->save && !save(m, o, t, saver, score.accuracy))
+  if (saver && !save(m, o, t, saver, score.accuracy)) /* rank 0's */
     return false;
   printf("test_acc: %.4f\n", score.accuracy);
   return reported;
@@ -120,8 +122,11 @@ static bool test_and_save(const CnnModel *m, const CnnOptions *o,
  * the status a shell expects of a program a signal ended */
 static int stopped(const CnnOptions *o, const CnnTrainer *t, int sig) {
   const CnnRunState *r = cnn_trainer_state(t);
-  const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+  const char *name = sig == SIGINT ? "SIGINT"
+                     : sig == SIGUSR1 ? "SIGUSR1" : "SIGTERM";
   fflush(stdout);
+  if (cnn_comm_rank() != 0) /* rank 0 says it for the job */
+    return 128 + sig;
   if (cnn_trainer_checkpoint_current(t))
     fprintf(stderr, "\ncnnrt: stopped by %s at epoch %" PRId64 ", step %"
             PRId64 " of the run; the training state is in %s (continue with "
@@ -170,12 +175,15 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   }
   CnnReport r = {m->num_classes, confusion, &data->names};
   CnnTrainer *t = cnn_trainer_create(m, o, train, test, split);
-  CnnSaver *saver = t && o->save ? cnn_weights_saver(m, cnn_trainer_params(t))
-                                 : NULL;
-  CnnLog *log = t && o->log ? cnn_log_create(o->log, cnn_trainer_state(t)->rows)
-                            : NULL;
-  bool ok = t && (saver || !o->save) && (log || !o->log);
-  if (ok && o->plot) /* at once: the axes (and a resumed run's epochs) */
+  /* in a job of several processes rank 0 alone writes the files */
+  bool writer = cnn_comm_rank() == 0;
+  CnnSaver *saver = t && o->save && writer
+                        ? cnn_weights_saver(m, cnn_trainer_params(t)) : NULL;
+  CnnLog *log = t && o->log && writer
+                    ? cnn_log_create(o->log, cnn_trainer_state(t)->rows) : NULL;
+  bool ok = t && (saver || !o->save || !writer) && (log || !o->log || !writer);
+  ok = cnn_job_ready(ok); /* every process, before the first step */
+  if (ok && o->plot && writer) /* at once: the axes (a resumed run's too) */
     cnn_plot_write(o->plot, m->name, o->epochs, cnn_trainer_state(t)->rows);
   if (ok)
     print_plan(m, o, split, test);
@@ -184,7 +192,7 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
     /* training is over and its state saved: from here a signal ends the
      * run at once (removing temporaries), as without --checkpoint */
     tempfile_install_cleanup();
-    run = cnn_interrupt_requested(); /* one that came in between */
+    run = cnn_stop_requested(); /* one that came in between */
   }
   if (run == 0)
     validate(o, t, split);
@@ -205,21 +213,28 @@ static int run(const CnnModel *m, const CnnOptions *o) {
   CnnData data;
   if (!cnn_data_load(o->data, m, &data))
     return 1;
-  if (o->checkpoint)
+  if (cnn_comm_size() > 1)
+    cnn_interrupt_install_job(o->checkpoint != NULL);
+  else if (o->checkpoint)
     cnn_interrupt_install();
   int status = train_and_test(m, o, &data);
   cnn_data_free(&data);
   return status;
 }
 
-int cnn_main(const CnnModel *m, int argc, char **argv) {
-  cnn_guard_std_streams();
+/* the default --threads: the cores, shared by the job's processes here */
+static int default_threads(void) {
+  int threads = cnn_available_cores() / cnn_comm_local_size();
+  return threads > 1 ? threads : 1;
+}
+
+static int trainer_main(const CnnModel *m, int argc, char **argv) {
   CnnOptions o;
   if (!cnn_model_check(m) || !cnn_options_parse(m, argc, argv, &o))
     return 1;
   if (o.help)
     return cnn_stdout_ok() ? 0 : 1;
-  int threads = o.threads ? (int)o.threads : cnn_available_cores();
+  int threads = o.threads ? (int)o.threads : default_threads();
   if (!cnn_set_threads(threads)) {
     fprintf(stderr, "cnnrt: error: cannot start %d threads\n", threads);
     return 1;
@@ -227,4 +242,14 @@ int cnn_main(const CnnModel *m, int argc, char **argv) {
   /* --predict: classify image files, with no data loaded and no training */
   int status = o.predict ? cnn_predict(m, &o) : run(m, &o);
   return !cnn_stdout_ok() && status == 0 ? 1 : status;
+}
+
+int cnn_main(const CnnModel *m, int argc, char **argv) {
+  cnn_guard_std_streams();
+  if (!cnn_comm_start(&argc, &argv))
+    return 1;
+  cnn_job_begin();
+  int status = trainer_main(m, argc, argv);
+  cnn_job_end(status);
+  return status;
 }

@@ -12,6 +12,8 @@
 #include "runtime.h"
 
 #include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "comm.h"
 #include "tempfile.h"
@@ -28,16 +30,53 @@ static void on_signal(int sig) {
   raise(sig);
 }
 
-void cnn_interrupt_install(void) {
-  static const int sigs[] = {SIGINT, SIGTERM};
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-    struct sigaction old, sa = {0};
-    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-      continue; /* nohup, a background job: stays ignored */
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(sigs[i], &sa, NULL);
+/* A process of an MPI job without --checkpoint, which mpirun ends with
+ * SIGTERM when another process ended or the job was interrupted: it says
+ * why it stops, which the default action would not. */
+static char job_end_text[160];
+static size_t job_end_len;
+
+static void on_job_end(int sig) {
+  if (write(STDERR_FILENO, job_end_text, job_end_len) < 0) {
+    /* nothing left to tell it with */
   }
+  tempfile_remove_all();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void handle(int sig, void (*fn)(int)) {
+  struct sigaction old, sa = {0};
+  if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+    return; /* nohup, a background job: stays ignored */
+  sa.sa_handler = fn;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
+void cnn_interrupt_install(void) {
+  handle(SIGINT, on_signal);
+  handle(SIGTERM, on_signal);
+  handle(SIGUSR1, on_signal);
+}
+
+/* In a job, SIGUSR1 (which mpirun forwards as it is, where it turns
+ * Ctrl-C into SIGTERM and a SIGKILL a second later) always asks for a
+ * stop at the next step; SIGINT and SIGTERM too with --checkpoint, else
+ * they end the process at once, with a word. */
+void cnn_interrupt_install_job(bool checkpoint) {
+  if (checkpoint) {
+    cnn_interrupt_install();
+    return;
+  }
+  int n = snprintf(job_end_text, sizeof job_end_text,
+                   "cnnrt: error: rank %d: ended by a signal (mpirun ends "
+                   "the job when one of its processes ends, or when it is "
+                   "interrupted)\n", cnn_comm_rank());
+  job_end_len = n > 0 && (size_t)n < sizeof job_end_text ? (size_t)n : 0;
+  handle(SIGINT, on_job_end);
+  handle(SIGTERM, on_job_end);
+  handle(SIGUSR1, on_signal);
 }
 
 int cnn_interrupt_requested(void) { return requested; }

@@ -26,6 +26,9 @@
 #define CNN_PRINTF(f, a)
 #endif
 void cnn_error(const char *fmt, ...) CNN_PRINTF(1, 2);
+/* from now on, keep cnn_error's messages; release: print them or not */
+void cnn_error_hold(void);
+void cnn_error_release(bool print);
 /* malloc'd printf; NULL (after an error message) when out of memory */
 char *cnn_format(const char *fmt, ...) CNN_PRINTF(1, 2);
 
@@ -498,9 +501,16 @@ bool cnn_read_checkpoint(const CnnModel *m, const CnnFingerprint *f,
  * PyTorch state_dict under cnnc's names */
 bool cnn_read_weights(const CnnModel *m, const char *path, float *params);
 
+/* --- job.c: the processes of an MPI job start together ----------------- */
+void cnn_job_begin(void);      /* after cnn_comm_start */
+bool cnn_job_ready(bool ok);   /* collective: whether every process is ok */
+void cnn_job_end(int status);  /* on the way out, whatever happened */
+
 /* --- interrupt.c: SIGINT and SIGTERM as a request to stop ------------------ */
 void cnn_interrupt_install(void);
 int cnn_interrupt_requested(void); /* the signal, or 0 */
+/* a process of an MPI job of several (see interrupt.c) */
+void cnn_interrupt_install_job(bool checkpoint);
 /* the same over every process of the job (collective) */
 int cnn_stop_requested(void);
 

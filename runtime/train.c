@@ -127,7 +127,7 @@ CnnTrainer *cnn_trainer_create(const CnnModel *m, const CnnOptions *o,
   if (ok && o->checkpoint && cnn_comm_rank() == 0) /* rank 0 writes */
     ok = (t->checkpoint = cnn_checkpoint_saver(m, t->params, t->opt_state,
                                                t->run.rows_cap)) != NULL;
-  if (ok && o->save_best)
+  if (ok && o->save_best && cnn_comm_rank() == 0)
     ok = (t->best = cnn_weights_saver(m, t->params)) != NULL;
   if (!ok) {
     cnn_trainer_free(t);
@@ -302,7 +302,7 @@ static void close_epoch(CnnTrainer *t, const CnnEpochStats *s, CnnLog *log) {
   }
   if (log)
     cnn_log_row(log, row); /* a failure is reported once; training goes on */
-  if (t->o->plot) /* likewise */
+  if (t->o->plot && cnn_comm_rank() == 0) /* likewise */
     cnn_plot_write(t->o->plot, t->m->name, t->o->epochs, r->rows);
   cnn_stdout_ok();         /* likewise */
   /* the next epoch starts; the step, the rows and the best stay */

@@ -1,0 +1,170 @@
+/* comm_mpi.c - comm.h over Open MPI, for trainers linked with cnnc --mpi.
+ *
+ * Started by mpirun (OMPI_COMM_WORLD_SIZE is set), the trainer joins the
+ * job; started alone it never calls MPI_Init and is the plain trainer,
+ * rank 0 of 1 (an MPI singleton would fork a daemon and take a third of a
+ * second for nothing).
+ *
+ * No MPI call reports a process of the job that died (Open MPI 4.1 blocks
+ * in the wait, over shared memory and TCP alike): mpirun notices, and
+ * ends the others with SIGTERM, then SIGKILL a second later. A process
+ * that is waiting here when SIGTERM comes, and still waiting half a
+ * second later, is waiting for one that will not come: it says so and
+ * exits (interrupt.c's flag alone would wait for the SIGKILL). */
+#define _POSIX_C_SOURCE 200809L
+#include "comm.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+static bool joined;
+static int rank_of = 0, size_of = 1, local_of = 1;
+
+static int env_int(const char *name, int otherwise) {
+  const char *v = getenv(name);
+  char *end = NULL;
+  long n = v ? strtol(v, &end, 10) : 0;
+  return v && *v && !*end && n > 0 && n < INT_MAX ? (int)n : otherwise;
+}
+
+static void fail(const char *what, int err) {
+  char text[MPI_MAX_ERROR_STRING] = "";
+  int len = 0;
+  MPI_Error_string(err, text, &len);
+  cnn_error("%s failed: %s; the job cannot go on", what, text);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  exit(1);
+}
+
+bool cnn_comm_start(int *argc, char ***argv) {
+  if (!getenv("OMPI_COMM_WORLD_SIZE"))
+    return true;
+  int err = MPI_Init(argc, argv);
+  if (err != MPI_SUCCESS) {
+    cnn_error("cannot join the MPI job (MPI_Init failed)");
+    return false;
+  }
+  joined = true;
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_of);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_of);
+  local_of = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", 1);
+  return true;
+}
+
+void cnn_comm_end(int status) {
+  /* after a signal mpirun is ending the job: MPI_Finalize would wait */
+  if (joined && status < 128)
+    MPI_Finalize();
+  joined = false;
+}
+
+int cnn_comm_rank(void) { return rank_of; }
+
+int cnn_comm_size(void) { return size_of; }
+
+int cnn_comm_local_size(void) { return local_of; }
+
+bool cnn_comm_is_mpi(void) { return joined; }
+
+int64_t cnn_comm_max(int64_t v) {
+  if (!joined)
+    return v;
+  int64_t out = v;
+  int err = MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  if (err != MPI_SUCCESS)
+    fail("MPI_Allreduce", err);
+  return out;
+}
+
+/* ---- waiting -------------------------------------------------------------- */
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* mpirun's SIGTERM came while this process waited, and it still waits */
+static void give_up(int sig) {
+  cnn_error("stopped by %s while waiting for the other processes of the "
+            "job: mpirun is ending it (one of its processes ended, or the "
+            "job was interrupted); no checkpoint was written now (for a "
+            "clean stop of a job, send SIGUSR1 to mpirun)",
+            sig == SIGTERM ? "SIGTERM" : "a signal");
+  fflush(stderr);
+  _exit(128 + sig);
+}
+
+static void wait_all(MPI_Request *req, int count) {
+  double since = 0;
+  for (;;) {
+    int done = 0;
+    int err = MPI_Testall(count, req, &done, MPI_STATUSES_IGNORE);
+    if (err != MPI_SUCCESS)
+      fail("an exchange with another process", err);
+    if (done)
+      return;
+    if (cnn_interrupt_requested() != SIGTERM)
+      continue;
+    if (since == 0)
+      since = now();
+    else if (now() - since > 0.5)
+      give_up(SIGTERM);
+  }
+}
+
+static MPI_Request *requests(int64_t count) {
+  static MPI_Request *req;
+  static int64_t cap;
+  if (count > cap) {
+    free(req);
+    cap = count * 2;
+    req = malloc((size_t)cap * sizeof *req);
+    if (!req) {
+      cnn_error("out of memory for %lld messages", (long long)count);
+      MPI_Abort(MPI_COMM_WORLD, 1);
+      exit(1);
+    }
+  }
+  return req;
+}
+
+static int bytes_of(const CnnTransfer *t) {
+  if (t->bytes > INT_MAX) { /* a slice of more than 2 GiB of gradients */
+    cnn_error("a message of %lld bytes, more than MPI's int counts",
+              (long long)t->bytes);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1);
+  }
+  return (int)t->bytes;
+}
+
+void cnn_comm_exchange(const CnnTransfer *sends, int64_t nsends,
+                       const CnnTransfer *recvs, int64_t nrecvs) {
+  if (nsends + nrecvs == 0)
+    return;
+  MPI_Request *req = requests(nsends + nrecvs);
+  int n = 0;
+  for (int64_t i = 0; i < nrecvs; i++, n++) {
+    int err = MPI_Irecv(recvs[i].data, bytes_of(&recvs[i]), MPI_BYTE,
+                        recvs[i].peer, recvs[i].tag, MPI_COMM_WORLD, &req[n]);
+    if (err != MPI_SUCCESS)
+      fail("MPI_Irecv", err);
+  }
+  for (int64_t i = 0; i < nsends; i++, n++) {
+    int err = MPI_Isend(sends[i].data, bytes_of(&sends[i]), MPI_BYTE,
+                        sends[i].peer, sends[i].tag, MPI_COMM_WORLD, &req[n]);
+    if (err != MPI_SUCCESS)
+      fail("MPI_Isend", err);
+  }
+  wait_all(req, n);
+}

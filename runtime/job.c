@@ -1,0 +1,49 @@
+/* job.c - the processes of an MPI job start together or not at all.
+ *
+ * Each process checks its flags, reads the data and the files it was
+ * given, and allocates, before the first step; then all agree
+ * (cnn_job_ready): if any failed, every one stops, and only the lowest
+ * failing rank's messages are printed (all but rank 0 hold theirs until
+ * then), so a bad flag is one message and not one per process. A process
+ * that fails before reaching the agreement takes part in it on its way
+ * out (cnn_job_end). Only rank 0 prints progress: the others' stdout is
+ * /dev/null. A plain trainer, or one started without mpirun, is a job of
+ * one process, for which all of this does nothing. */
+#define _POSIX_C_SOURCE 200809L
+#include "runtime.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "comm.h"
+
+static bool agreed;
+
+void cnn_job_begin(void) {
+  if (cnn_comm_size() == 1 || cnn_comm_rank() == 0)
+    return;
+  cnn_error_hold();
+  fflush(stdout);
+  int null = open("/dev/null", O_WRONLY);
+  if (null >= 0) {
+    dup2(null, STDOUT_FILENO);
+    close(null);
+  }
+}
+
+bool cnn_job_ready(bool ok) {
+  agreed = true;
+  int size = cnn_comm_size(), rank = cnn_comm_rank();
+  if (size == 1)
+    return ok;
+  /* the largest of size - rank over the failing ranks: the lowest one */
+  int64_t worst = cnn_comm_max(ok ? 0 : size - rank);
+  cnn_error_release(worst != 0 && size - worst == rank);
+  return worst == 0;
+}
+
+void cnn_job_end(int status) {
+  if (!agreed)
+    cnn_job_ready(status == 0);
+  cnn_comm_end(status);
+}
