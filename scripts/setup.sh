@@ -16,6 +16,7 @@ packages=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # AArch64 objects
   python3-torch python3-numpy  # PyTorch parity tests
   chromium                 # renders --plot's SVG (Runtime/plot.test)
+  openmpi-bin libopenmpi-dev  # cnnc --mpi: libcnnrt_mpi.a, mpicc, mpirun
 )
 
 # A command that is already there counts as installed: npm may come with

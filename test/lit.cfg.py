@@ -34,6 +34,14 @@ import subprocess
 if os.path.exists("/usr/bin/python3") and subprocess.run(
         ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0:
     config.available_features.add("torch")
+# Open MPI as the tests run it: as root (CI's user) it must be told so;
+# beyond the 2 cores, more processes than cores are wanted. Only the
+# loopback is ever used (the TCP tests name it).
+config.substitutions.append(
+    ("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))
+config.substitutions.append(
+    ("%mpi_tcp", "--mca btl self,tcp --mca btl_tcp_if_include lo "
+                 "--mca oob_tcp_if_include lo"))
 config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
 config.environment["PATH"] = os.pathsep.join(
     [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
