@@ -27,6 +27,9 @@
 
 static bool joined;
 static int rank_of = 0, size_of = 1, local_of = 1;
+/* what this process sent: CNNRT_MPI_STATS=1 prints it at the end */
+static int64_t bytes_sent, messages_sent, exchanges;
+static double exchange_seconds; /* in exchanges, waiting for the others too */
 
 static int env_int(const char *name, int otherwise) {
   const char *v = getenv(name);
@@ -61,8 +64,18 @@ bool cnn_comm_start(int *argc, char ***argv) {
 }
 
 void cnn_comm_end(int status) {
-  /* after a signal mpirun is ending the job: MPI_Finalize would wait */
-  if (joined && status < 128)
+  const char *stats = getenv("CNNRT_MPI_STATS");
+  if (joined && stats && !strcmp(stats, "1"))
+    fprintf(stderr, "cnnrt: rank %d sent %lld bytes in %lld messages, %lld "
+            "exchanges, %.3f s in them\n", rank_of, (long long)bytes_sent,
+            (long long)messages_sent, (long long)exchanges,
+            exchange_seconds);
+  /* A failed process leaves at once: mpirun ends the job (MPI_Finalize
+   * would wait for the others, and meet mpirun's SIGTERM on the way). The
+   * run's outcome is decided: no more words for a signal from here. */
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  if (joined && status == 0)
     MPI_Finalize();
   joined = false;
 }
@@ -152,6 +165,7 @@ void cnn_comm_exchange(const CnnTransfer *sends, int64_t nsends,
                        const CnnTransfer *recvs, int64_t nrecvs) {
   if (nsends + nrecvs == 0)
     return;
+  double start = now();
   MPI_Request *req = requests(nsends + nrecvs);
   int n = 0;
   for (int64_t i = 0; i < nrecvs; i++, n++) {
@@ -165,6 +179,10 @@ void cnn_comm_exchange(const CnnTransfer *sends, int64_t nsends,
                         sends[i].peer, sends[i].tag, MPI_COMM_WORLD, &req[n]);
     if (err != MPI_SUCCESS)
       fail("MPI_Isend", err);
+    bytes_sent += sends[i].bytes;
   }
+  messages_sent += nsends;
+  exchanges++;
   wait_all(req, n);
+  exchange_seconds += now() - start;
 }

@@ -228,19 +228,23 @@ static void share_slots(CnnStepper *s, const Pass *p, void *arena,
   run_transfers(&t);
 }
 
-/* the per-slot losses and counts of the pass, from each chunk's rank */
+/* the per-slot losses and counts of the pass, from each chunk's rank:
+ * a rank's chunks are consecutive, so two messages per pair of ranks */
 static void share_outputs(CnnStepper *s, const Pass *p) {
   Transfers t = {s, 0, 0};
-  for (int64_t k = p->p0; k < p->p1; k++) {
-    int q = (int)owner_of_chunk(s, p, k);
-    int64_t i = k - p->p0;
-    for (int r = 0; r < s->ranks; r++) {
-      bool send = q == s->rank && r != s->rank;
-      if (!send && !(q != s->rank && r == q))
-        continue;
-      add_transfer(&t, send, r, (int)(2 * i), &s->loss[i], sizeof(double));
-      add_transfer(&t, send, r, (int)(2 * i + 1), &s->correct[i],
-                   sizeof(int64_t));
+  int64_t cnt = p->p1 - p->p0;
+  for (int r = 0; r < s->ranks; r++) {
+    int64_t a = deal(cnt, s->ranks, r), b = deal(cnt, s->ranks, r + 1);
+    int64_t mine = p->own0 - p->p0, n = p->own1 - p->own0;
+    if (r == s->rank)
+      continue;
+    if (n > 0) {
+      add_transfer(&t, true, r, 0, &s->loss[mine], n * (int64_t)sizeof(double));
+      add_transfer(&t, true, r, 1, &s->correct[mine], n * (int64_t)sizeof(int64_t));
+    }
+    if (b > a) {
+      add_transfer(&t, false, r, 0, &s->loss[a], (b - a) * (int64_t)sizeof(double));
+      add_transfer(&t, false, r, 1, &s->correct[a], (b - a) * (int64_t)sizeof(int64_t));
     }
   }
   run_transfers(&t);

@@ -19,8 +19,25 @@ import sys
 import time
 
 
+def parent(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def descends(pid, root):
+    while pid > 1:
+        if pid == root:
+            return True
+        pid = parent(pid)
+    return False
+
+
 def rank_pid(rank, root):
-    """the process of this rank among root's descendants"""
+    """the process of this rank among root's descendants (other jobs may
+    run beside this one)"""
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == root:
             continue
@@ -29,7 +46,8 @@ def rank_pid(rank, root):
                 env = f.read().split(b"\0")
         except OSError:
             continue
-        if f"OMPI_COMM_WORLD_RANK={rank}".encode() in env:
+        if (f"OMPI_COMM_WORLD_RANK={rank}".encode() in env
+                and descends(int(pid), root)):
             return int(pid)
     return None
 
