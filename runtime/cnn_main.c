@@ -182,7 +182,8 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
   CnnLog *log = t && o->log && writer
                     ? cnn_log_create(o->log, cnn_trainer_state(t)->rows) : NULL;
   bool ok = t && (saver || !o->save || !writer) && (log || !o->log || !writer);
-  ok = cnn_job_ready(ok); /* every process, before the first step */
+  ok = cnn_job_ready(ok) && /* every process, before the first step */
+       cnn_job_same_run(cnn_trainer_fingerprint(t));
   if (ok && o->plot && writer) /* at once: the axes (a resumed run's too) */
     cnn_plot_write(o->plot, m->name, o->epochs, cnn_trainer_state(t)->rows);
   if (ok)

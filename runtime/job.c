@@ -42,6 +42,30 @@ bool cnn_job_ready(bool ok) {
   return worst == 0;
 }
 
+/* FNV-1a of every value of the fingerprint */
+static uint64_t fingerprint_hash(const CnnFingerprint *f) {
+  uint64_t h = 0xcbf29ce484222325u;
+  for (int k = 0; k < FP_COUNT; k++)
+    for (const char *c = f->value[k]; *c; c++)
+      h = (h ^ (unsigned char)*c) * 0x100000001b3u;
+  return h;
+}
+
+bool cnn_job_same_run(const CnnFingerprint *f) {
+  if (cnn_comm_size() == 1)
+    return true;
+  /* 63 bits, so that both the largest and the smallest are maxima */
+  int64_t h = (int64_t)(fingerprint_hash(f) >> 1);
+  if (cnn_comm_max(h) == -cnn_comm_max(-h))
+    return true;
+  if (cnn_comm_rank() == 0)
+    cnn_error("the processes of the job do not all train the same run: "
+              "their data files or their flags differ (each process reads "
+              "the data itself: every machine needs the same files, as on "
+              "a shared file system)");
+  return false;
+}
+
 void cnn_job_end(int status) {
   if (!agreed)
     cnn_job_ready(status == 0);

@@ -457,6 +457,9 @@ typedef struct CnnFingerprint {
   char value[FP_COUNT][160];
 } CnnFingerprint;
 extern const char *const cnn_fingerprint_key[FP_COUNT];
+/* collective (job.c): whether every process of the job has this run's
+ * fingerprint (its data, flags and model); rank 0 says so if not */
+bool cnn_job_same_run(const CnnFingerprint *f);
 
 void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
                      const CnnSet *train, const CnnSet *test,
@@ -532,6 +535,7 @@ CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test,
                           int64_t *confusion);
 CnnScore cnn_trainer_validate(CnnTrainer *t);
 const float *cnn_trainer_params(const CnnTrainer *t);
+const CnnFingerprint *cnn_trainer_fingerprint(const CnnTrainer *t);
 int64_t cnn_trainer_steps(const CnnTrainer *t);
 const CnnRunState *cnn_trainer_state(const CnnTrainer *t);
 /* --checkpoint writes that failed; whether the last one did */

@@ -422,6 +422,10 @@ CnnScore cnn_trainer_validate(CnnTrainer *t) {
 
 const float *cnn_trainer_params(const CnnTrainer *t) { return t->params; }
 
+const CnnFingerprint *cnn_trainer_fingerprint(const CnnTrainer *t) {
+  return &t->fingerprint;
+}
+
 int64_t cnn_trainer_steps(const CnnTrainer *t) { return t->run.step; }
 
 const CnnRunState *cnn_trainer_state(const CnnTrainer *t) { return &t->run; }
