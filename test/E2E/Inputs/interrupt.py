@@ -20,7 +20,7 @@ default actions, as a terminal's foreground job has them.
         a larger file fails half-way. With --signal (and STALL_MODE=once),
         sends the signal instead. Prints how the trainer ended.
 
-    interrupt.py pieces --signal KILL|INT|TERM [--pieces N] [--seed S]
+    interrupt.py pieces --signal KILL|INT|TERM|USR1 [--pieces N] [--seed S]
                         --dir DIR -- TRAINER ARGS...
         Runs TRAINER ARGS once without interruption (with --checkpoint,
         --save and --log in DIR, 2 threads), timing it; then again in
@@ -47,12 +47,12 @@ import sys
 import time
 
 SIGNALS = {"INT": signal.SIGINT, "TERM": signal.SIGTERM,
-           "KILL": signal.SIGKILL}
+           "USR1": signal.SIGUSR1, "KILL": signal.SIGKILL}
 HANG = 120  # seconds: far more than any of the tests' runs takes
 
 
 def default_signals():
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
         signal.signal(sig, signal.SIG_DFL)
 
 
