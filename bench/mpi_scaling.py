@@ -54,11 +54,11 @@ def main():
     flags = ["--data", a.data, "--epochs", "1", "--limit", str(a.images),
              "--validation", "0"]
     env = dict(os.environ, CNNRT_MPI_STATS="1")
+    # the loopback only, over shared memory or TCP
     mpirun = ["mpirun", "--allow-run-as-root", "-np", "2", "-x",
-              "CNNRT_MPI_STATS"]
-    if a.tcp:
-        mpirun += ["--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include",
-                   "lo", "--mca", "oob_tcp_if_include", "lo"]
+              "CNNRT_MPI_STATS", "--mca", "oob_tcp_if_include", "lo",
+              "--mca", "btl_tcp_if_include", "lo", "--mca", "btl",
+              "self,tcp" if a.tcp else "self,vader"]
     one, two, sent, waited = [], [], [], []
     steps = (a.images + 49) // 50
     for r in range(a.rounds):

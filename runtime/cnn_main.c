@@ -127,7 +127,11 @@ static int stopped(const CnnOptions *o, const CnnTrainer *t, int sig) {
   fflush(stdout);
   if (cnn_comm_rank() != 0) /* rank 0 says it for the job */
     return 128 + sig;
-  if (cnn_trainer_checkpoint_current(t))
+  if (!o->checkpoint) /* a job's SIGUSR1 */
+    fprintf(stderr, "\ncnnrt: stopped by %s at epoch %" PRId64 ", step %"
+            PRId64 " of the run; nothing was saved (no --checkpoint)\n",
+            name, r->epoch, r->step);
+  else if (cnn_trainer_checkpoint_current(t))
     fprintf(stderr, "\ncnnrt: stopped by %s at epoch %" PRId64 ", step %"
             PRId64 " of the run; the training state is in %s (continue with "
             "--resume %s)\n", name, r->epoch, r->step, o->checkpoint,
@@ -157,6 +161,16 @@ static bool validation_there(const CnnModel *m, const CnnOptions *o,
   return m->patience == 0 && !o->save_best;
 }
 
+/* where the run starts, and the flags that decide which exchanges a
+ * process of a job takes part in (a confusion matrix is gathered, a
+ * checkpoint asks for a stop at the end) */
+static uint64_t start_hash(const CnnTrainer *t, const CnnOptions *o,
+                           bool confusion) {
+  int64_t v[] = {o->epochs, o->batch, o->accumulate, o->checkpoint != NULL,
+                 confusion};
+  return cnn_hash(cnn_trainer_start_hash(t), v, sizeof v);
+}
+
 /* the exit status: 0, 1 after an error, or 128 + a signal */
 static int train_and_test(const CnnModel *m, const CnnOptions *o,
                           const CnnData *data) {
@@ -183,7 +197,8 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
                     ? cnn_log_create(o->log, cnn_trainer_state(t)->rows) : NULL;
   bool ok = t && (saver || !o->save || !writer) && (log || !o->log || !writer);
   ok = cnn_job_ready(ok) && /* every process, before the first step */
-       cnn_job_same_run(cnn_trainer_fingerprint(t));
+       cnn_job_same_run(cnn_trainer_fingerprint(t),
+                        start_hash(t, o, confusion != NULL));
   if (ok && o->plot && writer) /* at once: the axes (a resumed run's too) */
     cnn_plot_write(o->plot, m->name, o->epochs, cnn_trainer_state(t)->rows);
   if (ok)
@@ -209,7 +224,8 @@ static int train_and_test(const CnnModel *m, const CnnOptions *o,
 }
 
 static int run(const CnnModel *m, const CnnOptions *o) {
-  if (!cnn_check_outputs(o))
+  /* in a job, rank 0 alone writes: its machine needs the folders */
+  if (cnn_comm_rank() == 0 && !cnn_check_outputs(o))
     return 1;
   CnnData data;
   if (!cnn_data_load(o->data, m, &data))
@@ -237,7 +253,7 @@ static int trainer_main(const CnnModel *m, int argc, char **argv) {
     return cnn_stdout_ok() ? 0 : 1;
   int threads = o.threads ? (int)o.threads : default_threads();
   if (!cnn_set_threads(threads)) {
-    fprintf(stderr, "cnnrt: error: cannot start %d threads\n", threads);
+    cnn_error("cannot start %d threads", threads);
     return 1;
   }
   /* --predict: classify image files, with no data loaded and no training */

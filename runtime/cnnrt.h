@@ -226,9 +226,10 @@ static inline double cnn_compiled_momentum(const CnnModel *m) {
   return m->optimizer == CNN_OPT_SGD ? m->momentum : m->beta1;
 }
 
-/* One training step of this process alone over images [n][h][w][c] and
- * labels [n] (n <= the compiled batch): the gradients, their sum and the
- * update, as the trainer takes it. arena: train_arena_bytes, 64-byte
+/* One training step over images [n][h][w][c] and labels [n] (n >= 1; a
+ * step larger than the compiled batch runs in passes): the gradients,
+ * their sum and the update, as the trainer takes it; in an MPI job,
+ * collective. arena: train_arena_bytes, 64-byte
  * aligned. Adds the n images' summed loss to *loss_sum and the number
  * classified right to *correct. False (after a message on stderr) when
  * out of memory. */

@@ -1,7 +1,8 @@
 /* comm_mpi.c - comm.h over Open MPI, for trainers linked with cnnc --mpi.
  *
- * Started by mpirun (OMPI_COMM_WORLD_SIZE is set), the trainer joins the
- * job; started alone it never calls MPI_Init and is the plain trainer,
+ * Started by mpirun (OMPI_COMM_WORLD_SIZE is set) or another launcher
+ * (launched()), the trainer joins the job; started alone it never calls
+ * MPI_Init and is the plain trainer,
  * rank 0 of 1 (an MPI singleton would fork a daemon and take a third of a
  * second for nothing).
  *
@@ -9,8 +10,9 @@
  * in the wait, over shared memory and TCP alike): mpirun notices, and
  * ends the others with SIGTERM, then SIGKILL a second later. A process
  * that is waiting here when SIGTERM comes, and still waiting half a
- * second later, is waiting for one that will not come: it says so and
- * exits (interrupt.c's flag alone would wait for the SIGKILL). */
+ * second later (or four times its longest wait so far, if longer), is
+ * waiting for one that will not come: it says so and exits (interrupt.c's
+ * flag alone would wait for the SIGKILL). */
 #define _POSIX_C_SOURCE 200809L
 #include "comm.h"
 
@@ -43,14 +45,24 @@ static void fail(const char *what, int err) {
   int len = 0;
   MPI_Error_string(err, text, &len);
   cnn_error("%s failed: %s; the job cannot go on", what, text);
+  cnn_error_own();
   MPI_Abort(MPI_COMM_WORLD, 1);
   exit(1);
 }
 
+/* mpirun's processes have OMPI_COMM_WORLD_SIZE; a PMIx launcher's (srun
+ * --mpi=pmix) PMIX_RANK; a PMI-1/2 one's PMI_SIZE */
+static bool launched(void) {
+  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") ||
+         getenv("PMI_SIZE");
+}
+
 bool cnn_comm_start(int *argc, char ***argv) {
-  if (!getenv("OMPI_COMM_WORLD_SIZE"))
+  if (!launched())
     return true;
-  int err = MPI_Init(argc, argv);
+  /* only the main thread calls MPI; the pool's threads compute */
+  int provided = 0;
+  int err = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
   if (err != MPI_SUCCESS) {
     cnn_error("cannot join the MPI job (MPI_Init failed)");
     return false;
@@ -88,16 +100,6 @@ int cnn_comm_local_size(void) { return local_of; }
 
 bool cnn_comm_is_mpi(void) { return joined; }
 
-int64_t cnn_comm_max(int64_t v) {
-  if (!joined)
-    return v;
-  int64_t out = v;
-  int err = MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-  if (err != MPI_SUCCESS)
-    fail("MPI_Allreduce", err);
-  return out;
-}
-
 /* ---- waiting -------------------------------------------------------------- */
 
 static double now(void) {
@@ -106,6 +108,11 @@ static double now(void) {
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* The longest an exchange has waited so far: for the others' share of a
+ * step, rank 0's checkpoint, an evaluation. A wait past SIGTERM several
+ * times longer than that is one for a process that will not come. */
+static double longest_wait;
+
 /* mpirun's SIGTERM came while this process waited, and it still waits */
 static void give_up(int sig) {
   cnn_error("stopped by %s while waiting for the other processes of the "
@@ -113,26 +120,43 @@ static void give_up(int sig) {
             "job was interrupted); no checkpoint was written now (for a "
             "clean stop of a job, send SIGUSR1 to mpirun)",
             sig == SIGTERM ? "SIGTERM" : "a signal");
+  cnn_error_own();
   fflush(stderr);
   _exit(128 + sig);
 }
 
 static void wait_all(MPI_Request *req, int count) {
-  double since = 0;
+  double start = now(), since = 0;
   for (;;) {
     int done = 0;
     int err = MPI_Testall(count, req, &done, MPI_STATUSES_IGNORE);
     if (err != MPI_SUCCESS)
       fail("an exchange with another process", err);
     if (done)
-      return;
+      break;
     if (cnn_interrupt_requested() != SIGTERM)
       continue;
+    double t = now(), patience = 4 * longest_wait;
     if (since == 0)
-      since = now();
-    else if (now() - since > 0.5)
+      since = t;
+    else if (t - since > (patience > 0.5 ? patience : 0.5))
       give_up(SIGTERM);
   }
+  if (since == 0 && now() - start > longest_wait)
+    longest_wait = now() - start;
+}
+
+int64_t cnn_comm_max(int64_t v) {
+  if (!joined)
+    return v;
+  int64_t out = v;
+  MPI_Request req;
+  int err = MPI_Iallreduce(&v, &out, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD,
+                           &req);
+  if (err != MPI_SUCCESS)
+    fail("MPI_Iallreduce", err);
+  wait_all(&req, 1);
+  return out;
 }
 
 static MPI_Request *requests(int64_t count) {
@@ -144,6 +168,7 @@ static MPI_Request *requests(int64_t count) {
     req = malloc((size_t)cap * sizeof *req);
     if (!req) {
       cnn_error("out of memory for %lld messages", (long long)count);
+      cnn_error_own();
       MPI_Abort(MPI_COMM_WORLD, 1);
       exit(1);
     }
@@ -155,6 +180,7 @@ static int bytes_of(const CnnTransfer *t) {
   if (t->bytes > INT_MAX) { /* a slice of more than 2 GiB of gradients */
     cnn_error("a message of %lld bytes, more than MPI's int counts",
               (long long)t->bytes);
+    cnn_error_own();
     MPI_Abort(MPI_COMM_WORLD, 1);
     exit(1);
   }

@@ -30,6 +30,8 @@ void cnn_error(const char *fmt, ...) {
   va_end(ap);
 }
 
+void cnn_error_own(void) { cnn_error_release(true); }
+
 void cnn_error_hold(void) {
   if (!held)
     held = open_memstream(&held_text, &held_len);

@@ -58,6 +58,7 @@ static Block score_block(const CnnModel *m, const float *params,
  * cannot go on (the last checkpoint stays) */
 static void out_of_memory(int64_t count) {
   cnn_error("out of memory for the scores of %" PRId64 " images", count);
+  cnn_error_own();
   exit(1);
 }
 

@@ -83,14 +83,16 @@ static bool chunks_hold_together(const CnnModel *m) {
       m->chunk_slots > INT64_MAX / m->chunk_stride ||
       m->train_arena_bytes < m->chunk_slots * m->chunk_stride ||
       m->grads < 0 || m->grads_offset < 0 ||
-      m->grads_offset + 4 * m->grads > m->chunk_stride ||
+      m->grads_offset > m->chunk_stride ||
+      m->grads > (m->chunk_stride - m->grads_offset) / 4 ||
       m->grads_offset % 4 != 0 || m->train_phases < 1 ||
       m->num_exchanges < 0 || (m->num_exchanges > 0 && !m->exchanges))
     return false;
   for (int64_t e = 0; e < m->num_exchanges; e++) {
     const CnnExchange *x = &m->exchanges[e];
     if (x->phase < 0 || x->phase >= m->train_phases || x->offset < 0 ||
-        x->bytes < 1 || x->offset + x->bytes > m->chunk_stride)
+        x->bytes < 1 || x->offset > m->chunk_stride ||
+        x->bytes > m->chunk_stride - x->offset)
       return false;
   }
   return true;

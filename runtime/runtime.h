@@ -29,6 +29,8 @@ void cnn_error(const char *fmt, ...) CNN_PRINTF(1, 2);
 /* from now on, keep cnn_error's messages; release: print them or not */
 void cnn_error_hold(void);
 void cnn_error_release(bool print);
+/* prints the held messages: this process's own, it is about to end */
+void cnn_error_own(void);
 /* malloc'd printf; NULL (after an error message) when out of memory */
 char *cnn_format(const char *fmt, ...) CNN_PRINTF(1, 2);
 
@@ -458,8 +460,12 @@ typedef struct CnnFingerprint {
 } CnnFingerprint;
 extern const char *const cnn_fingerprint_key[FP_COUNT];
 /* collective (job.c): whether every process of the job has this run's
- * fingerprint (its data, flags and model); rank 0 says so if not */
-bool cnn_job_same_run(const CnnFingerprint *f);
+ * fingerprint (its data, flags and model) and the same `start` (a hash
+ * of its starting weights and state, and of the flags that decide which
+ * exchanges it takes part in); rank 0 says so if not */
+bool cnn_job_same_run(const CnnFingerprint *f, uint64_t start);
+/* FNV-1a: h folded with n bytes */
+uint64_t cnn_hash(uint64_t h, const void *data, size_t n);
 
 void cnn_fingerprint(const CnnModel *m, const CnnOptions *o,
                      const CnnSet *train, const CnnSet *test,
@@ -536,6 +542,9 @@ CnnScore cnn_trainer_test(CnnTrainer *t, const CnnSet *test,
 CnnScore cnn_trainer_validate(CnnTrainer *t);
 const float *cnn_trainer_params(const CnnTrainer *t);
 const CnnFingerprint *cnn_trainer_fingerprint(const CnnTrainer *t);
+/* a hash of where the run starts: the weights, the optimizer's state and
+ * the run's counters */
+uint64_t cnn_trainer_start_hash(const CnnTrainer *t);
 int64_t cnn_trainer_steps(const CnnTrainer *t);
 const CnnRunState *cnn_trainer_state(const CnnTrainer *t);
 /* --checkpoint writes that failed; whether the last one did */

@@ -213,19 +213,18 @@ static void run_transfers(const Transfers *t) {
 }
 
 /* every slot's [offset, offset + bytes) from its chunk's rank to all */
-static void share_slots(CnnStepper *s, const Pass *p, void *arena,
+static void share_slots(Transfers *t, const Pass *p, void *arena,
                         int64_t offset, int64_t bytes, int tag0) {
-  Transfers t = {s, 0, 0};
+  CnnStepper *s = t->s;
   for (int64_t k = p->p0; k < p->p1; k++) {
     int q = (int)owner_of_chunk(s, p, k);
     void *at = (char *)arena + (k - p->p0) * s->m->chunk_stride + offset;
     for (int r = 0; r < s->ranks; r++)
       if (q == s->rank && r != s->rank)
-        add_transfer(&t, true, r, tag0 + (int)(k - p->p0), at, bytes);
+        add_transfer(t, true, r, tag0 + (int)(k - p->p0), at, bytes);
       else if (q != s->rank && r == q)
-        add_transfer(&t, false, q, tag0 + (int)(k - p->p0), at, bytes);
+        add_transfer(t, false, q, tag0 + (int)(k - p->p0), at, bytes);
   }
-  run_transfers(&t);
 }
 
 /* the per-slot losses and counts of the pass, from each chunk's rank:
@@ -260,10 +259,12 @@ static void run_phases(CnnStepper *s, const Pass *p) {
       m->gradients(a->params, s->images, s->labels, s->bounds, p->own0, count,
                    a->n, p->chunks, phase, arena, a->step, a->seed,
                    s->loss + skip, s->correct + skip);
+    Transfers t = {s, 0, 0}; /* the phase's tensors, in one exchange */
     for (int64_t e = 0; s->ranks > 1 && e < m->num_exchanges; e++)
       if (m->exchanges[e].phase == phase)
-        share_slots(s, p, a->arena, m->exchanges[e].offset,
+        share_slots(&t, p, a->arena, m->exchanges[e].offset,
                     m->exchanges[e].bytes, (int)(e * m->chunk_slots));
+    run_transfers(&t);
   }
 }
 
@@ -417,6 +418,10 @@ bool cnn_train_step(const CnnModel *m, float *params, float *opt_state,
                     void *arena, int64_t step, uint64_t seed, float lr,
                     float momentum, double *loss_sum, int64_t *correct) {
   int64_t pixels = m->input_h * m->input_w * m->input_c;
+  if (n < 1) {
+    cnn_error("a training step needs at least 1 image, not %" PRId64, n);
+    return false;
+  }
   CnnStepper *s = cnn_stepper_create(m, n, pixels);
   if (!s)
     return false;

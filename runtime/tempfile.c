@@ -52,7 +52,8 @@ static void remove_all_and_die(int sig) {
 }
 
 void tempfile_install_cleanup(void) {
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT};
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT,
+                             SIGUSR1};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
     struct sigaction old;
     /* a signal the parent ignores (nohup, a background job's SIGINT)

@@ -426,6 +426,16 @@ const CnnFingerprint *cnn_trainer_fingerprint(const CnnTrainer *t) {
   return &t->fingerprint;
 }
 
+uint64_t cnn_trainer_start_hash(const CnnTrainer *t) {
+  const CnnModel *m = t->m;
+  const CnnRunState *r = &t->run;
+  uint64_t h = 0xcbf29ce484222325u;
+  h = cnn_hash(h, t->params, (size_t)m->num_params * sizeof(float));
+  h = cnn_hash(h, t->opt_state, (size_t)m->opt_state_floats * sizeof(float));
+  int64_t at[] = {r->epoch, r->step, r->epoch_steps, r->images, r->correct};
+  return cnn_hash(h, at, sizeof at);
+}
+
 int64_t cnn_trainer_steps(const CnnTrainer *t) { return t->run.step; }
 
 const CnnRunState *cnn_trainer_state(const CnnTrainer *t) { return &t->run; }

@@ -36,18 +36,19 @@ if os.path.exists("/usr/bin/python3") and subprocess.run(
     config.available_features.add("torch")
 # Open MPI as the tests run it: as root (CI's user) it must be told so;
 # beyond the 2 cores, more processes than cores are wanted. Only the
-# loopback is ever used (the TCP tests name it).
+# loopback is ever used: mpirun's own wiring (oob) and the TCP transport
+# are held to it; %mpi_shm and %mpi_tcp choose the transport.
 # Under the sanitizers Open MPI's own allocations (its plug-ins are
 # unloaded before LeakSanitizer looks, so no suppression can name them)
 # would fail every job: the processes mpirun starts check no leaks (the
 # trainer's own code is leak-checked started alone, and in one process).
-mpirun = "mpirun --allow-run-as-root --oversubscribe"
+mpirun = ("mpirun --allow-run-as-root --oversubscribe"
+          " --mca oob_tcp_if_include lo --mca btl_tcp_if_include lo")
 if sanitized:
     mpirun += " -x ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 -x UBSAN_OPTIONS"
 config.substitutions.append(("%mpirun", mpirun))
-config.substitutions.append(
-    ("%mpi_tcp", "--mca btl self,tcp --mca btl_tcp_if_include lo "
-                 "--mca oob_tcp_if_include lo"))
+config.substitutions.append(("%mpi_shm", "--mca btl self,vader"))
+config.substitutions.append(("%mpi_tcp", "--mca btl self,tcp"))
 config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
 config.environment["PATH"] = os.pathsep.join(
     [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
