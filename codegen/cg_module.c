@@ -170,14 +170,13 @@ static void finish_function(Cg *g) { cg_finish_function(g, NULL); }
  * depends on which thread ran a chunk. */
 
 /* The arguments of a call, as the chunk functions receive them. */
-enum { CTX_PARAMS, CTX_STATE, CTX_IMAGES, CTX_LABELS, CTX_N, CTX_ARENA,
-       CTX_STEP, CTX_SEED, CTX_LR, CTX_MOMENTUM, CTX_PROBS, CTX_BOUNDS,
-       CTX_FIRST, CTX_CHUNKS, CTX_LOSS, CTX_CORRECT, CTX_FIELDS };
+enum { CTX_PARAMS, CTX_IMAGES, CTX_LABELS, CTX_N, CTX_ARENA, CTX_STEP,
+       CTX_SEED, CTX_PROBS, CTX_BOUNDS, CTX_FIRST, CTX_CHUNKS, CTX_LOSS,
+       CTX_CORRECT, CTX_FIELDS };
 
 static LLVMTypeRef context_type(Cg *g) {
   LLVMTypeRef p = g->ptr, i = g->i64;
-  LLVMTypeRef f[CTX_FIELDS] = {p, p, p, p, i, p, i, i, g->f32, g->f32, p, p,
-                               i, i, p, p};
+  LLVMTypeRef f[CTX_FIELDS] = {p, p, p, i, p, i, i, p, p, i, i, p, p};
   return LLVMStructTypeInContext(g->ctx, f, CTX_FIELDS, false);
 }
 
