@@ -12,15 +12,25 @@
 #include <llvm-c/TargetMachine.h>
 #include <stdio.h>
 
+#include "../runtime/cnnrt.h" /* the ABI: chunks, alignment */
 #include "codegen.h"
+
+/* What the kernels plan with about the machine: every such fact is here
+ * (cg_target.c fills it), none in a kernel. */
+typedef struct CgTarget {
+  int vw;            /* floats in the widest vector: 16, 8 or 4 */
+  int accumulators;  /* vectors a register block may hold (<= MAX_ACCUMULATORS) */
+  int64_t l1_bytes;  /* a core's data caches */
+  int64_t l2_bytes;
+} CgTarget;
 
 typedef struct Cg {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMBuilderRef b;
   LLVMTypeRef f32, f64, i1, i32, i64, ptr, void_t;
-  LLVMTypeRef vec; /* <vw x float> */
-  int vw;          /* floats in the target's widest vector: 16, 8 or 4 */
+  LLVMTypeRef vec; /* <target.vw x float> */
+  CgTarget target; /* the machine's facts (cg_target.c) */
   bool reference;  /* plain loop nests only: the kernels' yardstick */
   const Module *m;
   /* the function being emitted */
@@ -45,10 +55,10 @@ LLVMValueRef cg_i64(Cg *g, int64_t v);
 LLVMValueRef cg_f32(Cg *g, double v);
 LLVMValueRef cg_const_like(Cg *g, LLVMValueRef like, double v);
 
-/* vectors of g->vw floats: the target's widest */
+/* vectors of g->target.vw floats: the target's widest. A register block
+ * holds at most MAX_ACCUMULATORS of them on any target (its arrays' size) */
 enum { MAX_ACCUMULATORS = 24 };
-/* vector accumulators a register block may hold: 24 of the 32 registers of
- * AVX-512 and NEON, 12 of AVX2's 16, leaving room for operands */
+/* g->target.accumulators: what this target's register block may hold */
 int cg_max_accumulators(const Cg *g);
 /* acc[k] += a * b[k] for k < count: one row of a register block's outer
  * product (acc are cg_var slots of vectors) */
@@ -206,7 +216,7 @@ void cg_loss(Cg *g, const Node *n);
 void cg_loss_bwd(Cg *g, const Node *n);
 void cg_update(Cg *g, const Node *n);
 
-/* one function per op kernel (cg_module.c), and calls to them all with the
+/* one function per op kernel (cg_kernels.c), and calls to them all with the
  * state the current function holds in g */
 LLVMValueRef *cg_emit_kernels(Cg *g, bool training, bool (*want)(const Node *));
 void cg_call_kernels(Cg *g, LLVMValueRef *kernels);
@@ -232,6 +242,12 @@ int64_t cg_arena_bytes(const Cg *g, bool training);
  * gradients), from inside any chunk's kernel */
 LLVMValueRef cg_chunk_copy(Cg *g, const Tensor *t, LLVMValueRef k);
 
+/* the target machine of o (cg_target.c), and its facts in *t */
+LLVMTargetMachineRef cg_target_machine(const CgOptions *o, CgTarget *t,
+                                       Diag *d);
+/* the kernel of node n (cg_kernels.c), for a train step or inference */
+LLVMValueRef cg_emit_kernel(Cg *g, const Node *n, bool training);
+bool cg_is_update(const Node *n);
 /* the descriptor runtime/cnnrt.h declares */
 /* a trainer's functions, and the phase of each node (nphases: the
  * update's) */
@@ -241,6 +257,8 @@ typedef struct CgEntryPoints {
   int nphases;
 } CgEntryPoints;
 void cg_model_descriptor(Cg *g, const CgEntryPoints *e);
+/* a trainer's functions (cg_schedule.c) */
+CgEntryPoints cg_emit_trainer(Cg *g);
 /* the bytes of a training arena slot */
 int64_t cg_chunk_stride(const Cg *g);
 

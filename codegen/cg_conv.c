@@ -49,7 +49,7 @@ ConvGeom cg_conv_geom(const Node *n) {
 
 int64_t cg_conv_bn_bytes(const Node *n) {
   int64_t co = n->attr.conv.filters;
-  return n->op == OP_CONV2D_BN ? (2 * co * 4 + 63) / 64 * 64 : 0;
+  return n->op == OP_CONV2D_BN ? cnn_align_up(2 * co * 4) : 0;
 }
 
 /* s = gamma / sqrt(var + eps) and t = beta + (b - mean) s, b the conv's
@@ -167,8 +167,6 @@ static void fwd_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
 
 /* y = bias (or 0), then the taps, then the activation in place. */
 void cg_conv2d(Cg *g, const Node *n) {
-  if (cg_conv2d_fast(g, n))
-    return;
   ConvGeom c = cg_conv_geom(n);
   int64_t pixels = c.oh * c.ow;
   bool bn = n->op == OP_CONV2D_BN; /* its bias is in the shift */
@@ -222,8 +220,6 @@ static void weight_tap(Cg *g, const Node *n, const ConvGeom *c,
 
 /* dw = sum over the batch and the output pixels; inputs x, dy[, y] */
 void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
-  if (cg_conv2d_bwd_weight_fast(g, n))
-    return;
   ConvGeom c = cg_conv_geom(n);
   cg_fill(g, cg_tensor(g, n->out, NULL), ir_shape_elems(&n->out->shape),
           cg_f32(g, 0));
@@ -235,8 +231,6 @@ void cg_conv2d_bwd_weight(Cg *g, const Node *n) {
 
 /* db = sum of dz over the batch and the pixels; inputs dy[, y] */
 void cg_conv2d_bwd_bias(Cg *g, const Node *n) {
-  if (cg_conv2d_bwd_bias_fast(g, n))
-    return;
   const Shape *s = &n->in[0]->shape;
   int64_t cout = s->dim[2], pixels = s->dim[0] * s->dim[1];
   LLVMValueRef db = cg_tensor(g, n->out, NULL);
@@ -275,8 +269,6 @@ static void data_tap(Cg *g, const Node *n, const ConvGeom *c, LLVMValueRef b,
  * dy, w[, y]. The forward's tap walk scatters into dx instead, which visits the
  * same (pixel, tap) pairs. */
 void cg_conv2d_bwd_data(Cg *g, const Node *n) {
-  if (cg_conv2d_bwd_data_fast(g, n))
-    return;
   ConvGeom c = cg_conv_geom(n);
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");

@@ -37,7 +37,7 @@ typedef struct Core {
 /* Vectors of output channels per block: the channel count in vectors, at
  * most MAX_BLOCK_VECTORS, dividing it. */
 static int64_t block_vectors(const Cg *g, int64_t channels) {
-  int64_t cv = channels / g->vw, cb = cv < MAX_BLOCK_VECTORS ? cv : MAX_BLOCK_VECTORS;
+  int64_t cv = channels / g->target.vw, cb = cv < MAX_BLOCK_VECTORS ? cv : MAX_BLOCK_VECTORS;
   while (cv % cb)
     cb--;
   return cb;
@@ -49,7 +49,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
                        LLVMValueRef co0, int64_t R, int64_t CB) {
   LLVMValueRef acc[24 * MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++) {
-    LLVMValueRef co = cg_addc(g, co0, v * g->vw);
+    LLVMValueRef co = cg_addc(g, co0, v * g->target.vw);
     LLVMValueRef init = c->bias ? cg_vload(g, c->bias, co)
                                 : cg_const_like(g, LLVMGetUndef(g->vec), 0);
     for (int64_t r = 0; r < R; r++)
@@ -64,7 +64,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
   LLVMValueRef wrow = cg_add(g, cg_mulc(g, cg_add(g, tap, ci), c->co), co0);
   LLVMValueRef wv[MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++)
-    wv[v] = cg_vload(g, c->w, cg_addc(g, wrow, v * g->vw));
+    wv[v] = cg_vload(g, c->w, cg_addc(g, wrow, v * g->target.vw));
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef col = cg_add(g, cg_mulc(g, cg_addc(g, ow0, r), c->sw), kw);
     LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, row, col), c->ci), ci);
@@ -77,7 +77,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
     LLVMValueRef px = cg_add(g, cg_mulc(g, oh, c->ow), cg_addc(g, ow0, r));
     for (int64_t v = 0; v < CB; v++) {
       LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
-      LLVMValueRef co = cg_addc(g, co0, v * g->vw);
+      LLVMValueRef co = cg_addc(g, co0, v * g->target.vw);
       LLVMValueRef at = cg_add(g, cg_mulc(g, px, c->co), co);
       if (c->scale)
         a = cg_fma(g, a, cg_vload(g, c->scale, co),
@@ -97,8 +97,8 @@ static void core_image(Cg *g, const Core *c) {
   int64_t blocks = c->ow / R, rest = c->ow % R;
   CgLoop loh, lct, lbk;
   LLVMValueRef oh = cg_for(g, &loh, c->oh, "oh");
-  LLVMValueRef ct = cg_for(g, &lct, c->co / (CB * g->vw), "ct");
-  LLVMValueRef co0 = cg_mulc(g, ct, CB * g->vw);
+  LLVMValueRef ct = cg_for(g, &lct, c->co / (CB * g->target.vw), "ct");
+  LLVMValueRef co0 = cg_mulc(g, ct, CB * g->target.vw);
   LLVMValueRef bk = cg_for(g, &lbk, blocks, "blk");
   core_block(g, c, oh, cg_mulc(g, bk, R), co0, R, CB);
   cg_loop_end(g, &lbk);
@@ -138,17 +138,17 @@ static bool padded(const ConvGeom *c) {
 static int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
 static bool fast_forward_ok(const Cg *g, const ConvGeom *c) {
-  return !g->reference && c->co % g->vw == 0;
+  return !g->reference && c->co % g->target.vw == 0;
 }
 
 static bool fast_data_ok(const Cg *g, const ConvGeom *c) {
-  return !g->reference && c->ci % g->vw == 0 && c->sh == 1 && c->sw == 1;
+  return !g->reference && c->ci % g->target.vw == 0 && c->sh == 1 && c->sw == 1;
 }
 
 /* A strided backward-data runs as one stride-1 convolution per phase of
  * dx (below): the same register blocks. */
 static bool strided_data_ok(const Cg *g, const ConvGeom *c) {
-  return !g->reference && c->ci % g->vw == 0 && (c->sh > 1 || c->sw > 1);
+  return !g->reference && c->ci % g->target.vw == 0 && (c->sh > 1 || c->sw > 1);
 }
 
 /* The zero margin around dz that every phase's taps stay within. */
@@ -266,14 +266,14 @@ static void sum_bias_image(Cg *g, const Node *n, const GradIn *d,
   int64_t CB = block_vectors(g, co);
   LLVMValueRef acc[MAX_BLOCK_VECTORS];
   CgLoop lc, lp;
-  LLVMValueRef co0 = cg_mulc(g, cg_for(g, &lc, co / (CB * g->vw), "cb"),
-                             CB * g->vw);
+  LLVMValueRef co0 = cg_mulc(g, cg_for(g, &lc, co / (CB * g->target.vw), "cb"),
+                             CB * g->target.vw);
   for (int64_t v = 0; v < CB; v++)
-    acc[v] = cg_var(g, g->vec, cg_vload(g, db, cg_addc(g, co0, v * g->vw)),
+    acc[v] = cg_var(g, g->vec, cg_vload(g, db, cg_addc(g, co0, v * g->target.vw)),
                     "acc");
   LLVMValueRef p = cg_for(g, &lp, pixels, "p");
   for (int64_t v = 0; v < CB; v++) {
-    LLVMValueRef at = cg_add(g, cg_mulc(g, p, co), cg_addc(g, co0, v * g->vw));
+    LLVMValueRef at = cg_add(g, cg_mulc(g, p, co), cg_addc(g, co0, v * g->target.vw));
     LLVMValueRef val = cg_grad_vload(g, d, at);
     if (copy)
       cg_vstore(g, val, copy, at);
@@ -283,7 +283,7 @@ static void sum_bias_image(Cg *g, const Node *n, const GradIn *d,
   cg_loop_end(g, &lp);
   for (int64_t v = 0; v < CB; v++)
     cg_vstore(g, LLVMBuildLoad2(g->b, g->vec, acc[v], ""), db,
-              cg_addc(g, co0, v * g->vw));
+              cg_addc(g, co0, v * g->target.vw));
   cg_loop_end(g, &lc);
 }
 
@@ -521,7 +521,7 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
     for (int64_t v = 0; v < CB; v++) {
       LLVMValueRef row = cg_addc(g, cg_add(g, cg_mulc(g, tap, c->ci), ci0), r);
       at[r * CB + v] = cg_add(g, cg_mulc(g, row, c->co),
-                              cg_addc(g, co0, v * g->vw));
+                              cg_addc(g, co0, v * g->target.vw));
       acc[r * CB + v] = cg_var(g, g->vec, cg_vload(g, dw, at[r * CB + v]),
                                "acc");
     }
@@ -535,7 +535,7 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
                                       c->ci), ci0);
   LLVMValueRef dv[MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++)
-    dv[v] = cg_vload(g, dz, cg_add(g, px, cg_addc(g, co0, v * g->vw)));
+    dv[v] = cg_vload(g, dz, cg_add(g, px, cg_addc(g, co0, v * g->target.vw)));
   for (int64_t r = 0; r < RB; r++)
     cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, xi, r))),
                dv, CB);
@@ -567,9 +567,9 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
   LLVMValueRef kh = cg_for(g, &lkh, c.kh, "kh");
   LLVMValueRef kw = cg_for(g, &lkw, c.kw, "kw");
   LLVMValueRef cib = cg_for(g, &lci, c.ci / RB, "cib");
-  LLVMValueRef cob = cg_for(g, &lco, c.co / (CB * g->vw), "cob");
+  LLVMValueRef cob = cg_for(g, &lco, c.co / (CB * g->target.vw), "cob");
   weight_block(g, &c, x, dz, dw, kh, kw, cg_mulc(g, cib, RB),
-               cg_mulc(g, cob, CB * g->vw), RB, CB);
+               cg_mulc(g, cob, CB * g->target.vw), RB, CB);
   cg_loop_end(g, &lco);
   cg_loop_end(g, &lci);
   cg_loop_end(g, &lkw);
@@ -585,7 +585,7 @@ bool cg_conv2d_bwd_bias_fast(Cg *g, const Node *n) {
   if (cg_conv_bias_absorbed(g, n))
     return true; /* the weight gradient's kernel sums it */
   int64_t co = n->in[0]->shape.dim[2];
-  if (g->reference || co % g->vw)
+  if (g->reference || co % g->target.vw)
     return false;
   LLVMValueRef db = cg_tensor(g, n->out, NULL);
   cg_fill(g, db, co, cg_f32(g, 0));

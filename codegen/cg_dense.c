@@ -19,8 +19,6 @@ static LLVMValueRef row_of(Cg *g, const Tensor *t, LLVMValueRef b) {
 }
 
 void cg_dense(Cg *g, const Node *n) {
-  if (cg_dense_fast(g, n))
-    return;
   int64_t in = units_in(n), out = n->out->shape.dim[0];
   LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
   CgLoop lb, lo, li, lb2, lo2, lb3, le;
@@ -54,8 +52,6 @@ void cg_dense(Cg *g, const Node *n) {
 
 /* inputs x, dz */
 void cg_dense_bwd_weight(Cg *g, const Node *n) {
-  if (cg_dense_bwd_weight_fast(g, n))
-    return;
   int64_t in = units_in(n), out = n->in[1]->shape.dim[0];
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   cg_fill(g, dw, in * out, cg_f32(g, 0));
@@ -88,8 +84,6 @@ void cg_dense_bwd_bias(Cg *g, const Node *n) {
 
 /* inputs dz, w */
 void cg_dense_bwd_data(Cg *g, const Node *n) {
-  if (cg_dense_bwd_data_fast(g, n))
-    return;
   int64_t in = n->out->shape.dim[0], out = n->in[0]->shape.dim[0];
   LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
   CgLoop li, lb, lo;

@@ -39,7 +39,7 @@ static int64_t divisor_at_most(int64_t n, int64_t cap) {
 }
 
 static bool fast_ok(const Cg *g, int64_t out) {
-  return !g->reference && out % g->vw == 0;
+  return !g->reference && out % g->target.vw == 0;
 }
 
 /* Calls block(b0, R) for full blocks of R images of the chunk, then
@@ -71,10 +71,10 @@ static LLVMValueRef load_acc(Cg *g, LLVMValueRef slot) {
 static void forward_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
                           LLVMValueRef o0) {
   int64_t in = n->in[0]->shape.dim[0], out = n->out->shape.dim[0];
-  int64_t CB = blocking(g, out / g->vw).vectors;
+  int64_t CB = blocking(g, out / g->target.vw).vectors;
   LLVMValueRef acc[MAX_ACCUMULATORS], x[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++) {
-    LLVMValueRef o = cg_addc(g, o0, v * g->vw);
+    LLVMValueRef o = cg_addc(g, o0, v * g->target.vw);
     LLVMValueRef init = n->nin == 3
                             ? cg_vload(g, cg_tensor(g, n->in[2], NULL), o)
                             : cg_const_like(g, LLVMGetUndef(g->vec), 0);
@@ -89,7 +89,7 @@ static void forward_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
   LLVMValueRef wv[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++)
     wv[v] = cg_vload(g, w,
-                     cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->vw)));
+                     cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->target.vw)));
   for (int64_t r = 0; r < R; r++)
     cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x[r], i)), wv, CB);
   cg_loop_end(g, &li);
@@ -98,7 +98,7 @@ static void forward_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
     for (int64_t v = 0; v < CB; v++)
       cg_vstore(g,
                 cg_activate(g, n->attr.dense.act, load_acc(g, acc[r * CB + v])),
-                y, cg_addc(g, o0, v * g->vw));
+                y, cg_addc(g, o0, v * g->target.vw));
   }
 }
 
@@ -106,10 +106,10 @@ bool cg_dense_fast(Cg *g, const Node *n) {
   int64_t out = n->out->shape.dim[0];
   if (!fast_ok(g, out))
     return false;
-  Blocking bl = blocking(g, out / g->vw);
+  Blocking bl = blocking(g, out / g->target.vw);
   CgLoop lo;
-  LLVMValueRef ob = cg_for(g, &lo, out / (bl.vectors * g->vw), "ob");
-  over_images(g, n, bl.images, cg_mulc(g, ob, bl.vectors * g->vw),
+  LLVMValueRef ob = cg_for(g, &lo, out / (bl.vectors * g->target.vw), "ob");
+  over_images(g, n, bl.images, cg_mulc(g, ob, bl.vectors * g->target.vw),
               forward_block);
   cg_loop_end(g, &lo);
   return true;
@@ -132,7 +132,7 @@ static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
   LLVMValueRef x = cg_tensor(g, n->in[0], b), dz = cg_tensor(g, n->in[1], b);
   LLVMValueRef dv[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++)
-    dv[v] = cg_vload(g, dz, cg_addc(g, o0, v * g->vw));
+    dv[v] = cg_vload(g, dz, cg_addc(g, o0, v * g->target.vw));
   for (int64_t r = 0; r < RI; r++)
     cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, i0, r))),
                dv, CB);
@@ -141,7 +141,7 @@ static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
   for (int64_t r = 0; r < RI; r++)
     for (int64_t v = 0; v < CB; v++) {
       LLVMValueRef at = cg_add(g, cg_mulc(g, cg_addc(g, i0, r), out),
-                               cg_addc(g, o0, v * g->vw));
+                               cg_addc(g, o0, v * g->target.vw));
       cg_vstore(g, load_acc(g, acc[r * CB + v]), dw, at);
     }
 }
@@ -150,12 +150,12 @@ bool cg_dense_bwd_weight_fast(Cg *g, const Node *n) {
   int64_t in = n->in[0]->shape.dim[0], out = n->in[1]->shape.dim[0];
   if (!fast_ok(g, out))
     return false;
-  int64_t cv = out / g->vw, CB = divisor_at_most(cv, 4);
+  int64_t cv = out / g->target.vw, CB = divisor_at_most(cv, 4);
   int64_t RI = divisor_at_most(in, cg_max_accumulators(g) / CB);
   CgLoop li, lo;
   LLVMValueRef ib = cg_for(g, &li, in / RI, "ib");
   LLVMValueRef ob = cg_for(g, &lo, cv / CB, "ob");
-  weight_block(g, n, cg_mulc(g, ib, RI), RI, cg_mulc(g, ob, CB * g->vw), CB);
+  weight_block(g, n, cg_mulc(g, ib, RI), RI, cg_mulc(g, ob, CB * g->target.vw), CB);
   cg_loop_end(g, &lo);
   cg_loop_end(g, &li);
   return true;
@@ -186,7 +186,7 @@ static void data_block(Cg *g, const Node *n, LLVMValueRef b0, int64_t R,
   for (int64_t k = 0; k < RI; k++)
     wrow[k] = cg_gep(g, g->f32, w, cg_mulc(g, cg_addc(g, i0, k), out));
   CgLoop lo;
-  LLVMValueRef o = cg_mulc(g, cg_for(g, &lo, out / g->vw, "ov"), g->vw);
+  LLVMValueRef o = cg_mulc(g, cg_for(g, &lo, out / g->target.vw, "ov"), g->target.vw);
   LLVMValueRef wv[MAX_ACCUMULATORS];
   for (int64_t k = 0; k < RI; k++)
     wv[k] = cg_vload(g, wrow[k], o);

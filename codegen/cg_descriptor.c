@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cg.h"
-#include "../runtime/cnnrt.h"
 
 static LLVMValueRef i64c(Cg *g, int64_t v) { return cg_i64(g, v); }
 static LLVMValueRef f64c(Cg *g, double v) { return LLVMConstReal(g->f64, v); }

@@ -19,7 +19,7 @@ static LLVMValueRef global(Cg *g, const char *name, LLVMTypeRef t,
   LLVMSetInitializer(gv, init);
   LLVMSetGlobalConstant(gv, constant);
   LLVMSetLinkage(gv, LLVMInternalLinkage);
-  LLVMSetAlignment(gv, 64);
+  LLVMSetAlignment(gv, CNN_ALIGN);
   return gv;
 }
 
@@ -140,6 +140,6 @@ void cg_inference_entries(Cg *g, const CgOptions *o) {
   emit_infer_batch(g, o, infer);
   emit_predict(g, o, fwd);
   if (o->scratch_bytes)
-    *o->scratch_bytes = (g->m->infer_arena_bytes + g->scratch_bytes + 63) /
-                        64 * 64;
+    *o->scratch_bytes = cnn_align_up(g->m->infer_arena_bytes +
+                                     g->scratch_bytes);
 }

@@ -33,7 +33,7 @@ void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
   LLVMSetAlignment(s, 4);
 }
 
-int cg_max_accumulators(const Cg *g) { return g->vw == 8 ? 12 : 24; }
+int cg_max_accumulators(const Cg *g) { return g->target.accumulators; }
 
 void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
                 const LLVMValueRef *b, int64_t count) {
@@ -46,7 +46,7 @@ void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef x) {
   LLVMValueRef undef = LLVMGetUndef(g->vec);
   LLVMValueRef one = LLVMBuildInsertElement(g->b, undef, x, cg_i64(g, 0), "");
-  LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->vw));
+  LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->target.vw));
   return LLVMBuildShuffleVector(g->b, one, undef, mask, "");
 }
 

@@ -3,6 +3,8 @@
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "header.h"
 
+#include "cnnrt.h" /* CNN_ALIGN */
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static void macros(FILE *f, const Module *m, const char *N, const char *n,
              " * the CPU this object was made for (another target's object may\n"
              " * need another size); aligned to %s_SCRATCH_ALIGN bytes. */\n", N);
   fprintf(f, "#define %s_SCRATCH_SIZE   %" PRId64 "\n", N, scratch);
-  fprintf(f, "#define %s_SCRATCH_ALIGN  64\n", N);
+  fprintf(f, "#define %s_SCRATCH_ALIGN  %d\n", N, CNN_ALIGN);
   if (!baked)
     fprintf(f, "/* Floats in the weights %s_set_weights takes. */\n"
                "#define %s_WEIGHTS_SIZE  %" PRId64 "\n", n, N, m->param_floats);

@@ -27,9 +27,9 @@
 
 #include "../runtime/cnnrt.h"
 
-enum { ALIGN = 64, MAX_CHUNKS = CNN_CHUNK_GROUP };
+enum { MAX_CHUNKS = CNN_CHUNK_GROUP };
 
-static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
+static int64_t align_up(int64_t x) { return cnn_align_up(x); }
 
 static bool is_view(const Node *n) {
   return ir_op_info(n->op)->flags & (OPF_VIEW | OPF_UPDATE);

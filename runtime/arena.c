@@ -1,15 +1,14 @@
 /* arena.c - the scratch memory handed to the generated functions.
  *
  * The generated kernels use aligned vector loads on buffers they place in
- * the arena, so it starts on a 64-byte boundary (an AVX-512 register or a
- * cache line). aligned_alloc wants a size that is a multiple of the
+ * the arena, so it starts on a CNN_ALIGN boundary (cnnrt.h). aligned_alloc wants a size that is a multiple of the
  * alignment, and a zero size would be implementation-defined. */
 #include "runtime.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { ALIGN = 64 };
+enum { ALIGN = CNN_ALIGN };
 
 void *cnn_arena_create(int64_t bytes) {
   if (bytes < 0 || (uint64_t)bytes > SIZE_MAX - ALIGN) {

@@ -99,6 +99,15 @@ typedef struct CnnParam {
  * CNN_CHUNK_IMAGES images, then another CNN_CHUNK_GROUP, and so on. */
 enum { CNN_CHUNK_GROUP = 8, CNN_CHUNK_IMAGES = 8 };
 
+/* The alignment of every arena, of its slots and of every tensor in it:
+ * a cache line, and an AVX-512 vector (the generated kernels' aligned
+ * loads). */
+enum { CNN_ALIGN = 64 };
+
+static inline int64_t cnn_align_up(int64_t bytes) {
+  return (bytes + CNN_ALIGN - 1) / CNN_ALIGN * CNN_ALIGN;
+}
+
 static inline int64_t cnn_chunks(int64_t n) {
   int64_t per_group = (int64_t)CNN_CHUNK_GROUP * CNN_CHUNK_IMAGES;
   int64_t chunks = CNN_CHUNK_GROUP * ((n + per_group - 1) / per_group);

@@ -79,7 +79,7 @@ static bool check_params(const CnnModel *m) {
  * slot, and every exchanged tensor too */
 static bool chunks_hold_together(const CnnModel *m) {
   if (m->chunk_slots < 1 || m->chunk_slots < cnn_chunks(m->batch) ||
-      m->chunk_stride < 1 || m->chunk_stride % 64 != 0 ||
+      m->chunk_stride < 1 || m->chunk_stride % CNN_ALIGN != 0 ||
       m->chunk_slots > INT64_MAX / m->chunk_stride ||
       m->train_arena_bytes < m->chunk_slots * m->chunk_stride ||
       m->grads < 0 || m->grads_offset < 0 ||
