@@ -25,16 +25,19 @@ Measures, on this machine and in this run:
   - the inference object (cnnc --infer): its single-image latency and its
     size, code and read-only data, against the raw weights;
   - achieved GFLOP/s (210.15 MFLOP per trained image, 70.35 per inferred
-    image) and the share of the machine's peak (../shared/bench/peak.c);
+    image) and the share of the machine's peak (bench/fma_peak.c, in the
+    same run);
   - PyTorch (Debian's python3-torch) on the same network, data, batch,
-    optimizer and threads, when it imports: ../shared/bench/torch_seed.py.
+    optimizer and threads: bench/torch_peer.py, the torch.nn twin the
+    suite builds from the .cnn. Without torch the benchmark stops and says
+    so (--no-torch leaves the column out on purpose).
 Prints a table with the ratios. Needs the build (scripts/build.sh) and
 MNIST (scripts/fetch-mnist.sh)."""
 import argparse, collections, csv, gzip, json, math, os, re, statistics
 import struct, subprocess, sys, tempfile, time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(TOP), "shared", "bench")
+BENCH = os.path.join(TOP, "bench")
 MNIST = os.path.join(TOP, "data", "mnist")
 MODEL = os.path.join(TOP, "examples", "mnist.cnn")
 TRAIN_MFLOP, INFER_MFLOP = 210.15, 70.35
@@ -281,29 +284,29 @@ def profile(samples):
 
 
 def machine_peak(tmp):
-    src = os.path.join(SHARED, "peak.c")
-    exe = os.path.join(tmp, "peak")
-    if not os.path.exists(src):
-        return None
-    run(["cc", "-O2", "-mavx512f", "-mfma", src, "-o", exe])
-    procs = [subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
-             for _ in range(os.cpu_count() or 1)]
-    total = 0.0
-    for p in procs:
-        m = re.search(r"avx512: ([0-9.]+)", p.communicate()[0])
-        total += float(m.group(1)) if m else 0
-    return total
+    """all cores' FMA peak, GFLOP/s, measured now (bench/fma_peak.c)"""
+    exe = os.path.join(tmp, "fma_peak")
+    run(["cc", "-O2", "-march=native", os.path.join(BENCH, "fma_peak.c"),
+         "-o", exe, "-pthread"])
+    out, _, _ = run([exe, str(os.cpu_count() or 1)])
+    return json.loads(out)["peak_gflops"]
+
+
+def require_torch():
+    """before minutes of measuring: the figures are ratios to PyTorch"""
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        sys.exit("bench.py: PyTorch does not import in /usr/bin/python3 "
+                 "(apt-get install python3-torch python3-numpy), and the "
+                 "figures are ratios to it; --no-torch leaves it out")
 
 
 def torch_peer(threads, images):
-    script = os.path.join(SHARED, "torch_seed.py")
-    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"],
-                           capture_output=True)
-    if probe.returncode != 0 or not os.path.exists(script):
-        return None
-    out, _, rss = run(["/usr/bin/python3", script, MNIST, "--threads",
-                       str(threads), "--channels-last", "--images",
-                       str(images), "--json"])
+    out, _, rss = run(["/usr/bin/python3", os.path.join(BENCH, "torch_peer.py"),
+                       os.path.join(TOP, "examples", "mnist.cnn"), MNIST,
+                       "--threads", str(threads), "--channels-last",
+                       "--images", str(images), "--json"])
     r = json.loads(out)
     r["rss_mib"] = rss
     return r
@@ -387,6 +390,8 @@ def main():
                     help="leave PyTorch out (it takes minutes)")
     a = ap.parse_args()
     a.pairs = a.pairs or (1 if a.quick else 3)
+    if not a.no_torch:
+        require_torch()
     cnnc = os.path.join(a.build, "cnnc")
     small, large = (500, 1500) if a.quick else (1000, 6000)
     res = {"date": time.strftime("%Y-%m-%d"), "threads": a.threads}

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""torch_peer.py - PyTorch on the same network, data and recipe: the peer
+of bench.py's figures.
+
+  /usr/bin/python3 bench/torch_peer.py MODEL.cnn DATA_DIR [--threads N]
+      [--channels-last] [--images N] [--epochs E] [--json]
+
+Builds the torch.nn twin of MODEL.cnn with the suite's own builder
+(test/Inputs/cnn_torch.py: the same layers, 'same' padding as cnnc's,
+cnnc's names), trains it on the first N images of the MNIST IDX files in
+DATA_DIR (default 10,000) with the train block's batch and Adam's lr, as
+a PyTorch user would (logits and torch.nn.CrossEntropyLoss), then scores
+the test set. Prints, or with --json writes one line of JSON with:
+epochs[].train_img_s (training images a second; the first 20 steps of the
+first epoch are warm-up, left out), test_acc, infer_img_s (inference in
+batches of 1,000), infer_batch1_ms (one image), params. Needs Debian's
+python3-torch (run with /usr/bin/python3)."""
+import argparse
+import json
+import os
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "test", "Inputs"))
+import cnn_torch  # noqa: E402  (the suite's .cnn -> torch.nn builder)
+
+WARMUP_STEPS = 20
+
+
+def load(data, images):
+    import numpy as np
+    x = cnn_torch.idx_images(os.path.join(data, "train-images-idx3-ubyte"),
+                             images)
+    y = cnn_torch.idx_labels(os.path.join(data, "train-labels-idx1-ubyte"),
+                             images)
+    tx = cnn_torch.idx_images(os.path.join(data, "t10k-images-idx3-ubyte"))
+    ty = cnn_torch.idx_labels(os.path.join(data, "t10k-labels-idx1-ubyte"))
+    return x, y.astype(np.int64), tx, ty.astype(np.int64)
+
+
+def nchw(torch, a, channels_last):
+    t = torch.from_numpy(a)
+    return t.contiguous(memory_format=torch.channels_last) if channels_last \
+        else t
+
+
+def train_epoch(torch, net, opt, x, y, batch, channels_last):
+    loss_fn = torch.nn.CrossEntropyLoss()
+    steps, start = 0, None
+    for at in range(0, len(x), batch):
+        if steps == WARMUP_STEPS:
+            start, counted = time.perf_counter(), at
+        xb = nchw(torch, x[at:at + batch], channels_last)
+        yb = torch.from_numpy(y[at:at + batch])
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(xb, logits=True), yb).backward()
+        opt.step()
+        steps += 1
+    if start is None:
+        sys.exit("torch_peer.py: too few images to time past the warm-up")
+    return (len(x) - counted) / (time.perf_counter() - start)
+
+
+def infer(torch, net, x, channels_last, batch):
+    with torch.no_grad():
+        start = time.perf_counter()
+        out = [net(nchw(torch, x[i:i + batch], channels_last))
+               for i in range(0, len(x), batch)]
+        return torch.cat(out), time.perf_counter() - start
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("data")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--images", type=int, default=10000)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    import torch
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    spec = cnn_torch.load_cnn(a.model)
+    net = cnn_torch.twin(spec)
+    if a.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    batch = int(spec.train.get("batch", 50))
+    opt_call = spec.train.get("optimizer")
+    if opt_call is None or opt_call.name != "adam":
+        sys.exit("torch_peer.py: the peer trains with adam, as the benchmarked "
+                 "models do; this one's optimizer is another")
+    lr = float(opt_call.kwargs.get("lr", opt_call.args[0] if opt_call.args
+                                   else 0.001))
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    x, y, tx, ty = load(a.data, a.images)
+    epochs = []
+    for _ in range(a.epochs):
+        net.train()
+        epochs.append({"train_img_s": train_epoch(torch, net, opt, x, y,
+                                                  batch, a.channels_last)})
+    net.eval()
+    probs, seconds = infer(torch, net, tx, a.channels_last, 1000)
+    acc = float((probs.argmax(1).numpy() == ty).mean())
+    one = tx[:1]
+    infer(torch, net, one, a.channels_last, 1)  # warm
+    times = [infer(torch, net, one, a.channels_last, 1)[1] for _ in range(50)]
+    res = {"epochs": epochs, "test_acc": acc,
+           "infer_img_s": len(tx) / seconds,
+           "infer_batch1_ms": 1000 * sorted(times)[len(times) // 2],
+           "params": sum(p.numel() for p in net.parameters())}
+    print(json.dumps(res) if a.json else
+          "\n".join(f"{k}: {v}" for k, v in res.items()))
+
+
+if __name__ == "__main__":
+    main()
