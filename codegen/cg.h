@@ -114,6 +114,8 @@ LLVMValueRef cg_in_range(Cg *g, LLVMValueRef i, int64_t n);
  * such as a parameter or its gradient), and element access */
 LLVMValueRef cg_tensor(Cg *g, const Tensor *t, LLVMValueRef b);
 LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i);
+/* a private constant global of the module, holding init */
+LLVMValueRef cg_private_constant(Cg *g, LLVMValueRef init, const char *name);
 LLVMValueRef cg_load(Cg *g, LLVMValueRef p, LLVMValueRef i);
 void cg_store(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
 /* p[i] += v */

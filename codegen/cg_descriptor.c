@@ -19,10 +19,7 @@ static LLVMValueRef string(Cg *g, const char *s, const char *name) {
     return LLVMConstNull(g->ptr);
   LLVMValueRef init = LLVMConstStringInContext(g->ctx, s, (unsigned)strlen(s),
                                                false);
-  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, true);
-  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  LLVMValueRef gv = cg_private_constant(g, init, name);
   LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
   return gv;
 }
@@ -65,11 +62,7 @@ static LLVMValueRef param_table(Cg *g, int64_t *count) {
     if (m->tensors[i]->kind == TK_PARAM)
       entries[(*count)++] = param_entry(g, type, m->tensors[i]);
   LLVMValueRef init = LLVMConstArray2(type, entries, (uint64_t)*count);
-  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_params");
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, true);
-  LLVMSetLinkage(gv, LLVMPrivateLinkage);
-  return gv;
+  return cg_private_constant(g, init, "cnn_params");
 }
 
 static CnnOptimizerKind optimizer_kind(OptimizerKind k) {
@@ -163,11 +156,7 @@ static LLVMValueRef exchange_table(Cg *g, const CgEntryPoints *e,
   if (*count == 0)
     return LLVMConstNull(g->ptr);
   LLVMValueRef init = LLVMConstArray2(type, entries, (uint64_t)*count);
-  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "cnn_exchanges");
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, true);
-  LLVMSetLinkage(gv, LLVMPrivateLinkage);
-  return gv;
+  return cg_private_constant(g, init, "cnn_exchanges");
 }
 
 void cg_model_descriptor(Cg *g, const CgEntryPoints *e) {

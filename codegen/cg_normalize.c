@@ -10,11 +10,7 @@ static LLVMValueRef constants(Cg *g, const float *v, int n, const char *name) {
   for (int i = 0; i < n; i++)
     c[i] = cg_f32(g, v[i]);
   LLVMValueRef init = LLVMConstArray2(g->f32, c, (uint64_t)n);
-  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, true);
-  LLVMSetLinkage(gv, LLVMPrivateLinkage);
-  return gv;
+  return cg_private_constant(g, init, name);
 }
 
 void cg_normalize(Cg *g, const Node *n) {

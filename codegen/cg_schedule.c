@@ -247,11 +247,7 @@ static LLVMValueRef new_context(Cg *g, LLVMTypeRef ct, const LLVMValueRef *v) {
 /* A private constant array of the phases' functions. */
 static LLVMValueRef phase_table(Cg *g, LLVMValueRef *fns, int nphases) {
   LLVMValueRef init = LLVMConstArray2(g->ptr, fns, (uint64_t)nphases);
-  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "train.phases");
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, true);
-  LLVMSetLinkage(gv, LLVMPrivateLinkage);
-  return gv;
+  return cg_private_constant(g, init, "train.phases");
 }
 
 /* CnnGradientsFn: void NAME_train_chunks(params, images, labels, bounds,

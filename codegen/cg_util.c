@@ -243,3 +243,11 @@ LLVMValueRef cg_argmax(Cg *g, LLVMValueRef p, int64_t k) {
   cg_loop_end(g, &l);
   return LLVMBuildLoad2(g->b, g->i64, at, "");
 }
+
+LLVMValueRef cg_private_constant(Cg *g, LLVMValueRef init, const char *name) {
+  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  return gv;
+}

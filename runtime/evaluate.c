@@ -62,10 +62,6 @@ static void out_of_memory(int64_t count) {
   exit(1);
 }
 
-static int64_t deal(int64_t total, int64_t parts, int64_t i) {
-  return i * (total / parts) + (i < total % parts ? i : total % parts);
-}
-
 /* every rank's blocks to every rank, and the confusion matrices to rank 0
  * (which alone reports them) */
 static void share_scores(const CnnModel *m, Block *blocks, int64_t nblocks,
@@ -76,9 +72,9 @@ static void share_scores(const CnnModel *m, Block *blocks, int64_t nblocks,
   if (!send || !recv)
     out_of_memory(nblocks * m->batch);
   int64_t ns = 0, nr = 0, cells = m->num_classes * m->num_classes;
-  int64_t a = deal(nblocks, ranks, me), b = deal(nblocks, ranks, me + 1);
+  int64_t a = cnn_share(nblocks, ranks, me), b = cnn_share(nblocks, ranks, me + 1);
   for (int r = 0; r < ranks; r++) {
-    int64_t ra = deal(nblocks, ranks, r), rb = deal(nblocks, ranks, r + 1);
+    int64_t ra = cnn_share(nblocks, ranks, r), rb = cnn_share(nblocks, ranks, r + 1);
     if (r == me)
       continue;
     if (b > a)
@@ -114,7 +110,7 @@ CnnScore cnn_evaluate_confusion(const CnnModel *m, const float *params,
                         ? calloc((size_t)((ranks - 1) * cells), 8) : NULL;
   if (!blocks || (ranks > 1 && confusion && me == 0 && !theirs))
     out_of_memory(count);
-  for (int64_t j = deal(nblocks, ranks, me); j < deal(nblocks, ranks, me + 1);
+  for (int64_t j = cnn_share(nblocks, ranks, me); j < cnn_share(nblocks, ranks, me + 1);
        j++) {
     int64_t at = j * m->batch;
     int64_t n = count - at < m->batch ? count - at : m->batch;

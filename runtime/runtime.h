@@ -243,6 +243,16 @@ void cnn_gather(const CnnSet *s, const int64_t *order, int64_t first,
                 int64_t n, const CnnAugment *aug, float *images,
                 int32_t *labels);
 
+/* part i of `total` things dealt evenly into `parts` in order: its first
+ * (i = parts: total), the rule of cnnrt.h's cnn_chunk_first; how a job's
+ * processes share a pass's chunks and an evaluation's blocks */
+static inline int64_t cnn_share(int64_t total, int64_t parts, int64_t i) {
+  return i * (total / parts) + (i < total % parts ? i : total % parts);
+}
+
+/* calloc of count (at least one) elements; *ok becomes false on failure */
+void *cnn_alloc_zeroed(int64_t count, size_t size, bool *ok);
+
 /* --- gradsum.c: the fixed order of a step's gradient sum ------------------ */
 typedef struct CnnNode {
   int64_t lo, hi; /* the chunks [lo, hi) */

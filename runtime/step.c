@@ -47,11 +47,6 @@ struct CnnStepper {
   int64_t cap_transfers;
 };
 
-/* part i of `total` things dealt evenly into `parts` */
-static int64_t deal(int64_t total, int64_t parts, int64_t i) {
-  return i * (total / parts) + (i < total % parts ? i : total % parts);
-}
-
 static int64_t floor_pow2(int64_t v) {
   int64_t p = 1;
   while (p * 2 <= v)
@@ -62,7 +57,7 @@ static int64_t floor_pow2(int64_t v) {
 /* the first float of rank r's slice of the gradient (whole cache lines) */
 static int64_t slice_start(const CnnStepper *s, int r) {
   int64_t lines = (s->m->grads + 15) / 16;
-  int64_t at = 16 * deal(lines, s->ranks, r);
+  int64_t at = 16 * cnn_share(lines, s->ranks, r);
   return at < s->m->grads ? at : s->m->grads;
 }
 
@@ -83,8 +78,8 @@ typedef struct SumJob {
 static void sum_slice(void *ctx, int64_t i) {
   const SumJob *j = ctx;
   int64_t lines = (j->to - j->from + 15) / 16;
-  int64_t a = j->from + 16 * deal(lines, SUM_SLICES, i);
-  int64_t b = j->from + 16 * deal(lines, SUM_SLICES, i + 1);
+  int64_t a = j->from + 16 * cnn_share(lines, SUM_SLICES, i);
+  int64_t b = j->from + 16 * cnn_share(lines, SUM_SLICES, i + 1);
   if (b > j->to)
     b = j->to;
   for (int64_t k = 0; k < j->nnodes && a < b; k++)
@@ -114,12 +109,6 @@ static bool fits_one_pass(const CnnModel *m, int64_t most) {
   return false;
 }
 
-static void *alloc(size_t count, size_t size, bool *ok) {
-  void *p = calloc(count ? count : 1, size);
-  *ok = *ok && p;
-  return p;
-}
-
 CnnStepper *cnn_stepper_create(const CnnModel *m, int64_t most,
                                int64_t pixels) {
   if (!fits_one_pass(m, most))
@@ -133,23 +122,23 @@ CnnStepper *cnn_stepper_create(const CnnModel *m, int64_t most,
   *s = (CnnStepper){.m = m, .rank = cnn_comm_rank(), .ranks = cnn_comm_size()};
   s->pass_chunks = chunks <= slots ? chunks : floor_pow2(slots);
   s->depth = tree_depth(chunks, s->pass_chunks);
-  size_t images = (size_t)(slots * CNN_CHUNK_IMAGES);
+  int64_t images = slots * CNN_CHUNK_IMAGES;
   bool ok = true;
-  s->images = alloc(images * (size_t)pixels, sizeof(float), &ok);
-  s->labels = alloc(images, sizeof(int32_t), &ok);
-  s->bounds = alloc((size_t)slots + 1, sizeof(int64_t), &ok);
-  s->loss = alloc((size_t)slots, sizeof(double), &ok);
-  s->correct = alloc((size_t)slots, sizeof(int64_t), &ok);
-  s->pieces = alloc(2 * (size_t)slots, sizeof(CnnNode), &ok);
-  s->piece_rank = alloc(2 * (size_t)slots, sizeof(int64_t), &ok);
-  s->partial = alloc((size_t)s->depth, sizeof(float *), &ok);
+  s->images = cnn_alloc_zeroed(images * pixels, sizeof(float), &ok);
+  s->labels = cnn_alloc_zeroed(images, sizeof(int32_t), &ok);
+  s->bounds = cnn_alloc_zeroed(slots + 1, sizeof(int64_t), &ok);
+  s->loss = cnn_alloc_zeroed(slots, sizeof(double), &ok);
+  s->correct = cnn_alloc_zeroed(slots, sizeof(int64_t), &ok);
+  s->pieces = cnn_alloc_zeroed(2 * slots, sizeof(CnnNode), &ok);
+  s->piece_rank = cnn_alloc_zeroed(2 * slots, sizeof(int64_t), &ok);
+  s->partial = cnn_alloc_zeroed(s->depth, sizeof(float *), &ok);
   int64_t slice = slice_start(s, s->rank + 1) - slice_start(s, s->rank);
   for (int d = 0; ok && s->pass_chunks < chunks && d < s->depth; d++)
-    s->partial[d] = alloc((size_t)slice, sizeof(float), &ok);
+    s->partial[d] = cnn_alloc_zeroed(slice, sizeof(float), &ok);
   /* the most of one exchange: every slot's every tensor to every rank */
   s->cap_transfers = (2 * slots + 2) * (m->num_exchanges + 2) * s->ranks;
-  s->sends = alloc((size_t)s->cap_transfers, sizeof(CnnTransfer), &ok);
-  s->recvs = alloc((size_t)s->cap_transfers, sizeof(CnnTransfer), &ok);
+  s->sends = cnn_alloc_zeroed(s->cap_transfers, sizeof(CnnTransfer), &ok);
+  s->recvs = cnn_alloc_zeroed(s->cap_transfers, sizeof(CnnTransfer), &ok);
   if (!ok) {
     cnn_error("out of memory");
     cnn_stepper_free(s);
@@ -189,7 +178,7 @@ typedef struct Pass {
 
 static int64_t owner_of_chunk(const CnnStepper *s, const Pass *p, int64_t k) {
   for (int r = 0; r < s->ranks; r++)
-    if (k < p->p0 + deal(p->p1 - p->p0, s->ranks, r + 1))
+    if (k < p->p0 + cnn_share(p->p1 - p->p0, s->ranks, r + 1))
       return r;
   return s->ranks - 1;
 }
@@ -233,7 +222,7 @@ static void share_outputs(CnnStepper *s, const Pass *p) {
   Transfers t = {s, 0, 0};
   int64_t cnt = p->p1 - p->p0;
   for (int r = 0; r < s->ranks; r++) {
-    int64_t a = deal(cnt, s->ranks, r), b = deal(cnt, s->ranks, r + 1);
+    int64_t a = cnn_share(cnt, s->ranks, r), b = cnn_share(cnt, s->ranks, r + 1);
     int64_t mine = p->own0 - p->p0, n = p->own1 - p->own0;
     if (r == s->rank)
       continue;
@@ -272,8 +261,8 @@ static void run_phases(CnnStepper *s, const Pass *p) {
 static void find_pieces(CnnStepper *s, Pass *p) {
   p->npieces = 0;
   for (int r = 0; r < s->ranks; r++) {
-    int64_t a = p->p0 + deal(p->p1 - p->p0, s->ranks, r);
-    int64_t b = p->p0 + deal(p->p1 - p->p0, s->ranks, r + 1);
+    int64_t a = p->p0 + cnn_share(p->p1 - p->p0, s->ranks, r);
+    int64_t b = p->p0 + cnn_share(p->p1 - p->p0, s->ranks, r + 1);
     int64_t before = p->npieces;
     p->npieces = cnn_tree_pieces(p->p0, p->p1, a, b, s->pieces, p->npieces);
     for (int64_t i = before; i < p->npieces; i++)
@@ -317,8 +306,8 @@ static void sum_pass(CnnStepper *s, const Pass *p) {
 static void run_pass(CnnStepper *s, Pass *p) {
   const CnnStepArgs *a = p->a;
   int64_t cnt = p->p1 - p->p0;
-  p->own0 = p->p0 + deal(cnt, s->ranks, s->rank);
-  p->own1 = p->p0 + deal(cnt, s->ranks, s->rank + 1);
+  p->own0 = p->p0 + cnn_share(cnt, s->ranks, s->rank);
+  p->own1 = p->p0 + cnn_share(cnt, s->ranks, s->rank + 1);
   for (int64_t k = p->own0; k <= p->own1; k++)
     s->bounds[k - p->own0] = cnn_chunk_first(a->n, k);
   int64_t first = s->bounds[0];

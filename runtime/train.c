@@ -56,7 +56,7 @@ struct CnnTrainer {
   int64_t written_epoch, written_step; /* where it stood */
 };
 
-static void *alloc_array(int64_t count, size_t size, bool *ok) {
+void *cnn_alloc_zeroed(int64_t count, size_t size, bool *ok) {
   void *p = calloc(count > 0 ? (size_t)count : 1, size);
   *ok = *ok && p;
   return p;
@@ -72,14 +72,14 @@ static int64_t step_images(const CnnTrainer *t) {
 static bool allocate(CnnTrainer *t) {
   const CnnModel *m = t->m;
   bool ok = true;
-  t->params = alloc_array(m->num_params, sizeof(float), &ok);
-  t->opt_state = alloc_array(m->opt_state_floats, sizeof(float), &ok);
-  t->buf.images = alloc_array(m->batch * t->train->pixels, sizeof(float), &ok);
-  t->buf.labels = alloc_array(m->batch, sizeof(int32_t), &ok);
-  t->buf.probs = alloc_array(m->batch * m->num_classes, sizeof(float), &ok);
-  t->order = alloc_array(t->split.train, sizeof(int64_t), &ok);
+  t->params = cnn_alloc_zeroed(m->num_params, sizeof(float), &ok);
+  t->opt_state = cnn_alloc_zeroed(m->opt_state_floats, sizeof(float), &ok);
+  t->buf.images = cnn_alloc_zeroed(m->batch * t->train->pixels, sizeof(float), &ok);
+  t->buf.labels = cnn_alloc_zeroed(m->batch, sizeof(int32_t), &ok);
+  t->buf.probs = cnn_alloc_zeroed(m->batch * m->num_classes, sizeof(float), &ok);
+  t->order = cnn_alloc_zeroed(t->split.train, sizeof(int64_t), &ok);
   t->run.rows_cap = (size_t)(t->o->epochs + 1) * CNN_LOG_ROW;
-  t->run.rows = alloc_array((int64_t)t->run.rows_cap, 1, &ok);
+  t->run.rows = cnn_alloc_zeroed((int64_t)t->run.rows_cap, 1, &ok);
   if (!ok)
     cnn_error("out of memory");
   t->buf.arena = ok ? cnn_arena_create(max64(m->train_arena_bytes,

@@ -29,10 +29,6 @@ static void reference(int64_t c, float *out) {
   memcpy(out, work[0], FLOATS * sizeof(float));
 }
 
-static int64_t deal(int64_t total, int64_t parts, int64_t i) {
-  return i * (total / parts) + (i < total % parts ? i : total % parts);
-}
-
 /* n ranks: each adds its pieces, then the pieces are added */
 static void shared(int64_t c, int64_t n, float *out) {
   memcpy(work, data, sizeof work);
@@ -40,7 +36,7 @@ static void shared(int64_t c, int64_t n, float *out) {
   int64_t np = 0;
   for (int64_t r = 0; r < n; r++) {
     int64_t before = np;
-    np = cnn_tree_pieces(0, c, deal(c, n, r), deal(c, n, r + 1), pieces, np);
+    np = cnn_tree_pieces(0, c, cnn_share(c, n, r), cnn_share(c, n, r + 1), pieces, np);
     CnnTreeSum own = {&work[0][0], FLOATS, 0, NULL, 0};
     for (int64_t i = before; i < np; i++)
       cnn_tree_sum(&own, pieces[i].lo, pieces[i].hi, 0, FLOATS);
