@@ -68,6 +68,13 @@ void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
 LLVMValueRef cg_vsum(Cg *g, LLVMValueRef v);
 LLVMValueRef cg_vload(Cg *g, LLVMValueRef p, LLVMValueRef i);
 void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
+/* The first `lanes` floats only (a channel row's tail, when the count is
+ * not a multiple of vw): the other lanes load as 0 and are not stored, nor
+ * read, so the access never leaves the tensor. lanes 0 or >= vw: all. */
+LLVMValueRef cg_vload_lanes(Cg *g, LLVMValueRef p, LLVMValueRef i,
+                            int64_t lanes);
+void cg_vstore_lanes(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i,
+                     int64_t lanes);
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef scalar);
 
 /* loops: for (iv = 0; iv < count; iv++) */
@@ -159,7 +166,8 @@ GradIn cg_conv_grad_in(Cg *g, const Node *n, LLVMValueRef b);
 /* dz[i]: dy[i], or dy[i] * act'(y[i]) */
 LLVMValueRef cg_grad_load(Cg *g, const GradIn *d, LLVMValueRef i);
 /* the same for the vector at i */
-LLVMValueRef cg_grad_vload(Cg *g, const GradIn *d, LLVMValueRef i);
+LLVMValueRef cg_grad_vload(Cg *g, const GradIn *d, LLVMValueRef i,
+                           int64_t lanes);
 /* Image b's dz for the loops that read each element many times: dy, or
  * dz written to the start of the kernel's scratch (cg_conv_fast.c). */
 LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b);

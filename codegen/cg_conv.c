@@ -94,11 +94,13 @@ LLVMValueRef cg_grad_load(Cg *g, const GradIn *d, LLVMValueRef i) {
   return cg_fmul(g, dy, cg_activation_grad(g, d->act, cg_load(g, d->y, i)));
 }
 
-LLVMValueRef cg_grad_vload(Cg *g, const GradIn *d, LLVMValueRef i) {
-  LLVMValueRef dy = cg_vload(g, d->dy, i);
+LLVMValueRef cg_grad_vload(Cg *g, const GradIn *d, LLVMValueRef i,
+                           int64_t lanes) {
+  LLVMValueRef dy = cg_vload_lanes(g, d->dy, i, lanes);
   if (!d->y)
     return dy;
-  return cg_fmul(g, dy, cg_activation_grad(g, d->act, cg_vload(g, d->y, i)));
+  LLVMValueRef y = cg_vload_lanes(g, d->y, i, lanes);
+  return cg_fmul(g, dy, cg_activation_grad(g, d->act, y));
 }
 
 /* The input coordinate under output coordinate o and tap k. */

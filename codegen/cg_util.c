@@ -33,6 +33,49 @@ void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
   LLVMSetAlignment(s, 4);
 }
 
+/* The first `lanes` lanes true: the mask of a vector's first lanes. */
+static LLVMValueRef first_lanes(Cg *g, int64_t lanes) {
+  LLVMTypeRef i1 = LLVMInt1TypeInContext(g->ctx);
+  LLVMValueRef bits[64];
+  for (int64_t k = 0; k < g->target.vw; k++)
+    bits[k] = LLVMConstInt(i1, k < lanes, false);
+  return LLVMConstVector(bits, (unsigned)g->target.vw);
+}
+
+static LLVMValueRef masked_intrinsic(Cg *g, const char *name,
+                                     LLVMTypeRef *fn_type) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  if (!id)
+    unreachable();
+  LLVMTypeRef over[2] = {g->vec, g->ptr};
+  *fn_type = LLVMIntrinsicGetType(g->ctx, id, over, 2);
+  return LLVMGetIntrinsicDeclaration(g->mod, id, over, 2);
+}
+
+LLVMValueRef cg_vload_lanes(Cg *g, LLVMValueRef p, LLVMValueRef i,
+                            int64_t lanes) {
+  if (lanes <= 0 || lanes >= g->target.vw)
+    return cg_vload(g, p, i);
+  LLVMTypeRef ft;
+  LLVMValueRef fn = masked_intrinsic(g, "llvm.masked.load", &ft);
+  LLVMValueRef args[] = {cg_gep(g, g->f32, p, i), LLVMConstInt(g->i32, 4, 0),
+                         first_lanes(g, lanes), LLVMConstNull(g->vec)};
+  return LLVMBuildCall2(g->b, ft, fn, args, 4, "");
+}
+
+void cg_vstore_lanes(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i,
+                     int64_t lanes) {
+  if (lanes <= 0 || lanes >= g->target.vw) {
+    cg_vstore(g, v, p, i);
+    return;
+  }
+  LLVMTypeRef ft;
+  LLVMValueRef fn = masked_intrinsic(g, "llvm.masked.store", &ft);
+  LLVMValueRef args[] = {v, cg_gep(g, g->f32, p, i),
+                         LLVMConstInt(g->i32, 4, 0), first_lanes(g, lanes)};
+  LLVMBuildCall2(g->b, ft, fn, args, 4, "");
+}
+
 int cg_max_accumulators(const Cg *g) { return g->target.accumulators; }
 
 void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
