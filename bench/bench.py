@@ -56,9 +56,9 @@ def run(cmd, **kw):
     return out, time.monotonic() - t0, usage.ru_maxrss / 1024
 
 
-def compile_trainer(cnnc, tmp, name, passes=None):
+def compile_trainer(cnnc, tmp, name, passes=None, model=MODEL):
     exe = os.path.join(tmp, name)
-    cmd = [cnnc, MODEL, "-o", exe]
+    cmd = [cnnc, model, "-o", exe]
     if passes is not None:
         cmd.insert(1, "--passes=" + ",".join(passes))
     _, secs, _ = run(cmd)
@@ -151,7 +151,9 @@ def small_test_data(tmp, images=500):
     testing, and the 10,000 test images cost seconds of each fusion run
     outside the epoch it measures. The training files are links."""
     d = os.path.join(tmp, "mnist_small_test")
-    os.makedirs(d, exist_ok=True)
+    if os.path.isdir(d):
+        return d
+    os.makedirs(d)
     for f in os.listdir(MNIST):
         if f.startswith("train-"):
             os.symlink(os.path.join(MNIST, f), os.path.join(d, f))
@@ -302,9 +304,9 @@ def require_torch():
                  "figures are ratios to it; --no-torch leaves it out")
 
 
-def torch_peer(threads, images):
+def torch_peer(threads, images, model=MODEL, data=MNIST):
     out, _, rss = run(["/usr/bin/python3", os.path.join(BENCH, "torch_peer.py"),
-                       os.path.join(TOP, "examples", "mnist.cnn"), MNIST,
+                       model, data,
                        "--threads", str(threads), "--channels-last",
                        "--images", str(images), "--json"])
     r = json.loads(out)

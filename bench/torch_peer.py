@@ -7,11 +7,11 @@ of bench.py's figures.
 
 Builds the torch.nn twin of MODEL.cnn with the suite's own builder
 (test/Inputs/cnn_torch.py: the same layers, 'same' padding as cnnc's,
-cnnc's names), trains it on the first N images of the MNIST IDX files in
-DATA_DIR (default 10,000) with the train block's batch and Adam's lr, as
-a PyTorch user would (logits and torch.nn.CrossEntropyLoss), then scores
-the test set. Prints, or with --json writes one line of JSON with:
-epochs[].train_img_s (training images a second; the first 20 steps of the
+cnnc's names), trains it on the first N images of DATA_DIR (MNIST's IDX
+files, or a CIFAR-10 folder's binary batches; default 10,000) with the
+train block's batch and Adam's lr, as a PyTorch user would (logits and
+torch.nn.CrossEntropyLoss), then scores the test set. Prints, or with
+--json writes one line of JSON with: epochs[].train_img_s (training images a second; the first 20 steps of the
 first epoch are warm-up, left out), test_acc, infer_img_s (inference in
 batches of 1,000), infer_batch1_ms (one image), params. Needs Debian's
 python3-torch (run with /usr/bin/python3)."""
@@ -28,8 +28,23 @@ import cnn_torch  # noqa: E402  (the suite's .cnn -> torch.nn builder)
 WARMUP_STEPS = 20
 
 
+def cifar10_train(data, images):
+    """The training records of a CIFAR-10 folder, data_batch_1..5.bin in
+    order, as the trainer reads them (planes to C,H,W, bytes / 255)."""
+    import numpy as np
+    raw = np.concatenate([np.fromfile(os.path.join(data, f"data_batch_{k}.bin"),
+                                      np.uint8) for k in range(1, 6)])
+    records = raw.reshape(-1, 3073)[:images]
+    x = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255
+    return x.copy(), records[:, 0].astype(np.int64)
+
+
 def load(data, images):
     import numpy as np
+    if os.path.exists(os.path.join(data, "data_batch_1.bin")):
+        x, y = cifar10_train(data, images)
+        tx, ty = cnn_torch.cifar_test_set(data, "cifar10")
+        return x, y, tx, ty
     x = cnn_torch.idx_images(os.path.join(data, "train-images-idx3-ubyte"),
                              images)
     y = cnn_torch.idx_labels(os.path.join(data, "train-labels-idx1-ubyte"),
