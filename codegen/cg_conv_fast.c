@@ -96,24 +96,24 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
     for (int64_t r = 0; r < R; r++)
       acc[r * CB + v] = cg_var(g, g->vec, init, "acc");
   }
-  CgLoop lkh, lkw, lci;
+  /* a row's kw taps of ci channels are kw * ci floats in a row of both x
+   * and w: one loop over j = kw * ci + channel */
+  CgLoop lkh, lj;
   LLVMValueRef kh = cg_for(g, &lkh, c->kh, "kh");
-  LLVMValueRef kw = cg_for(g, &lkw, c->kw, "kw");
   LLVMValueRef row = cg_mulc(g, cg_add(g, cg_mulc(g, oh, c->sh), kh), c->xw);
-  LLVMValueRef tap = cg_mulc(g, cg_add(g, cg_mulc(g, kh, c->kw), kw), c->ci);
-  LLVMValueRef ci = cg_for(g, &lci, c->ci, "ci");
-  LLVMValueRef wrow = cg_add(g, cg_mulc(g, cg_add(g, tap, ci), c->co), co0);
+  LLVMValueRef taps = cg_mulc(g, kh, c->kw * c->ci);
+  LLVMValueRef j = cg_for(g, &lj, c->kw * c->ci, "j");
+  LLVMValueRef wrow = cg_add(g, cg_mulc(g, cg_add(g, taps, j), c->co), co0);
   LLVMValueRef wv[MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++)
     wv[v] = cg_vload_lanes(g, c->w, cg_addc(g, wrow, v * g->target.vw),
                            lanes_of(g, v, CB, tail));
   for (int64_t r = 0; r < R; r++) {
-    LLVMValueRef col = cg_add(g, cg_mulc(g, cg_addc(g, ow0, r), c->sw), kw);
-    LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, row, col), c->ci), ci);
+    LLVMValueRef col = cg_mulc(g, cg_addc(g, ow0, r), c->sw);
+    LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, row, col), c->ci), j);
     cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, c->x, xi)), wv, CB);
   }
-  cg_loop_end(g, &lci);
-  cg_loop_end(g, &lkw);
+  cg_loop_end(g, &lj);
   cg_loop_end(g, &lkh);
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef px = cg_add(g, cg_mulc(g, oh, c->ow), cg_addc(g, ow0, r));
@@ -564,28 +564,20 @@ bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
   return true;
 }
 
-/* Rows of input channels per block: the largest divisor of ci that keeps
- * rows * CB accumulators in registers. */
-static int64_t block_rows(const Cg *g, int64_t ci, int64_t cb) {
-  int64_t rows = cg_max_accumulators(g) / cb;
-  if (rows > ci)
-    rows = ci;
-  while (ci % rows)
-    rows--;
-  return rows;
-}
-
-/* dw[tap][ci0 + r][co0 + v] += sum over pixels x[pixel + tap][ci0 + r] *
- * dz[pixel][co0 + v], for one image. */
+/* dw[kh][j0 + r][co0 + v] += sum over pixels x[pixel + kh row][j0 + r] *
+ * dz[pixel][co0 + v], for one image, where j = kw * ci + channel: a
+ * kernel row's taps of all input channels, kw * ci floats in a row of both
+ * dw and x, block as one run of rows (a 3x3 conv of 64 channels has 192,
+ * of 1 channel 3, rather than 64 and 1). */
 static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef dz,
-                         LLVMValueRef dw, LLVMValueRef kh, LLVMValueRef kw,
-                         LLVMValueRef ci0, LLVMValueRef co0, int64_t RB,
-                         int64_t CB, int64_t tail) {
+                         LLVMValueRef dw, LLVMValueRef kh, LLVMValueRef j0,
+                         LLVMValueRef co0, int64_t RB, int64_t CB,
+                         int64_t tail) {
   LLVMValueRef acc[24 * MAX_BLOCK_VECTORS], at[24 * MAX_BLOCK_VECTORS];
-  LLVMValueRef tap = cg_add(g, cg_mulc(g, kh, c->kw), kw);
+  LLVMValueRef taps = cg_mulc(g, kh, c->kw * c->ci);
   for (int64_t r = 0; r < RB; r++)
     for (int64_t v = 0; v < CB; v++) {
-      LLVMValueRef row = cg_addc(g, cg_add(g, cg_mulc(g, tap, c->ci), ci0), r);
+      LLVMValueRef row = cg_addc(g, cg_add(g, taps, j0), r);
       at[r * CB + v] = cg_add(g, cg_mulc(g, row, c->co),
                               cg_addc(g, co0, v * g->target.vw));
       acc[r * CB + v] = cg_var(
@@ -598,9 +590,9 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
   LLVMValueRef ow = cg_for(g, &low, c->ow, "ow");
   LLVMValueRef px = cg_mulc(g, cg_add(g, cg_mulc(g, oh, c->ow), ow), c->co);
   LLVMValueRef ih = cg_add(g, cg_mulc(g, oh, c->sh), kh);
-  LLVMValueRef iw = cg_add(g, cg_mulc(g, ow, c->sw), kw);
+  LLVMValueRef iw = cg_mulc(g, ow, c->sw);
   LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, ih, c->wp), iw),
-                                      c->ci), ci0);
+                                      c->ci), j0);
   LLVMValueRef dv[MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++)
     dv[v] = cg_vload_lanes(g, dz,
@@ -616,22 +608,28 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
                     lanes_of(g, k % CB, CB, tail));
 }
 
-typedef struct WeightTap {
+typedef struct WeightRow {
   const ConvGeom *c;
-  LLVMValueRef x, dz, dw, kh, kw;
-} WeightTap;
+  LLVMValueRef x, dz, dw, kh;
+} WeightRow;
 
-/* One tap's channel block of output channels, over blocks of input
- * channels. */
+/* One kernel row's channel block of output channels, over blocks of its
+ * kw * ci rows: as many rows as leave CB vectors each in the registers,
+ * and a last, shorter block. */
 static void weight_blocks(Cg *g, const void *ctx, LLVMValueRef co0,
                           int64_t CB, int64_t tail) {
-  const WeightTap *t = ctx;
-  int64_t RB = block_rows(g, t->c->ci, CB);
-  CgLoop lci;
-  LLVMValueRef cib = cg_for(g, &lci, t->c->ci / RB, "cib");
-  weight_block(g, t->c, t->x, t->dz, t->dw, t->kh, t->kw, cg_mulc(g, cib, RB),
-               co0, RB, CB, tail);
-  cg_loop_end(g, &lci);
+  const WeightRow *t = ctx;
+  int64_t rows = t->c->kw * t->c->ci, RB = cg_max_accumulators(g) / CB;
+  if (RB > rows)
+    RB = rows;
+  CgLoop lj;
+  LLVMValueRef jb = cg_for(g, &lj, rows / RB, "jb");
+  weight_block(g, t->c, t->x, t->dz, t->dw, t->kh, cg_mulc(g, jb, RB), co0,
+               RB, CB, tail);
+  cg_loop_end(g, &lj);
+  if (rows % RB)
+    weight_block(g, t->c, t->x, t->dz, t->dw, t->kh,
+                 cg_i64(g, rows / RB * RB), co0, rows % RB, CB, tail);
 }
 
 /* inputs x, dy[, y]: dw summed over the batch, image by image so that one
@@ -647,16 +645,13 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
   if (db)
     cg_fill(g, db, c.co, cg_f32(g, 0));
   LLVMValueRef xp = padded_scratch(g, &c, dz_image_bytes(n));
-  CgLoop lb, lkh, lkw;
+  CgLoop lb, lkh;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef dz = db ? dz_image_and_bias(g, n, b, db)
                        : cg_conv_dz_image(g, n, b);
   LLVMValueRef x = padded_input(g, &c, n->in[0], b, xp);
-  WeightTap tap = {&c, x, dz, dw, NULL, NULL};
-  tap.kh = cg_for(g, &lkh, c.kh, "kh");
-  tap.kw = cg_for(g, &lkw, c.kw, "kw");
-  for_channel_blocks(g, c.co, weight_blocks, &tap, "cob");
-  cg_loop_end(g, &lkw);
+  WeightRow row = {&c, x, dz, dw, cg_for(g, &lkh, c.kh, "kh")};
+  for_channel_blocks(g, c.co, weight_blocks, &row, "cob");
   cg_loop_end(g, &lkh);
   cg_loop_end(g, &lb);
   return true;
