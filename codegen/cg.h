@@ -77,6 +77,28 @@ void cg_vstore_lanes(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i,
                      int64_t lanes);
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef scalar);
 
+/* How the vectors of a channel count go in register blocks (cg_blocks.c):
+ * a loop of `blocks` blocks of `vectors` whole vectors (at most
+ * max_vectors, dividing the count when it is whole vectors), then, when
+ * the count is not a multiple of vw, one block more of `last` vectors
+ * whose final vector holds the `tail` channels left, loaded and stored
+ * masked: any channel count runs on the fast kernels, with vw - tail
+ * lanes idle in one vector. */
+typedef struct ChannelBlocks {
+  int64_t vectors, blocks;
+  int64_t last, tail; /* last 0: no such block */
+} ChannelBlocks;
+ChannelBlocks cg_channel_blocks(const Cg *g, int64_t channels,
+                                int64_t max_vectors);
+/* the lanes vector v of a block of CB holds: vw, or the tail's */
+int64_t cg_lanes_of(const Cg *g, int64_t v, int64_t CB, int64_t tail);
+/* fn for every block: channel co0, CB vectors, the last `tail` lanes (0:
+ * whole) */
+typedef void BlockFn(Cg *g, const void *ctx, LLVMValueRef co0, int64_t CB,
+                     int64_t tail);
+void cg_for_channel_blocks(Cg *g, int64_t channels, int64_t max_vectors,
+                           BlockFn *fn, const void *ctx, const char *name);
+
 /* loops: for (iv = 0; iv < count; iv++) */
 typedef struct CgLoop {
   LLVMBasicBlockRef pre, header, body, exit;

@@ -34,55 +34,6 @@ typedef struct Core {
   Activation act;
 } Core;
 
-/* How the vectors of a channel count go in register blocks: a loop of
- * `blocks` blocks of `vectors` whole vectors, then, when the count is not a
- * multiple of vw, one block more of `last` vectors whose final vector holds
- * the `tail` channels left (masked loads and stores: any channel count runs
- * on the fast kernels, with vw - tail lanes idle in one vector a block). */
-typedef struct ChannelBlocks {
-  int64_t vectors, blocks;
-  int64_t last, tail; /* last 0: no such block */
-} ChannelBlocks;
-
-static ChannelBlocks channel_blocks(const Cg *g, int64_t channels) {
-  int64_t vw = g->target.vw, cv = (channels + vw - 1) / vw;
-  ChannelBlocks bl = {cv < MAX_BLOCK_VECTORS ? cv : MAX_BLOCK_VECTORS, 0, 0,
-                      channels % vw};
-  if (!bl.tail) {
-    while (cv % bl.vectors)
-      bl.vectors--;
-    bl.blocks = cv / bl.vectors;
-    return bl;
-  }
-  bl.last = cv % bl.vectors ? cv % bl.vectors : bl.vectors;
-  bl.blocks = (cv - bl.last) / bl.vectors;
-  return bl;
-}
-
-/* The lanes vector v of a block of CB holds: all but in the tail. */
-static int64_t lanes_of(const Cg *g, int64_t v, int64_t CB, int64_t tail) {
-  return v == CB - 1 && tail ? tail : g->target.vw;
-}
-
-/* One register block's work at channel co0, CB vectors, the last of them
- * `tail` lanes (0: whole). */
-typedef void BlockFn(Cg *g, const void *ctx, LLVMValueRef co0, int64_t CB,
-                     int64_t tail);
-
-static void for_channel_blocks(Cg *g, int64_t channels, BlockFn *fn,
-                               const void *ctx, const char *name) {
-  ChannelBlocks bl = channel_blocks(g, channels);
-  int64_t step = bl.vectors * g->target.vw;
-  if (bl.blocks) {
-    CgLoop l;
-    LLVMValueRef k = cg_for(g, &l, bl.blocks, name);
-    fn(g, ctx, cg_mulc(g, k, step), bl.vectors, 0);
-    cg_loop_end(g, &l);
-  }
-  if (bl.last)
-    fn(g, ctx, cg_i64(g, bl.blocks * step), bl.last, bl.tail);
-}
-
 /* acc[r][v] for R pixels x CB vectors, starting at output (oh, ow0), output
  * channel co0. */
 static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
@@ -90,7 +41,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
   LLVMValueRef acc[24 * MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++) {
     LLVMValueRef co = cg_addc(g, co0, v * g->target.vw);
-    int64_t lanes = lanes_of(g, v, CB, tail);
+    int64_t lanes = cg_lanes_of(g, v, CB, tail);
     LLVMValueRef init = c->bias ? cg_vload_lanes(g, c->bias, co, lanes)
                                 : cg_const_like(g, LLVMGetUndef(g->vec), 0);
     for (int64_t r = 0; r < R; r++)
@@ -107,7 +58,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
   LLVMValueRef wv[MAX_BLOCK_VECTORS];
   for (int64_t v = 0; v < CB; v++)
     wv[v] = cg_vload_lanes(g, c->w, cg_addc(g, wrow, v * g->target.vw),
-                           lanes_of(g, v, CB, tail));
+                           cg_lanes_of(g, v, CB, tail));
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef col = cg_mulc(g, cg_addc(g, ow0, r), c->sw);
     LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, row, col), c->ci), j);
@@ -121,7 +72,7 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
       LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
       LLVMValueRef co = cg_addc(g, co0, v * g->target.vw);
       LLVMValueRef at = cg_add(g, cg_mulc(g, px, c->co), co);
-      int64_t lanes = lanes_of(g, v, CB, tail);
+      int64_t lanes = cg_lanes_of(g, v, CB, tail);
       if (c->scale)
         a = cg_fma(g, a, cg_vload_lanes(g, c->scale, co, lanes),
                    cg_vload_lanes(g, c->scale, cg_addc(g, co, c->co), lanes));
@@ -157,7 +108,7 @@ static void row_blocks(Cg *g, const void *ctx, LLVMValueRef co0, int64_t CB,
 static void core_image(Cg *g, const Core *c) {
   CgLoop loh;
   CoreRow row = {c, cg_for(g, &loh, c->oh, "oh")};
-  for_channel_blocks(g, c->co, row_blocks, &row, "ct");
+  cg_for_channel_blocks(g, c->co, MAX_BLOCK_VECTORS, row_blocks, &row, "ct");
   cg_loop_end(g, &loh);
 }
 
@@ -323,14 +274,14 @@ static void bias_block(Cg *g, const void *ctx, LLVMValueRef co0, int64_t CB,
   for (int64_t v = 0; v < CB; v++)
     acc[v] = cg_var(g, g->vec,
                     cg_vload_lanes(g, s->db, cg_addc(g, co0, v * g->target.vw),
-                                   lanes_of(g, v, CB, tail)),
+                                   cg_lanes_of(g, v, CB, tail)),
                     "acc");
   CgLoop lp;
   LLVMValueRef p = cg_for(g, &lp, s->pixels, "p");
   for (int64_t v = 0; v < CB; v++) {
     LLVMValueRef at = cg_add(g, cg_mulc(g, p, s->co),
                              cg_addc(g, co0, v * g->target.vw));
-    int64_t lanes = lanes_of(g, v, CB, tail);
+    int64_t lanes = cg_lanes_of(g, v, CB, tail);
     LLVMValueRef val = cg_grad_vload(g, s->d, at, lanes);
     if (s->copy)
       cg_vstore_lanes(g, val, s->copy, at, lanes);
@@ -340,7 +291,7 @@ static void bias_block(Cg *g, const void *ctx, LLVMValueRef co0, int64_t CB,
   cg_loop_end(g, &lp);
   for (int64_t v = 0; v < CB; v++)
     cg_vstore_lanes(g, LLVMBuildLoad2(g->b, g->vec, acc[v], ""), s->db,
-                    cg_addc(g, co0, v * g->target.vw), lanes_of(g, v, CB, tail));
+                    cg_addc(g, co0, v * g->target.vw), cg_lanes_of(g, v, CB, tail));
 }
 
 /* db[co] += dz[p][co] over one image's pixels, in pixel order, with CB
@@ -350,7 +301,7 @@ static void sum_bias_image(Cg *g, const Node *n, const GradIn *d,
                            LLVMValueRef db, LLVMValueRef copy) {
   const Shape *s = &n->in[ir_conv_grad_dy(n->op)]->shape;
   BiasSum sum = {d, db, copy, s->dim[2], s->dim[0] * s->dim[1]};
-  for_channel_blocks(g, sum.co, bias_block, &sum, "cb");
+  cg_for_channel_blocks(g, sum.co, MAX_BLOCK_VECTORS, bias_block, &sum, "cb");
 }
 
 /* The masked dz of image b into scratch, as cg_conv_dz_image, and db +=
@@ -582,7 +533,7 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
                               cg_addc(g, co0, v * g->target.vw));
       acc[r * CB + v] = cg_var(
           g, g->vec,
-          cg_vload_lanes(g, dw, at[r * CB + v], lanes_of(g, v, CB, tail)),
+          cg_vload_lanes(g, dw, at[r * CB + v], cg_lanes_of(g, v, CB, tail)),
           "acc");
     }
   CgLoop loh, low;
@@ -597,7 +548,7 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
   for (int64_t v = 0; v < CB; v++)
     dv[v] = cg_vload_lanes(g, dz,
                            cg_add(g, px, cg_addc(g, co0, v * g->target.vw)),
-                           lanes_of(g, v, CB, tail));
+                           cg_lanes_of(g, v, CB, tail));
   for (int64_t r = 0; r < RB; r++)
     cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, xi, r))),
                dv, CB);
@@ -605,7 +556,7 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
   cg_loop_end(g, &loh);
   for (int64_t k = 0; k < RB * CB; k++)
     cg_vstore_lanes(g, LLVMBuildLoad2(g->b, g->vec, acc[k], ""), dw, at[k],
-                    lanes_of(g, k % CB, CB, tail));
+                    cg_lanes_of(g, k % CB, CB, tail));
 }
 
 typedef struct WeightRow {
@@ -651,7 +602,7 @@ bool cg_conv2d_bwd_weight_fast(Cg *g, const Node *n) {
                        : cg_conv_dz_image(g, n, b);
   LLVMValueRef x = padded_input(g, &c, n->in[0], b, xp);
   WeightRow row = {&c, x, dz, dw, cg_for(g, &lkh, c.kh, "kh")};
-  for_channel_blocks(g, c.co, weight_blocks, &row, "cob");
+  cg_for_channel_blocks(g, c.co, MAX_BLOCK_VECTORS, weight_blocks, &row, "cob");
   cg_loop_end(g, &lkh);
   cg_loop_end(g, &lb);
   return true;

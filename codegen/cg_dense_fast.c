@@ -10,24 +10,22 @@
  * registers, so that each vector of w, the largest tensor a dense layer
  * touches (1.6 MB in the seed network), is loaded once per chunk and feeds
  * one FMA per image. The chunk's image count is known only at run time:
- * full blocks first, then the images left over one at a time. All three
- * need the output units to be a whole number of vectors; otherwise, and
- * with --reference, cg_dense.c's loop nests do the work. */
+ * full blocks first, then the images left over as one more block. Units
+ * that are not a whole number of vectors end in a masked vector
+ * (cg_blocks.c); with --reference, cg_dense.c's loop nests do the work. */
 #include "cg.h"
 
-/* Vectors of output units per block and images per block: the most images
- * (up to a chunk) first, then the most vectors that leave them room. */
-typedef struct Blocking {
-  int64_t vectors, images;
-} Blocking;
-
-static Blocking blocking(const Cg *g, int64_t out_vectors) {
+/* Images per block: the most, up to a chunk, leaving room in the
+ * registers for at least one vector of units each. */
+static int64_t block_images(const Cg *g) {
   int64_t acc = cg_max_accumulators(g), chunk = g->m->chunk_images;
-  int64_t images = chunk < acc ? chunk : acc;
-  int64_t vectors = acc / images < out_vectors ? acc / images : out_vectors;
-  while (out_vectors % vectors)
-    vectors--;
-  return (Blocking){vectors, images};
+  return chunk < acc ? chunk : acc;
+}
+
+/* Vectors of units per block of block_images(): the rest of the
+ * registers. */
+static int64_t block_vectors(const Cg *g) {
+  return cg_max_accumulators(g) / block_images(g);
 }
 
 /* The largest divisor of n that is at most cap. */
@@ -38,9 +36,7 @@ static int64_t divisor_at_most(int64_t n, int64_t cap) {
   return d;
 }
 
-static bool fast_ok(const Cg *g, int64_t out) {
-  return !g->reference && out % g->target.vw == 0;
-}
+static bool fast_ok(const Cg *g) { return !g->reference; }
 
 /* A block of R images from b0, of which the first `valid` are the
  * chunk's (NULL: all R). */
@@ -106,13 +102,13 @@ typedef struct Tile {
   LLVMValueRef i0, first;
   int64_t rows;
   bool activate;
+  int64_t CB, tail; /* this block's vectors of units, as cg_blocks.c says */
 } Tile;
 
 static void forward_block(Cg *g, const Node *n, const Images *im,
                           LLVMValueRef o0, const void *ctx) {
   const Tile *t = ctx;
-  int64_t out = n->out->shape.dim[0], R = im->R;
-  int64_t CB = blocking(g, out / g->target.vw).vectors;
+  int64_t out = n->out->shape.dim[0], R = im->R, CB = t->CB;
   LLVMValueRef acc[MAX_ACCUMULATORS], x[MAX_ACCUMULATORS], y[MAX_ACCUMULATORS];
   for (int64_t r = 0; r < R; r++) {
     x[r] = cg_tensor(g, n->in[0], image(g, im, r));
@@ -120,13 +116,16 @@ static void forward_block(Cg *g, const Node *n, const Images *im,
   }
   for (int64_t v = 0; v < CB; v++) {
     LLVMValueRef o = cg_addc(g, o0, v * g->target.vw);
-    LLVMValueRef bias = n->nin == 3
-                            ? cg_vload(g, cg_tensor(g, n->in[2], NULL), o)
-                            : cg_const_like(g, LLVMGetUndef(g->vec), 0);
+    int64_t lanes = cg_lanes_of(g, v, CB, t->tail);
+    LLVMValueRef bias =
+        n->nin == 3 ? cg_vload_lanes(g, cg_tensor(g, n->in[2], NULL), o, lanes)
+                    : cg_const_like(g, LLVMGetUndef(g->vec), 0);
     for (int64_t r = 0; r < R; r++) {
-      LLVMValueRef init = t->first == NULL ? bias
-                          : LLVMBuildSelect(g->b, t->first, bias,
-                                            cg_vload(g, y[r], o), "");
+      LLVMValueRef init =
+          t->first == NULL
+              ? bias
+              : LLVMBuildSelect(g->b, t->first, bias,
+                                cg_vload_lanes(g, y[r], o, lanes), "");
       acc[r * CB + v] = cg_var(g, g->vec, init, "acc");
     }
   }
@@ -135,8 +134,9 @@ static void forward_block(Cg *g, const Node *n, const Images *im,
   LLVMValueRef i = cg_add(g, t->i0, cg_for(g, &li, t->rows, "i"));
   LLVMValueRef wv[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++)
-    wv[v] = cg_vload(g, w,
-                     cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->target.vw)));
+    wv[v] = cg_vload_lanes(
+        g, w, cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->target.vw)),
+        cg_lanes_of(g, v, CB, t->tail));
   for (int64_t r = 0; r < R; r++)
     cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x[r], i)), wv, CB);
   cg_loop_end(g, &li);
@@ -147,7 +147,8 @@ static void forward_block(Cg *g, const Node *n, const Images *im,
       LLVMValueRef a = load_acc(g, acc[r * CB + v]);
       if (t->activate)
         a = cg_activate(g, n->attr.dense.act, a);
-      cg_vstore(g, a, y[r], cg_addc(g, o0, v * g->target.vw));
+      cg_vstore_lanes(g, a, y[r], cg_addc(g, o0, v * g->target.vw),
+                      cg_lanes_of(g, v, CB, t->tail));
     }
     cg_if_end(g, &c);
   }
@@ -165,19 +166,29 @@ static int64_t tile_rows(const Cg *g, int64_t in, int64_t out) {
   return rows < 16 ? 16 : rows > in ? in : rows;
 }
 
+typedef struct TileOf {
+  const Node *n;
+  const Tile *t;
+} TileOf;
+
+static void forward_units(Cg *g, const void *ctx, LLVMValueRef o0, int64_t CB,
+                          int64_t tail) {
+  const TileOf *of = ctx;
+  Tile t = *of->t;
+  t.CB = CB;
+  t.tail = tail;
+  over_images(g, of->n, block_images(g), o0, forward_block, &t);
+}
+
 static void forward_tile(Cg *g, const Node *n, const Tile *t) {
-  int64_t out = n->out->shape.dim[0];
-  Blocking bl = blocking(g, out / g->target.vw);
-  CgLoop lo;
-  LLVMValueRef ob = cg_for(g, &lo, out / (bl.vectors * g->target.vw), "ob");
-  over_images(g, n, bl.images, cg_mulc(g, ob, bl.vectors * g->target.vw),
-              forward_block, t);
-  cg_loop_end(g, &lo);
+  TileOf of = {n, t};
+  cg_for_channel_blocks(g, n->out->shape.dim[0], block_vectors(g),
+                        forward_units, &of, "ob");
 }
 
 bool cg_dense_fast(Cg *g, const Node *n) {
   int64_t in = n->in[0]->shape.dim[0], out = n->out->shape.dim[0];
-  if (!fast_ok(g, out))
+  if (!fast_ok(g))
     return false;
   int64_t rows = tile_rows(g, in, out), tiles = (in + rows - 1) / rows;
   LLVMTypeRef i1 = LLVMInt1TypeInContext(g->ctx);
@@ -186,14 +197,14 @@ bool cg_dense_fast(Cg *g, const Node *n) {
     LLVMValueRef k = cg_for(g, &lt, tiles - 1, "tile");
     Tile t = {cg_mulc(g, k, rows),
               LLVMBuildICmp(g->b, LLVMIntEQ, k, cg_i64(g, 0), ""), rows,
-              false};
+              false, 0, 0};
     forward_tile(g, n, &t);
     cg_loop_end(g, &lt);
   }
   /* the last one, whose rows may be fewer */
   Tile last = {cg_i64(g, (tiles - 1) * rows),
                tiles > 1 ? LLVMConstInt(i1, 0, false) : NULL,
-               in - (tiles - 1) * rows, true};
+               in - (tiles - 1) * rows, true, 0, 0};
   forward_tile(g, n, &last);
   return true;
 }
@@ -204,7 +215,7 @@ bool cg_dense_fast(Cg *g, const Node *n) {
 /* dw[i0 .. i0 + RI)[o0 .. o0 + CB vectors) = sum over the chunk's images
  * of x[b][i] * dz[b][o]; inputs x, dz */
 static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
-                         LLVMValueRef o0, int64_t CB) {
+                         LLVMValueRef o0, int64_t CB, int64_t tail) {
   int64_t out = n->in[1]->shape.dim[0];
   LLVMValueRef acc[MAX_ACCUMULATORS];
   for (int64_t k = 0; k < RI * CB; k++)
@@ -215,7 +226,8 @@ static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
   LLVMValueRef x = cg_tensor(g, n->in[0], b), dz = cg_tensor(g, n->in[1], b);
   LLVMValueRef dv[MAX_ACCUMULATORS];
   for (int64_t v = 0; v < CB; v++)
-    dv[v] = cg_vload(g, dz, cg_addc(g, o0, v * g->target.vw));
+    dv[v] = cg_vload_lanes(g, dz, cg_addc(g, o0, v * g->target.vw),
+                           cg_lanes_of(g, v, CB, tail));
   for (int64_t r = 0; r < RI; r++)
     cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, i0, r))),
                dv, CB);
@@ -225,21 +237,35 @@ static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
     for (int64_t v = 0; v < CB; v++) {
       LLVMValueRef at = cg_add(g, cg_mulc(g, cg_addc(g, i0, r), out),
                                cg_addc(g, o0, v * g->target.vw));
-      cg_vstore(g, load_acc(g, acc[r * CB + v]), dw, at);
+      cg_vstore_lanes(g, load_acc(g, acc[r * CB + v]), dw, at,
+                      cg_lanes_of(g, v, CB, tail));
     }
+}
+
+typedef struct WeightRows {
+  const Node *n;
+  LLVMValueRef i0;
+  int64_t RI;
+} WeightRows;
+
+static void weight_units(Cg *g, const void *ctx, LLVMValueRef o0, int64_t CB,
+                         int64_t tail) {
+  const WeightRows *w = ctx;
+  weight_block(g, w->n, w->i0, w->RI, o0, CB, tail);
 }
 
 bool cg_dense_bwd_weight_fast(Cg *g, const Node *n) {
   int64_t in = n->in[0]->shape.dim[0], out = n->in[1]->shape.dim[0];
-  if (!fast_ok(g, out))
+  if (!fast_ok(g))
     return false;
-  int64_t cv = out / g->target.vw, CB = divisor_at_most(cv, 4);
+  /* rows of dw outside, so that a block of rows is written in full, each
+   * row a run of memory */
+  int64_t CB = cg_channel_blocks(g, out, 4).vectors;
   int64_t RI = divisor_at_most(in, cg_max_accumulators(g) / CB);
-  CgLoop li, lo;
+  CgLoop li;
   LLVMValueRef ib = cg_for(g, &li, in / RI, "ib");
-  LLVMValueRef ob = cg_for(g, &lo, cv / CB, "ob");
-  weight_block(g, n, cg_mulc(g, ib, RI), RI, cg_mulc(g, ob, CB * g->target.vw), CB);
-  cg_loop_end(g, &lo);
+  WeightRows rows = {n, cg_mulc(g, ib, RI), RI};
+  cg_for_channel_blocks(g, out, 4, weight_units, &rows, "ob");
   cg_loop_end(g, &li);
   return true;
 }
@@ -252,14 +278,25 @@ static int64_t data_rows(const Cg *g, const Node *n, int64_t R) {
   return divisor_at_most(n->out->shape.dim[0], cg_max_accumulators(g) / R);
 }
 
+/* acc[r][k] += dz[r][o ...] * wrow[k][o ...] for one vector of units at o,
+ * its first `lanes` */
+static void data_units(Cg *g, const LLVMValueRef *wrow, const LLVMValueRef *dz,
+                       LLVMValueRef o, int64_t R, int64_t RI,
+                       const LLVMValueRef *acc, int64_t lanes) {
+  LLVMValueRef wv[MAX_ACCUMULATORS];
+  for (int64_t k = 0; k < RI; k++)
+    wv[k] = cg_vload_lanes(g, wrow[k], o, lanes);
+  for (int64_t r = 0; r < R; r++)
+    cg_fma_row(g, &acc[r * RI], cg_vload_lanes(g, dz[r], o, lanes), wv, RI);
+}
+
 /* dx[b0 + r][i0 + k] = sum over o of dz[b0 + r][o] * w[i0 + k][o]; inputs
  * dz, w. The sums run along o in vector lanes, each reduced at the end. */
 static void data_block(Cg *g, const Node *n, const Images *im,
                        LLVMValueRef i0, const void *ctx) {
   (void)ctx;
   int64_t R = im->R;
-  int64_t out = n->in[0]->shape.dim[0],
-          RI = data_rows(g, n, blocking(g, 1).images);
+  int64_t out = n->in[0]->shape.dim[0], RI = data_rows(g, n, block_images(g));
   LLVMValueRef acc[MAX_ACCUMULATORS], dz[MAX_ACCUMULATORS],
       wrow[MAX_ACCUMULATORS];
   for (int64_t k = 0; k < R * RI; k++)
@@ -272,12 +309,11 @@ static void data_block(Cg *g, const Node *n, const Images *im,
     wrow[k] = cg_gep(g, g->f32, w, cg_mulc(g, cg_addc(g, i0, k), out));
   CgLoop lo;
   LLVMValueRef o = cg_mulc(g, cg_for(g, &lo, out / g->target.vw, "ov"), g->target.vw);
-  LLVMValueRef wv[MAX_ACCUMULATORS];
-  for (int64_t k = 0; k < RI; k++)
-    wv[k] = cg_vload(g, wrow[k], o);
-  for (int64_t r = 0; r < R; r++)
-    cg_fma_row(g, &acc[r * RI], cg_vload(g, dz[r], o), wv, RI);
+  data_units(g, wrow, dz, o, R, RI, acc, g->target.vw);
   cg_loop_end(g, &lo);
+  if (out % g->target.vw) /* the units past the last whole vector */
+    data_units(g, wrow, dz, cg_i64(g, out / g->target.vw * g->target.vw), R,
+               RI, acc, out % g->target.vw);
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef dx = cg_tensor(g, n->out, image(g, im, r));
     CgIf c;
@@ -290,10 +326,10 @@ static void data_block(Cg *g, const Node *n, const Images *im,
 }
 
 bool cg_dense_bwd_data_fast(Cg *g, const Node *n) {
-  int64_t in = n->out->shape.dim[0], out = n->in[0]->shape.dim[0];
-  if (!fast_ok(g, out))
+  int64_t in = n->out->shape.dim[0];
+  if (!fast_ok(g))
     return false;
-  int64_t R = blocking(g, 1).images, RI = data_rows(g, n, R);
+  int64_t R = block_images(g), RI = data_rows(g, n, R);
   CgLoop li;
   LLVMValueRef ib = cg_for(g, &li, in / RI, "ib");
   over_images(g, n, R, cg_mulc(g, ib, RI), data_block, NULL);
