@@ -199,7 +199,20 @@ def pattern_functions(on, off):
 def perf_samples(exe, tmp, data, threads, images):
     """cpu-clock samples per training function (the name after .train.)
     over one epoch of `images`; at a fixed period samples * period is CPU
-    time, all threads counted (--no-bpf-event: a second less start-up).
+    time, all threads counted. None where perf does not work."""
+    every = perf_symbols(exe, tmp, data, threads, images)
+    if every is None:
+        return None
+    samples = collections.Counter()
+    for name, n in every.items():
+        if ".train." in name:
+            samples[name.split(".train.", 1)[1]] += n
+    return samples
+
+
+def perf_symbols(exe, tmp, data, threads, images):
+    """cpu-clock samples per symbol of the whole trainer run (one epoch of
+    `images`, then the test set), --no-bpf-event: a second less start-up.
     None where perf does not work."""
     out = os.path.join(tmp, "perf.data")
     try:
@@ -216,9 +229,9 @@ def perf_samples(exe, tmp, data, threads, images):
         return None
     samples = collections.Counter()
     for line in rep.splitlines():
-        m = re.match(r"\s*[0-9.]+%\s+(\d+)\s+\[\.\]\s+(\S+)", line)
-        if m and ".train." in m.group(2):
-            samples[m.group(2).split(".train.", 1)[1]] += int(m.group(1))
+        m = re.match(r"\s*[0-9.]+%\s+(\d+)\s+\[[.k]\]\s+(\S+)", line)
+        if m:
+            samples[m.group(2)] += int(m.group(1))
     return samples
 
 

@@ -4,6 +4,10 @@ its PyTorch twin, in one run.
 
     bench/networks.py [--threads N] [--build DIR] [--only NAME,...]
                       [--quick] [--no-torch] [--json FILE]
+    bench/networks.py --flops MODEL.cnn [--build DIR]
+        prints the multiply-add passes' FLOPs per image, and their
+        forward total (which cnnc --summary also gives: the suite checks
+        that they agree, test/Bench)
 
 The networks (NETWORKS below): the seed network (examples/mnist.cnn),
 LeNet-5 (bench/nets/lenet5.cnn: 6 and 16 channels, 5x5 kernels), the
@@ -17,7 +21,9 @@ the pixels). For each, measured on this machine, now:
     one-epoch runs, best of 2), and PyTorch's (bench/torch_peer.py,
     channels-last, the same threads, batch and optimizer);
   - where a step's time goes, op by op: perf's cpu-clock samples per
-    function (every op is one in the generated code);
+    function (every op is one in the generated code), in a run of each of
+    the two sizes, the small run's taken from the large one's, so that
+    start-up and the test set drop out as they do from the throughput;
   - for every conv and dense layer, each pass (forward, backward-data,
     backward-weight): its CPU time per image, its FLOP rate per core and
     that as a share of one core's FMA peak (bench/fma_peak.c, in the same
@@ -30,8 +36,8 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "bench"))
-from bench import (MNIST, PERIOD_NS, compile_trainer, machine_peak,  # noqa: E402
-                   perf_samples, require_torch, run, small_test_data,
+from bench import (PERIOD_NS, compile_trainer, machine_peak,  # noqa: E402
+                   perf_symbols, require_torch, run, small_test_data,
                    torch_peer, train_throughput)
 
 NETWORKS = [  # name, model, data kind
@@ -133,23 +139,40 @@ def measure(cnnc, tmp, net, a, peak_core):
     r["train_img_s"], _ = train_throughput(exe, tmp, a.threads, small, large,
                                            data=data)
     r["train_gflops"] = r["train_img_s"] * train_mflop / 1e3
-    samples = perf_samples(exe, tmp, data, a.threads, large)
-    r["profile"] = op_profile(samples, flops, large, peak_core)
+    r["profile"], r["profiled_us"] = op_profile(
+        steady_samples(exe, tmp, data, a.threads, small, large), flops,
+        large - small, peak_core)
     if not a.no_torch:
         t = torch_peer(a.threads, large, model, data)
         r["torch_img_s"] = t["epochs"][0]["train_img_s"]
     return r
 
 
-def op_profile(samples, flops, images, peak_core):
-    """Every training function's CPU time per image and share, most
-    first; with the layer, pass and the share of a core's peak where
-    the function is a multiply-add pass. None without perf."""
-    if samples is None:
+def steady_samples(exe, tmp, data, threads, small, large):
+    """cpu-clock samples per symbol of the large run less the small
+    one's: the images between the two sizes, in steady state. None
+    without perf."""
+    runs = [perf_symbols(exe, tmp, data, threads, n) for n in (small, large)]
+    if None in runs:
         return None
-    total = sum(samples.values())
+    diff = runs[1]
+    diff.subtract(runs[0])
+    return diff
+
+
+def op_profile(samples, flops, images, peak_core):
+    """(rows, CPU us per image in all symbols): every training
+    function's CPU time per image and share of all, most first; with
+    the layer, pass and the share of a core's peak where the function
+    is a multiply-add pass. (None, None) without perf."""
+    if samples is None:
+        return None, None
+    total = sum(n for n in samples.values() if n > 0)
     rows = []
-    for fn, s in samples.most_common():
+    for name, s in samples.most_common():
+        if ".train." not in name or s <= 0:
+            continue
+        fn = name.split(".train.", 1)[1]
         us = s * PERIOD_NS / 1e3 / images
         row = {"function": fn, "us": us, "share": s / total}
         if fn in flops:
@@ -158,7 +181,15 @@ def op_profile(samples, flops, images, peak_core):
             row.update(layer=layer, kind=kind, gflops_core=gf,
                        of_peak=gf / peak_core)
         rows.append(row)
-    return rows
+    return rows, total * PERIOD_NS / 1e3 / images
+
+
+def print_flops(cnnc, model):
+    flops = pass_flops(ir_lines(cnnc, model))
+    for fn, (layer, kind, f) in flops.items():
+        print(f"{fn} {layer} {kind} {f}")
+    print("forward total", sum(f for _, k, f in flops.values()
+                               if k == "forward"))
 
 
 def report(res):
@@ -178,9 +209,11 @@ def report(res):
     for r in res["networks"]:
         if not r["profile"]:
             continue
-        print(f"\n{r['name']}: where a step's time goes (CPU us per image; "
-              "the multiply-add passes with their FLOP rate a core and "
-              "share of a core's peak)")
+        steady = res["threads"] * 1e6 / r["train_img_s"]
+        print(f"\n{r['name']}: where a step's time goes, CPU us per image "
+              f"(all threads: {r['profiled_us']:.0f} under perf, "
+              f"{steady:.0f} without); the multiply-add passes with their "
+              "FLOP rate a core and share of a core's peak")
         for row in r["profile"][:14]:
             extra = ""
             if "kind" in row:
@@ -202,7 +235,12 @@ def main():
     ap.add_argument("--no-torch", action="store_true",
                     help="leave PyTorch out (it takes minutes)")
     ap.add_argument("--json", default=None, help="also write the figures")
+    ap.add_argument("--flops", metavar="MODEL", default=None,
+                    help="print a model's FLOPs per pass and stop")
     a = ap.parse_args()
+    if a.flops:
+        print_flops(os.path.join(a.build, "cnnc"), a.flops)
+        return
     if not a.no_torch:
         require_torch()
     nets = NETWORKS

@@ -61,20 +61,33 @@ enum { MAX_ACCUMULATORS = 24 };
 /* g->target.accumulators: what this target's register block may hold */
 int cg_max_accumulators(const Cg *g);
 /* acc[k] += a * b[k] for k < count: one row of a register block's outer
- * product (acc are cg_var slots of vectors) */
+ * product (acc are cg_var slots of b[k]'s types); a scalar a is splat to
+ * each b[k]'s width */
 void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
                 const LLVMValueRef *b, int64_t count);
 /* the sum of a vector's lanes, in any order */
 LLVMValueRef cg_vsum(Cg *g, LLVMValueRef v);
 LLVMValueRef cg_vload(Cg *g, LLVMValueRef p, LLVMValueRef i);
 void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
+/* The vector a block's last `lanes` channels go in: the narrowest of 4,
+ * 8, ... vw floats that holds them (lanes 0 or >= vw: g->vec). A core
+ * whose 512-bit FMAs are two 256-bit halves (Zen 4) does a 4- or 8-float
+ * FMA in half the time; elsewhere it costs what a full one does. */
+LLVMTypeRef cg_lanes_type(const Cg *g, int64_t lanes);
 /* The first `lanes` floats only (a channel row's tail, when the count is
- * not a multiple of vw): the other lanes load as 0 and are not stored, nor
- * read, so the access never leaves the tensor. lanes 0 or >= vw: all. */
+ * not a multiple of vw), in a vector of cg_lanes_type(lanes); lanes past
+ * them load as 0 and are not stored, nor read, so the access never leaves
+ * the tensor. cg_vstore_lanes stores the first `lanes` of v, whatever its
+ * width. lanes 0 or >= the width: all. */
 LLVMValueRef cg_vload_lanes(Cg *g, LLVMValueRef p, LLVMValueRef i,
                             int64_t lanes);
 void cg_vstore_lanes(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i,
                      int64_t lanes);
+/* the same into a full vector (g->vec), for sums across lanes */
+LLVMValueRef cg_vload_masked(Cg *g, LLVMValueRef p, LLVMValueRef i,
+                             int64_t lanes);
+/* the value in a cg_var slot, of the slot's type */
+LLVMValueRef cg_var_load(Cg *g, LLVMValueRef slot);
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef scalar);
 
 /* How the vectors of a channel count go in register blocks (cg_blocks.c):

@@ -43,9 +43,9 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
     LLVMValueRef co = cg_addc(g, co0, v * g->target.vw);
     int64_t lanes = cg_lanes_of(g, v, CB, tail);
     LLVMValueRef init = c->bias ? cg_vload_lanes(g, c->bias, co, lanes)
-                                : cg_const_like(g, LLVMGetUndef(g->vec), 0);
+                                : LLVMConstNull(cg_lanes_type(g, lanes));
     for (int64_t r = 0; r < R; r++)
-      acc[r * CB + v] = cg_var(g, g->vec, init, "acc");
+      acc[r * CB + v] = cg_var(g, LLVMTypeOf(init), init, "acc");
   }
   /* a row's kw taps of ci channels are kw * ci floats in a row of both x
    * and w: one loop over j = kw * ci + channel */
@@ -62,14 +62,14 @@ static void core_block(Cg *g, const Core *c, LLVMValueRef oh, LLVMValueRef ow0,
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef col = cg_mulc(g, cg_addc(g, ow0, r), c->sw);
     LLVMValueRef xi = cg_add(g, cg_mulc(g, cg_add(g, row, col), c->ci), j);
-    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, c->x, xi)), wv, CB);
+    cg_fma_row(g, &acc[r * CB], cg_load(g, c->x, xi), wv, CB);
   }
   cg_loop_end(g, &lj);
   cg_loop_end(g, &lkh);
   for (int64_t r = 0; r < R; r++) {
     LLVMValueRef px = cg_add(g, cg_mulc(g, oh, c->ow), cg_addc(g, ow0, r));
     for (int64_t v = 0; v < CB; v++) {
-      LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[r * CB + v], "");
+      LLVMValueRef a = cg_var_load(g, acc[r * CB + v]);
       LLVMValueRef co = cg_addc(g, co0, v * g->target.vw);
       LLVMValueRef at = cg_add(g, cg_mulc(g, px, c->co), co);
       int64_t lanes = cg_lanes_of(g, v, CB, tail);
@@ -271,11 +271,11 @@ static void bias_block(Cg *g, const void *ctx, LLVMValueRef co0, int64_t CB,
                        int64_t tail) {
   const BiasSum *s = ctx;
   LLVMValueRef acc[MAX_BLOCK_VECTORS];
-  for (int64_t v = 0; v < CB; v++)
-    acc[v] = cg_var(g, g->vec,
-                    cg_vload_lanes(g, s->db, cg_addc(g, co0, v * g->target.vw),
-                                   cg_lanes_of(g, v, CB, tail)),
-                    "acc");
+  for (int64_t v = 0; v < CB; v++) {
+    LLVMValueRef db = cg_vload_lanes(g, s->db, cg_addc(g, co0, v * g->target.vw),
+                                     cg_lanes_of(g, v, CB, tail));
+    acc[v] = cg_var(g, LLVMTypeOf(db), db, "acc");
+  }
   CgLoop lp;
   LLVMValueRef p = cg_for(g, &lp, s->pixels, "p");
   for (int64_t v = 0; v < CB; v++) {
@@ -285,12 +285,11 @@ static void bias_block(Cg *g, const void *ctx, LLVMValueRef co0, int64_t CB,
     LLVMValueRef val = cg_grad_vload(g, s->d, at, lanes);
     if (s->copy)
       cg_vstore_lanes(g, val, s->copy, at, lanes);
-    LLVMValueRef a = LLVMBuildLoad2(g->b, g->vec, acc[v], "");
-    LLVMBuildStore(g->b, cg_fadd(g, a, val), acc[v]);
+    LLVMBuildStore(g->b, cg_fadd(g, cg_var_load(g, acc[v]), val), acc[v]);
   }
   cg_loop_end(g, &lp);
   for (int64_t v = 0; v < CB; v++)
-    cg_vstore_lanes(g, LLVMBuildLoad2(g->b, g->vec, acc[v], ""), s->db,
+    cg_vstore_lanes(g, cg_var_load(g, acc[v]), s->db,
                     cg_addc(g, co0, v * g->target.vw), cg_lanes_of(g, v, CB, tail));
 }
 
@@ -531,10 +530,9 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
       LLVMValueRef row = cg_addc(g, cg_add(g, taps, j0), r);
       at[r * CB + v] = cg_add(g, cg_mulc(g, row, c->co),
                               cg_addc(g, co0, v * g->target.vw));
-      acc[r * CB + v] = cg_var(
-          g, g->vec,
-          cg_vload_lanes(g, dw, at[r * CB + v], cg_lanes_of(g, v, CB, tail)),
-          "acc");
+      LLVMValueRef sum =
+          cg_vload_lanes(g, dw, at[r * CB + v], cg_lanes_of(g, v, CB, tail));
+      acc[r * CB + v] = cg_var(g, LLVMTypeOf(sum), sum, "acc");
     }
   CgLoop loh, low;
   LLVMValueRef oh = cg_for(g, &loh, c->oh, "oh");
@@ -550,12 +548,11 @@ static void weight_block(Cg *g, const ConvGeom *c, LLVMValueRef x, LLVMValueRef 
                            cg_add(g, px, cg_addc(g, co0, v * g->target.vw)),
                            cg_lanes_of(g, v, CB, tail));
   for (int64_t r = 0; r < RB; r++)
-    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, xi, r))),
-               dv, CB);
+    cg_fma_row(g, &acc[r * CB], cg_load(g, x, cg_addc(g, xi, r)), dv, CB);
   cg_loop_end(g, &low);
   cg_loop_end(g, &loh);
   for (int64_t k = 0; k < RB * CB; k++)
-    cg_vstore_lanes(g, LLVMBuildLoad2(g->b, g->vec, acc[k], ""), dw, at[k],
+    cg_vstore_lanes(g, cg_var_load(g, acc[k]), dw, at[k],
                     cg_lanes_of(g, k % CB, CB, tail));
 }
 

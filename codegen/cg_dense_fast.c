@@ -88,10 +88,6 @@ static void over_images(Cg *g, const Node *n, int64_t R, LLVMValueRef o0,
   cg_if_end(g, &c);
 }
 
-static LLVMValueRef load_acc(Cg *g, LLVMValueRef slot) {
-  return LLVMBuildLoad2(g->b, g->vec, slot, "");
-}
-
 /* ---- forward
  * ----------------------------------------------------------------- */
 
@@ -119,14 +115,14 @@ static void forward_block(Cg *g, const Node *n, const Images *im,
     int64_t lanes = cg_lanes_of(g, v, CB, t->tail);
     LLVMValueRef bias =
         n->nin == 3 ? cg_vload_lanes(g, cg_tensor(g, n->in[2], NULL), o, lanes)
-                    : cg_const_like(g, LLVMGetUndef(g->vec), 0);
+                    : LLVMConstNull(cg_lanes_type(g, lanes));
     for (int64_t r = 0; r < R; r++) {
       LLVMValueRef init =
           t->first == NULL
               ? bias
               : LLVMBuildSelect(g->b, t->first, bias,
                                 cg_vload_lanes(g, y[r], o, lanes), "");
-      acc[r * CB + v] = cg_var(g, g->vec, init, "acc");
+      acc[r * CB + v] = cg_var(g, LLVMTypeOf(init), init, "acc");
     }
   }
   LLVMValueRef w = cg_tensor(g, n->in[1], NULL);
@@ -138,13 +134,13 @@ static void forward_block(Cg *g, const Node *n, const Images *im,
         g, w, cg_add(g, cg_mulc(g, i, out), cg_addc(g, o0, v * g->target.vw)),
         cg_lanes_of(g, v, CB, t->tail));
   for (int64_t r = 0; r < R; r++)
-    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x[r], i)), wv, CB);
+    cg_fma_row(g, &acc[r * CB], cg_load(g, x[r], i), wv, CB);
   cg_loop_end(g, &li);
   for (int64_t r = 0; r < R; r++) {
     CgIf c;
     if_valid(g, im, r, &c);
     for (int64_t v = 0; v < CB; v++) {
-      LLVMValueRef a = load_acc(g, acc[r * CB + v]);
+      LLVMValueRef a = cg_var_load(g, acc[r * CB + v]);
       if (t->activate)
         a = cg_activate(g, n->attr.dense.act, a);
       cg_vstore_lanes(g, a, y[r], cg_addc(g, o0, v * g->target.vw),
@@ -218,9 +214,10 @@ static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
                          LLVMValueRef o0, int64_t CB, int64_t tail) {
   int64_t out = n->in[1]->shape.dim[0];
   LLVMValueRef acc[MAX_ACCUMULATORS];
-  for (int64_t k = 0; k < RI * CB; k++)
-    acc[k] =
-        cg_var(g, g->vec, cg_const_like(g, LLVMGetUndef(g->vec), 0), "acc");
+  for (int64_t k = 0; k < RI * CB; k++) {
+    LLVMTypeRef t = cg_lanes_type(g, cg_lanes_of(g, k % CB, CB, tail));
+    acc[k] = cg_var(g, t, LLVMConstNull(t), "acc");
+  }
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   LLVMValueRef x = cg_tensor(g, n->in[0], b), dz = cg_tensor(g, n->in[1], b);
@@ -229,15 +226,14 @@ static void weight_block(Cg *g, const Node *n, LLVMValueRef i0, int64_t RI,
     dv[v] = cg_vload_lanes(g, dz, cg_addc(g, o0, v * g->target.vw),
                            cg_lanes_of(g, v, CB, tail));
   for (int64_t r = 0; r < RI; r++)
-    cg_fma_row(g, &acc[r * CB], cg_splat(g, cg_load(g, x, cg_addc(g, i0, r))),
-               dv, CB);
+    cg_fma_row(g, &acc[r * CB], cg_load(g, x, cg_addc(g, i0, r)), dv, CB);
   cg_loop_end(g, &lb);
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   for (int64_t r = 0; r < RI; r++)
     for (int64_t v = 0; v < CB; v++) {
       LLVMValueRef at = cg_add(g, cg_mulc(g, cg_addc(g, i0, r), out),
                                cg_addc(g, o0, v * g->target.vw));
-      cg_vstore_lanes(g, load_acc(g, acc[r * CB + v]), dw, at,
+      cg_vstore_lanes(g, cg_var_load(g, acc[r * CB + v]), dw, at,
                       cg_lanes_of(g, v, CB, tail));
     }
 }
@@ -285,9 +281,9 @@ static void data_units(Cg *g, const LLVMValueRef *wrow, const LLVMValueRef *dz,
                        const LLVMValueRef *acc, int64_t lanes) {
   LLVMValueRef wv[MAX_ACCUMULATORS];
   for (int64_t k = 0; k < RI; k++)
-    wv[k] = cg_vload_lanes(g, wrow[k], o, lanes);
+    wv[k] = cg_vload_masked(g, wrow[k], o, lanes);
   for (int64_t r = 0; r < R; r++)
-    cg_fma_row(g, &acc[r * RI], cg_vload_lanes(g, dz[r], o, lanes), wv, RI);
+    cg_fma_row(g, &acc[r * RI], cg_vload_masked(g, dz[r], o, lanes), wv, RI);
 }
 
 /* dx[b0 + r][i0 + k] = sum over o of dz[b0 + r][o] * w[i0 + k][o]; inputs
@@ -319,7 +315,7 @@ static void data_block(Cg *g, const Node *n, const Images *im,
     CgIf c;
     if_valid(g, im, r, &c);
     for (int64_t k = 0; k < RI; k++)
-      cg_store(g, cg_vsum(g, load_acc(g, acc[r * RI + k])), dx,
+      cg_store(g, cg_vsum(g, cg_var_load(g, acc[r * RI + k])), dx,
                cg_addc(g, i0, k));
     cg_if_end(g, &c);
   }

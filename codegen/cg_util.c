@@ -33,65 +33,104 @@ void cg_vstore(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
   LLVMSetAlignment(s, 4);
 }
 
-/* The first `lanes` lanes true: the mask of a vector's first lanes. */
-static LLVMValueRef first_lanes(Cg *g, int64_t lanes) {
-  LLVMTypeRef i1 = LLVMInt1TypeInContext(g->ctx);
-  LLVMValueRef bits[64];
-  for (int64_t k = 0; k < g->target.vw; k++)
-    bits[k] = LLVMConstInt(i1, k < lanes, false);
-  return LLVMConstVector(bits, (unsigned)g->target.vw);
+LLVMTypeRef cg_lanes_type(const Cg *g, int64_t lanes) {
+  int64_t width = 4;
+  while (width < lanes && width < g->target.vw)
+    width *= 2;
+  if (lanes <= 0 || width > g->target.vw)
+    width = g->target.vw;
+  return width == g->target.vw ? g->vec
+                               : LLVMVectorType(g->f32, (unsigned)width);
 }
 
-static LLVMValueRef masked_intrinsic(Cg *g, const char *name,
+static int64_t width_of(LLVMTypeRef t) { return LLVMGetVectorSize(t); }
+
+/* The first `lanes` of a vector of type t true: a mask. */
+static LLVMValueRef first_lanes(Cg *g, LLVMTypeRef t, int64_t lanes) {
+  LLVMTypeRef i1 = LLVMInt1TypeInContext(g->ctx);
+  LLVMValueRef bits[64];
+  for (int64_t k = 0; k < width_of(t); k++)
+    bits[k] = LLVMConstInt(i1, k < lanes, false);
+  return LLVMConstVector(bits, (unsigned)width_of(t));
+}
+
+static LLVMValueRef masked_intrinsic(Cg *g, const char *name, LLVMTypeRef t,
                                      LLVMTypeRef *fn_type) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
   if (!id)
     unreachable();
-  LLVMTypeRef over[2] = {g->vec, g->ptr};
+  LLVMTypeRef over[2] = {t, g->ptr};
   *fn_type = LLVMIntrinsicGetType(g->ctx, id, over, 2);
   return LLVMGetIntrinsicDeclaration(g->mod, id, over, 2);
 }
 
+/* `lanes` floats at p[i] into a vector of type t, the rest 0 */
+static LLVMValueRef load_part(Cg *g, LLVMTypeRef t, LLVMValueRef p,
+                              LLVMValueRef i, int64_t lanes) {
+  if (lanes <= 0 || lanes >= width_of(t)) {
+    LLVMValueRef v = LLVMBuildLoad2(g->b, t, cg_gep(g, g->f32, p, i), "");
+    LLVMSetAlignment(v, 4);
+    return v;
+  }
+  LLVMTypeRef ft;
+  LLVMValueRef fn = masked_intrinsic(g, "llvm.masked.load", t, &ft);
+  LLVMValueRef args[] = {cg_gep(g, g->f32, p, i), LLVMConstInt(g->i32, 4, 0),
+                         first_lanes(g, t, lanes), LLVMConstNull(t)};
+  return LLVMBuildCall2(g->b, ft, fn, args, 4, "");
+}
+
 LLVMValueRef cg_vload_lanes(Cg *g, LLVMValueRef p, LLVMValueRef i,
                             int64_t lanes) {
-  if (lanes <= 0 || lanes >= g->target.vw)
-    return cg_vload(g, p, i);
-  LLVMTypeRef ft;
-  LLVMValueRef fn = masked_intrinsic(g, "llvm.masked.load", &ft);
-  LLVMValueRef args[] = {cg_gep(g, g->f32, p, i), LLVMConstInt(g->i32, 4, 0),
-                         first_lanes(g, lanes), LLVMConstNull(g->vec)};
-  return LLVMBuildCall2(g->b, ft, fn, args, 4, "");
+  return load_part(g, cg_lanes_type(g, lanes), p, i, lanes);
+}
+
+LLVMValueRef cg_vload_masked(Cg *g, LLVMValueRef p, LLVMValueRef i,
+                             int64_t lanes) {
+  return load_part(g, g->vec, p, i, lanes);
 }
 
 void cg_vstore_lanes(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i,
                      int64_t lanes) {
-  if (lanes <= 0 || lanes >= g->target.vw) {
-    cg_vstore(g, v, p, i);
+  LLVMTypeRef t = LLVMTypeOf(v);
+  if (lanes <= 0 || lanes >= width_of(t)) {
+    LLVMValueRef s = LLVMBuildStore(g->b, v, cg_gep(g, g->f32, p, i));
+    LLVMSetAlignment(s, 4);
     return;
   }
   LLVMTypeRef ft;
-  LLVMValueRef fn = masked_intrinsic(g, "llvm.masked.store", &ft);
+  LLVMValueRef fn = masked_intrinsic(g, "llvm.masked.store", t, &ft);
   LLVMValueRef args[] = {v, cg_gep(g, g->f32, p, i),
-                         LLVMConstInt(g->i32, 4, 0), first_lanes(g, lanes)};
+                         LLVMConstInt(g->i32, 4, 0), first_lanes(g, t, lanes)};
   LLVMBuildCall2(g->b, ft, fn, args, 4, "");
+}
+
+LLVMValueRef cg_var_load(Cg *g, LLVMValueRef slot) {
+  return LLVMBuildLoad2(g->b, LLVMGetAllocatedType(slot), slot, "");
 }
 
 int cg_max_accumulators(const Cg *g) { return g->target.accumulators; }
 
+static LLVMValueRef splat_to(Cg *g, LLVMValueRef x, LLVMTypeRef t) {
+  LLVMValueRef undef = LLVMGetUndef(t);
+  LLVMValueRef one = LLVMBuildInsertElement(g->b, undef, x, cg_i64(g, 0), "");
+  LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)width_of(t)));
+  return LLVMBuildShuffleVector(g->b, one, undef, mask, "");
+}
+
 void cg_fma_row(Cg *g, const LLVMValueRef *acc, LLVMValueRef a,
                 const LLVMValueRef *b, int64_t count) {
+  bool scalar = LLVMGetTypeKind(LLVMTypeOf(a)) != LLVMVectorTypeKind;
+  LLVMValueRef splat = NULL;
   for (int64_t k = 0; k < count; k++) {
-    LLVMValueRef sum = LLVMBuildLoad2(g->b, g->vec, acc[k], "");
-    LLVMBuildStore(g->b, cg_fma(g, a, b[k], sum), acc[k]);
+    LLVMTypeRef t = LLVMTypeOf(b[k]);
+    if (scalar && (!splat || LLVMTypeOf(splat) != t))
+      splat = splat_to(g, a, t);
+    LLVMValueRef sum = cg_var_load(g, acc[k]);
+    LLVMBuildStore(g->b, cg_fma(g, scalar ? splat : a, b[k], sum), acc[k]);
   }
 }
 
-LLVMValueRef cg_splat(Cg *g, LLVMValueRef x) {
-  LLVMValueRef undef = LLVMGetUndef(g->vec);
-  LLVMValueRef one = LLVMBuildInsertElement(g->b, undef, x, cg_i64(g, 0), "");
-  LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->target.vw));
-  return LLVMBuildShuffleVector(g->b, one, undef, mask, "");
-}
+LLVMValueRef cg_splat(Cg *g, LLVMValueRef x) { return splat_to(g, x, g->vec); }
 
 /* pre -> header: iv = phi(0, iv + 1); iv < count ? body : exit */
 LLVMValueRef cg_loop_begin(Cg *g, CgLoop *l, LLVMValueRef count,

@@ -50,6 +50,7 @@ config.substitutions.append(("%mpirun", mpirun))
 config.substitutions.append(("%mpi_shm", "--mca btl self,vader"))
 config.substitutions.append(("%mpi_tcp", "--mca btl self,tcp"))
 config.substitutions.append(("%examples", os.path.join(config.cnnc_src_root, "examples")))
+config.substitutions.append(("%bench", os.path.join(config.cnnc_src_root, "bench")))
 config.environment["PATH"] = os.pathsep.join(
     [config.cnnc_obj_root, config.llvm_tools_dir, config.environment.get("PATH", "")])
 for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME"):
