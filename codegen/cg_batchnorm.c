@@ -28,37 +28,66 @@ static LLVMValueRef row(Cg *g, LLVMValueRef base, int64_t r, int64_t c) {
   return cg_gep(g, g->f32, base, cg_i64(g, r * c));
 }
 
-/* out[c] += f(x[b][p][c], c) over the chunk's images and pixels */
+/* out[c] = sum of f(x[b][p][c], c) over the chunk's images and pixels,
+ * image after image, pixel after pixel; the terms are vectors of `lanes`
+ * channels from c, the sums held in registers, a block of channels at a
+ * time */
 typedef LLVMValueRef (*TermFn)(Cg *g, const Node *n, LLVMValueRef b,
-                               LLVMValueRef at, LLVMValueRef c);
+                               LLVMValueRef at, LLVMValueRef c, int64_t lanes);
+
+typedef struct ChunkSum {
+  const Node *n;
+  LLVMValueRef out;
+  int64_t p, c;
+  TermFn term;
+} ChunkSum;
+
+enum { SUM_VECTORS = 4 };
+
+static void sum_block(Cg *g, const void *ctx, LLVMValueRef c0, int64_t CB,
+                      int64_t tail) {
+  const ChunkSum *s = ctx;
+  LLVMValueRef acc[SUM_VECTORS];
+  for (int64_t v = 0; v < CB; v++) {
+    LLVMTypeRef t = cg_lanes_type(g, cg_lanes_of(g, v, CB, tail));
+    acc[v] = cg_var(g, t, LLVMConstNull(t), "sum");
+  }
+  CgLoop lb, lp;
+  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
+  LLVMValueRef px = cg_for(g, &lp, s->p, "p");
+  for (int64_t v = 0; v < CB; v++) {
+    LLVMValueRef c = cg_addc(g, c0, v * g->target.vw);
+    LLVMValueRef at = cg_add(g, cg_mulc(g, px, s->c), c);
+    LLVMValueRef term = s->term(g, s->n, b, at, c, cg_lanes_of(g, v, CB, tail));
+    LLVMBuildStore(g->b, cg_fadd(g, cg_var_load(g, acc[v]), term), acc[v]);
+  }
+  cg_loop_end(g, &lp);
+  cg_loop_end(g, &lb);
+  for (int64_t v = 0; v < CB; v++)
+    cg_vstore_lanes(g, cg_var_load(g, acc[v]), s->out,
+                    cg_addc(g, c0, v * g->target.vw),
+                    cg_lanes_of(g, v, CB, tail));
+}
 
 static void sum_over_chunk(Cg *g, const Node *n, LLVMValueRef out,
                            const Tensor *like, TermFn term) {
-  int64_t p, c;
-  pixels_channels(like, &p, &c);
-  cg_fill(g, out, c, cg_f32(g, 0));
-  CgLoop lb, lp, lc;
-  LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
-  LLVMValueRef px = cg_for(g, &lp, p, "p");
-  LLVMValueRef ch = cg_for(g, &lc, c, "c");
-  LLVMValueRef at = cg_add(g, cg_mulc(g, px, c), ch);
-  cg_accum(g, out, ch, term(g, n, b, at, ch));
-  cg_loop_end(g, &lc);
-  cg_loop_end(g, &lp);
-  cg_loop_end(g, &lb);
+  ChunkSum s = {n, out, 0, 0, term};
+  pixels_channels(like, &s.p, &s.c);
+  cg_for_channel_blocks(g, s.c, SUM_VECTORS, sum_block, &s, "cb");
 }
 
 static LLVMValueRef term_x(Cg *g, const Node *n, LLVMValueRef b,
-                           LLVMValueRef at, LLVMValueRef c) {
+                           LLVMValueRef at, LLVMValueRef c, int64_t lanes) {
   (void)c;
-  return cg_load(g, cg_tensor(g, n->in[0], b), at);
+  return cg_vload_lanes(g, cg_tensor(g, n->in[0], b), at, lanes);
 }
 
 /* (x - mean)^2 with this chunk's mean, row 0 of the output */
 static LLVMValueRef term_dev2(Cg *g, const Node *n, LLVMValueRef b,
-                              LLVMValueRef at, LLVMValueRef c) {
-  LLVMValueRef d = cg_fsub(g, term_x(g, n, b, at, c),
-                           cg_load(g, cg_tensor(g, n->out, NULL), c));
+                              LLVMValueRef at, LLVMValueRef c, int64_t lanes) {
+  LLVMValueRef d =
+      cg_fsub(g, term_x(g, n, b, at, c, lanes),
+              cg_vload_lanes(g, cg_tensor(g, n->out, NULL), c, lanes));
   return cg_fmul(g, d, d);
 }
 
@@ -207,18 +236,18 @@ void cg_batchnorm(Cg *g, const Node *n) {
 /* ---- backward ----------------------------------------------------------------- */
 
 static LLVMValueRef term_dy(Cg *g, const Node *n, LLVMValueRef b,
-                            LLVMValueRef at, LLVMValueRef c) {
+                            LLVMValueRef at, LLVMValueRef c, int64_t lanes) {
   (void)c;
-  return cg_load(g, cg_tensor(g, n->in[n->op == OP_BATCHNORM_BWD_BIAS ? 0 : 1],
-                              b), at);
+  int dy = n->op == OP_BATCHNORM_BWD_BIAS ? 0 : 1;
+  return cg_vload_lanes(g, cg_tensor(g, n->in[dy], b), at, lanes);
 }
 
 /* dy (x - mean): times invstd afterwards; the mean is in the scratch */
 static LLVMValueRef term_dy_xc(Cg *g, const Node *n, LLVMValueRef b,
-                               LLVMValueRef at, LLVMValueRef c) {
-  LLVMValueRef x = cg_load(g, cg_tensor(g, n->in[0], b), at);
-  LLVMValueRef mean = cg_load(g, scratch(g), c);
-  return cg_fmul(g, term_dy(g, n, b, at, c), cg_fsub(g, x, mean));
+                               LLVMValueRef at, LLVMValueRef c, int64_t lanes) {
+  LLVMValueRef x = cg_vload_lanes(g, cg_tensor(g, n->in[0], b), at, lanes);
+  LLVMValueRef mean = cg_vload_lanes(g, scratch(g), c, lanes);
+  return cg_fmul(g, term_dy(g, n, b, at, c, lanes), cg_fsub(g, x, mean));
 }
 
 /* the batch's mean and invstd of each channel into the scratch rows 0, 1 */

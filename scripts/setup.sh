@@ -17,6 +17,7 @@ packages=(
   python3-torch python3-numpy  # PyTorch parity tests
   chromium                 # renders --plot's SVG (Runtime/plot.test)
   openmpi-bin libopenmpi-dev  # cnnc --mpi: libcnnrt_mpi.a, mpicc, mpirun
+  linux-perf               # bench/: where the time goes (perf record)
 )
 
 # A command that is already there counts as installed: npm may come with
