@@ -5,8 +5,10 @@
  *
  * Each thread runs 20 independent chains of vector FMAs (enough to cover
  * the latency of two FMA units) on vectors of the widest size the
- * compiler targets, for about a second; prints one line of JSON with the
- * GFLOP/s of all threads together and per thread. */
+ * compiler targets, for a fraction of a second, in TRIALS rounds; prints
+ * one line of JSON with the best round's GFLOP/s of all threads together
+ * and per thread. The best, since a peak is what the machine can do: on a
+ * shared VM a round that a neighbour slows measures the neighbour. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@ enum { LANES = 4 };
 #endif
 typedef float vec __attribute__((vector_size(4 * LANES)));
 
-enum { CHAINS = 20 };
+enum { CHAINS = 20, TRIALS = 5 };
 static const long ITERS = 40L * 1000 * 1000;
 
 /* The chains as named variables, so that they live in registers. */
@@ -60,13 +62,18 @@ int main(int argc, char **argv) {
   (void)median; /* timing.h's, for the other programs */
   pthread_t t[256];
   float sink[256];
-  double t0 = now();
-  for (int i = 0; i < threads; i++)
-    pthread_create(&t[i], NULL, chains, &sink[i]);
-  for (int i = 0; i < threads; i++)
-    pthread_join(t[i], NULL);
-  double s = now() - t0;
-  double gflops = 2.0 * LANES * CHAINS * (double)ITERS * threads / s / 1e9;
+  double gflops = 0;
+  for (int trial = 0; trial < TRIALS; trial++) {
+    double t0 = now();
+    for (int i = 0; i < threads; i++)
+      pthread_create(&t[i], NULL, chains, &sink[i]);
+    for (int i = 0; i < threads; i++)
+      pthread_join(t[i], NULL);
+    double s = now() - t0;
+    double g = 2.0 * LANES * CHAINS * (double)ITERS * threads / s / 1e9;
+    if (g > gflops)
+      gflops = g;
+  }
   printf("{\"peak_gflops\": %.1f, \"per_thread\": %.1f, \"lanes\": %d, "
          "\"check\": %g}\n", gflops, gflops / threads, LANES, (double)sink[0]);
   return 0;

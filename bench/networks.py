@@ -214,7 +214,8 @@ def without_perf(rows, profiled_us, steady_us):
 
 def report(res):
     print(f"cnnc benchmark set, {res['date']}, {res['threads']} threads, "
-          f"peak {res['peak_gflops']:.0f} GFLOP/s (all cores, measured now)")
+          f"peak {res['peak_gflops']:.0f} GFLOP/s (all cores, measured now; "
+          f"{res['peak_gflops_end']:.0f} at the end)")
     print(f"{'network':14}{'MFLOP/img':>10}{'cnnc img/s':>12}"
           f"{'PyTorch':>10}{'ratio':>8}{'GFLOP/s':>9}{'of peak':>8}"
           f"{'compile':>9}")
@@ -280,6 +281,9 @@ def main():
         peak_core = res["peak_gflops"] / (os.cpu_count() or 1)
         for net in nets:
             res["networks"].append(measure(cnnc, tmp, net, a, peak_core))
+        # once more at the end, printed beside the first: a check that
+        # the machine stayed the same machine through the run
+        res["peak_gflops_end"] = machine_peak(tmp)
     report(res)
     if a.json:
         with open(a.json, "w") as f:
