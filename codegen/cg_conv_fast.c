@@ -5,19 +5,23 @@
  *
  *   for each output row, for each block of R output pixels and CB vectors
  *   of output channels:   acc[R][CB] = bias
- *     for each tap (kh, kw) and input channel ci:
- *       wv[v] = w[kh][kw][ci][co0 + v*vw ...]              CB vector loads
- *       acc[r][v] += splat(x[row + kh][col_r + kw][ci]) * wv[v]   R*CB FMAs
+ *     for each kernel row kh, for j over its kw taps of ci channels (kw*ci
+ *     floats in a row of both x and w, so one loop):
+ *       wv[v] = w[kh][j][co0 + v*vw ...]                   CB vector loads
+ *       acc[r][v] += splat(x[row + kh][col_r * ci + j]) * wv[v]   R*CB FMAs
  *     y = act(acc)
  *
  * R * CB accumulators stay in registers (24 of AVX-512's and NEON's 32, 12
- * of AVX2's 16), so each weight vector loaded feeds R FMAs. Padding is done
+ * of AVX2's 16), so each weight vector loaded feeds R FMAs. Any channel
+ * count: the last vector of a count that is not a multiple of vw is a
+ * narrower, masked one (cg_blocks.c). Padding is done
  * once per image by copying into a zeroed scratch buffer, which removes every
  * bounds test from the inner loops. The backward pass reuses the core:
  * with stride 1, dx is the valid convolution of dz padded by kernel - 1 - pad
  * with the flipped weights, transposed to [kh][kw][cout][cin]; dw gathers
  * the outer products x (x) dz into the same kind of register block, rows of
- * input channels by vectors of output channels. */
+ * a kernel row's kw*ci (tap, input channel) pairs by vectors of output
+ * channels. */
 #include "cg.h"
 
 enum { MAX_BLOCK_VECTORS = 4 };
