@@ -223,6 +223,11 @@ bool cg_conv2d_bwd_bias_fast(Cg *g, const Node *n);
  * kernel, which reads the same dy and y (its own kernel is then empty). */
 bool cg_conv_bias_absorbed(const Cg *g, const Node *bias);
 
+/* 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (cg_winograd.c):
+ * false, and 0 bytes of scratch, for the shapes it does not take */
+bool cg_conv2d_winograd(Cg *g, const Node *n);
+int64_t cg_winograd_scratch_bytes(const Cg *g, const Node *n);
+
 /* the register-blocked dense kernels (cg_dense_fast.c), likewise */
 bool cg_dense_fast(Cg *g, const Node *n);
 bool cg_dense_bwd_data_fast(Cg *g, const Node *n);

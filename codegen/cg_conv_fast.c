@@ -194,6 +194,9 @@ int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
   if (n->op != OP_CONV2D && n->op != OP_CONV2D_BN &&
       n->op != OP_CONV2D_BWD_WEIGHT && n->op != OP_CONV2D_BWD_DATA)
     return 0;
+  int64_t winograd = cg_winograd_scratch_bytes(g, n);
+  if (winograd)
+    return winograd;
   ConvGeom c = cg_conv_geom(n);
   if (n->op == OP_CONV2D_BWD_DATA && strided_data_ok(g, &c))
     return strided_data_scratch(&c);
