@@ -27,8 +27,10 @@ the pixels). For each, measured on this machine, now:
   - for every conv and dense layer, each pass (forward, backward-data,
     backward-weight): its CPU time per image, its FLOP rate per core and
     that as a share of one core's FMA peak (bench/fma_peak.c, in the same
-    run). The FLOPs of a pass are its multiply-adds (2 each), from the
-    shapes cnnc --print-ir gives.
+    run). The FLOPs of a pass are the direct convolution's multiply-adds
+    (2 each), from the shapes cnnc --print-ir gives: the usual "effective"
+    count. A pass that runs by Winograd's algorithm (3x3, stride 1) does
+    4/9 of them, so that its rate may pass the peak.
 Needs the build (scripts/build.sh), MNIST (scripts/fetch-mnist.sh) and
 perf for the profiles (linux-perf; without it they are left out)."""
 import argparse, collections, json, math, os, re, subprocess, sys, tempfile
@@ -235,7 +237,8 @@ def report(res):
               f"(all threads: {r['profiled_us']:.0f} under perf, "
               f"{steady:.0f} without; the times below scaled by "
               f"{r['perf_scale']:.2f} to the run without); the multiply-add "
-              "passes with their FLOP rate a core and share of a core's peak")
+              "passes with their effective FLOP rate a core (the direct "
+              "algorithm's FLOPs) and its share of a core's peak")
         for row in r["profile"][:14]:
             extra = ""
             if "kind" in row:

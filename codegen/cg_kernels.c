@@ -19,16 +19,20 @@ static void view(Cg *g, const Node *n) {
 typedef struct Kernel {
   bool (*fast)(Cg *g, const Node *n); /* false: not this shape */
   void (*reference)(Cg *g, const Node *n);
-  /* tried before `fast`: an algorithm of fewer multiply-adds, for the
-   * shapes it takes (cg_winograd.c) */
-  bool (*fewer_flops)(Cg *g, const Node *n);
 } Kernel;
 
+/* Tried before the fast kernel: an algorithm of fewer multiply-adds, for
+ * the shapes it takes (false for the others). */
+static bool (*const FEWER_FLOPS[OP_COUNT])(Cg *g, const Node *n) = {
+  [OP_CONV2D] = cg_conv2d_winograd,
+  [OP_CONV2D_BN] = cg_conv2d_winograd,
+  [OP_CONV2D_BWD_DATA] = cg_conv2d_winograd,
+};
+
 static const Kernel KERNELS[OP_COUNT] = {
-  [OP_CONV2D] = {cg_conv2d_fast, cg_conv2d, cg_conv2d_winograd},
-  [OP_CONV2D_BN] = {cg_conv2d_fast, cg_conv2d, cg_conv2d_winograd},
-  [OP_CONV2D_BWD_DATA] = {cg_conv2d_bwd_data_fast, cg_conv2d_bwd_data,
-                          cg_conv2d_winograd},
+  [OP_CONV2D] = {cg_conv2d_fast, cg_conv2d},
+  [OP_CONV2D_BN] = {cg_conv2d_fast, cg_conv2d},
+  [OP_CONV2D_BWD_DATA] = {cg_conv2d_bwd_data_fast, cg_conv2d_bwd_data},
   [OP_CONV2D_BWD_WEIGHT] = {cg_conv2d_bwd_weight_fast, cg_conv2d_bwd_weight},
   [OP_CONV2D_BWD_BIAS] = {cg_conv2d_bwd_bias_fast, cg_conv2d_bwd_bias},
   [OP_DENSE] = {cg_dense_fast, cg_dense},
@@ -80,7 +84,7 @@ static void emit_node(Cg *g, const Node *n) {
   const Kernel *k = &KERNELS[n->op];
   if (!k->reference)
     unreachable(); /* an op without a kernel: the table is incomplete */
-  if (k->fewer_flops && !g->reference && k->fewer_flops(g, n))
+  if (FEWER_FLOPS[n->op] && !g->reference && FEWER_FLOPS[n->op](g, n))
     return;
   if (k->fast && !g->reference && k->fast(g, n))
     return;

@@ -65,7 +65,8 @@ static bool winograd_ok(const Cg *g, const Node *n) {
   ConvGeom c = cg_conv_geom(n);
   return c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 && c.ci >= 16 &&
          c.co >= 16 && c.ci % g->target.vw == 0 && c.co % g->target.vw == 0 &&
-         c.oh >= 2 && c.ow >= 2 && c.h >= 2 && c.w >= 2;
+         c.oh >= 2 && c.ow >= 2 && c.h >= 2 && c.w >= 2 && c.ph <= 2 &&
+         c.pw <= 2; /* 'valid' or 'same': 0 or 1 */
 }
 
 enum { PARTS = 5 };
