@@ -21,6 +21,9 @@
 #include "tempfile.h"
 #include "weights.h"
 
+#ifndef CNNC_COMMIT
+#define CNNC_COMMIT "unknown"
+#endif
 #ifndef CNNC_VERSION
 #define CNNC_VERSION "0"
 #endif
@@ -53,31 +56,39 @@ static void usage(FILE *out) {
       "                        standard output); never the input file\n"
       "  --emit=KIND           exe (default), obj, asm or llvm\n"
       "  -O0 .. -O3            optimisation level (default -O2)\n"
-      "  --target=TRIPLE       generate code for another CPU (default: this\n"
-      "  --cpu=NAME            machine's); with --emit=obj, asm or llvm;\n"
-      "                        --cpu=help lists the target's CPUs, and\n"
-      "                        --cpu=native is this machine's\n"
       "  --infer               an inference object and, beside it, its C\n"
       "                        header (NAME.o and NAME.h; implies --emit=obj)\n"
       "  --weights=FILE        bake these safetensors weights (PyTorch names\n"
       "                        and layouts) into the inference object\n"
       "  --name=NAME           prefix of the header's names (default: the\n"
       "                        model's name)\n"
-      "  --reference           plain loop-nest kernels only (slow; the\n"
-      "                        yardstick the fast kernels are tested against)\n"
       "  --mpi                 a trainer that runs as the processes of an\n"
       "                        Open MPI job (mpirun -np N ./train), with the\n"
       "                        same weights at any N; alone, a plain trainer\n"
+      "\n"
+      "target:\n"
+      "  --target=TRIPLE       generate code for another CPU (default: this\n"
+      "  --cpu=NAME            machine's); with --emit=obj, asm or llvm;\n"
+      "                        --cpu=help lists the target's CPUs, and\n"
+      "                        --cpu=native is this machine's\n"
+      "  --reference           plain loop-nest kernels only (slow; the\n"
+      "                        yardstick the fast kernels are tested against)\n"
+      "\n"
       "inspection:\n"
       "  --summary             print the layers, output shapes and parameter\n"
       "                        counts, forward FLOPs and activation bytes\n"
       "  --print-ir            print the IR after the pipeline\n"
       "  --print-after=PASS    print the IR after PASS ('all': every pass)\n"
+      "\n"
+      "passes:\n"
       "  --passes=LIST         run only these passes, in this order\n"
       "                        (comma-separated; empty: none)\n"
       "  --list-passes         print the pipeline's passes in order\n"
+      "\n"
+      "general:\n"
       "  -h, --help            print this help\n"
-      "  --version             print the version\n"
+      "  --version             print the version, the commit it was built\n"
+      "                        from and the LLVM it uses\n"
       "\n"
       "Errors are reported as FILE:LINE:COL: error: MESSAGE; the exit status\n"
       "is 1 after any error.\n",
@@ -175,7 +186,8 @@ static bool parse_args(int argc, char **argv, Options *o, Diag *d,
       usage(stdout);
       *done = true;
     } else if (!strcmp(a, "--version")) {
-      printf("cnnc %s (LLVM %s)\n", CNNC_VERSION, CNNC_LLVM_VERSION);
+      printf("cnnc %s (commit %s, LLVM %s)\n", CNNC_VERSION, CNNC_COMMIT,
+             CNNC_LLVM_VERSION);
       *done = true;
     } else if (!strcmp(a, "--summary")) {
       o->summary = true;
