@@ -18,6 +18,7 @@ packages=(
   chromium                 # renders --plot's SVG (Runtime/plot.test)
   openmpi-bin libopenmpi-dev  # cnnc --mpi: libcnnrt_mpi.a, mpicc, mpirun
   linux-perf               # bench/: where the time goes (perf record)
+  pkgconf                  # the installed cnnrt.pc's test
 )
 
 # A command that is already there counts as installed: npm may come with
