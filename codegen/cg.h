@@ -86,6 +86,8 @@ void cg_vstore_lanes(Cg *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i,
 /* the same into a full vector (g->vec), for sums across lanes */
 LLVMValueRef cg_vload_masked(Cg *g, LLVMValueRef p, LLVMValueRef i,
                              int64_t lanes);
+/* the kernel's scratch (g->scratch in the arena), `offset` bytes in */
+LLVMValueRef cg_scratch(Cg *g, int64_t offset);
 /* the value in a cg_var slot, of the slot's type */
 LLVMValueRef cg_var_load(Cg *g, LLVMValueRef slot);
 LLVMValueRef cg_splat(Cg *g, LLVMValueRef scalar);
@@ -211,6 +213,16 @@ LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b);
  * scratch, computed from the batchnorm's parameters (cg_conv.c) */
 int64_t cg_conv_bn_bytes(const Node *n);
 LLVMValueRef cg_conv_bn_coefficients(Cg *g, const Node *n);
+
+/* dst (hp x wp x c, rows of wp pixels) gets src (h x w x c, masked if
+ * src->y) at (top, left); the rest of dst is left as it is (cg_conv_fast.c) */
+void cg_conv_pad_copy(Cg *g, const GradIn *src, int64_t h, int64_t w,
+                      int64_t c, LLVMValueRef dst, int64_t top, int64_t left,
+                      int64_t wp);
+/* wt[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co]: a backward-data's
+ * weights, from c's (the forward's) */
+void cg_conv_flip_transpose(Cg *g, const ConvGeom *c, LLVMValueRef w,
+                            LLVMValueRef wt);
 
 /* the register-blocked convolutions (cg_conv_fast.c): false when the shape
  * does not suit them and the loop nest must do */

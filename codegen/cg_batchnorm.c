@@ -187,13 +187,6 @@ static void mean_invstd(Cg *g, const Node *bn, LLVMValueRef c,
 
 /* ---- forward ---------------------------------------------------------------- */
 
-/* the start of the kernel's scratch: rows of per-channel coefficients */
-static LLVMValueRef scratch(Cg *g) {
-  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
-  LLVMValueRef off = cg_i64(g, g->scratch);
-  return LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
-}
-
 int64_t cg_batchnorm_scratch_bytes(const Node *n) {
   if (n->op != OP_BATCHNORM && n->op != OP_BATCHNORM_BWD_WEIGHT &&
       n->op != OP_BATCHNORM_BWD_DATA)
@@ -207,7 +200,7 @@ int64_t cg_batchnorm_scratch_bytes(const Node *n) {
 void cg_batchnorm(Cg *g, const Node *n) {
   int64_t p, c;
   pixels_channels(n->in[0], &p, &c);
-  LLVMValueRef coef = scratch(g);
+  LLVMValueRef coef = cg_scratch(g, 0);
   LLVMValueRef w = cg_tensor(g, n->in[1], NULL), bias = cg_tensor(g, n->in[2],
                                                                    NULL);
   CgLoop lc, lb, le;
@@ -246,14 +239,14 @@ static LLVMValueRef term_dy(Cg *g, const Node *n, LLVMValueRef b,
 static LLVMValueRef term_dy_xc(Cg *g, const Node *n, LLVMValueRef b,
                                LLVMValueRef at, LLVMValueRef c, int64_t lanes) {
   LLVMValueRef x = cg_vload_lanes(g, cg_tensor(g, n->in[0], b), at, lanes);
-  LLVMValueRef mean = cg_vload_lanes(g, scratch(g), c, lanes);
+  LLVMValueRef mean = cg_vload_lanes(g, cg_scratch(g, 0), c, lanes);
   return cg_fmul(g, term_dy(g, n, b, at, c, lanes), cg_fsub(g, x, mean));
 }
 
 /* the batch's mean and invstd of each channel into the scratch rows 0, 1 */
 static void moments_to_scratch(Cg *g, const Node *n, const Tensor *stats,
                                int64_t c) {
-  LLVMValueRef s = scratch(g);
+  LLVMValueRef s = cg_scratch(g, 0);
   CgLoop lc;
   LLVMValueRef ch = cg_for(g, &lc, c, "c");
   LLVMValueRef mean, invstd;
@@ -270,7 +263,7 @@ void cg_batchnorm_bwd_weight(Cg *g, const Node *n) {
   moments_to_scratch(g, n, n->in[2], c);
   LLVMValueRef dw = cg_tensor(g, n->out, NULL);
   sum_over_chunk(g, n, dw, n->in[0], term_dy_xc);
-  LLVMValueRef s = scratch(g);
+  LLVMValueRef s = cg_scratch(g, 0);
   CgLoop lc;
   LLVMValueRef ch = cg_for(g, &lc, c, "c");
   cg_store(g, cg_fmul(g, cg_load(g, dw, ch), cg_load(g, row(g, s, 1, c), ch)),
@@ -297,7 +290,7 @@ static LLVMValueRef over_chunks(Cg *g, const Tensor *t, LLVMValueRef c) {
 void cg_batchnorm_bwd_data(Cg *g, const Node *n) {
   int64_t p, c;
   pixels_channels(n->in[1], &p, &c);
-  LLVMValueRef coef = scratch(g);
+  LLVMValueRef coef = cg_scratch(g, 0);
   LLVMValueRef w = cg_tensor(g, n->in[2], NULL);
   CgLoop lc, lb, lp, le;
   LLVMValueRef ch = cg_for(g, &lc, c, "c");

@@ -56,10 +56,7 @@ int64_t cg_conv_bn_bytes(const Node *n) {
  * bias or 0, into the scratch's first 2 co floats; returns s (t follows) */
 LLVMValueRef cg_conv_bn_coefficients(Cg *g, const Node *n) {
   int64_t co = n->attr.conv.filters;
-  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
-  LLVMValueRef off = cg_i64(g, g->scratch);
-  LLVMValueRef s = LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1,
-                                         "");
+  LLVMValueRef s = cg_scratch(g, 0);
   LLVMValueRef t = cg_gep(g, g->f32, s, cg_i64(g, co));
   LLVMValueRef in[5];
   for (int i = 0; i < 4; i++)

@@ -119,8 +119,9 @@ static void core_image(Cg *g, const Core *c) {
 /* dst (hp x wp x c) gets src (h x w x c, masked if src.y) at (top, left).
  * Its border is left as it is: zeroed once per call (pad_zero), before the
  * first image, since no image writes there. */
-static void pad_copy(Cg *g, const GradIn *src, int64_t h, int64_t w, int64_t c,
-                     LLVMValueRef dst, int64_t top, int64_t left, int64_t wp) {
+void cg_conv_pad_copy(Cg *g, const GradIn *src, int64_t h, int64_t w,
+                      int64_t c, LLVMValueRef dst, int64_t top, int64_t left,
+                      int64_t wp) {
   CgLoop li, lj;
   LLVMValueRef i = cg_for(g, &li, h, "pi");
   LLVMValueRef from = cg_mulc(g, i, w * c);
@@ -143,8 +144,6 @@ static bool padded(const ConvGeom *c) {
   return c->ph || c->pw || c->hp != c->h || c->wp != c->w;
 }
 
-static int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
-
 static bool fast_forward_ok(const Cg *g, const ConvGeom *c) {
   (void)c; /* every shape: channel tails are masked */
   return !g->reference;
@@ -166,14 +165,14 @@ static int64_t margin_x(const ConvGeom *c) { return c->kw + 1; }
 
 /* One phase's output, the largest: ceil(h / sh) x ceil(w / sw) x ci. */
 static int64_t phase_bytes(const ConvGeom *c) {
-  return align64((c->h + c->sh - 1) / c->sh * ((c->w + c->sw - 1) / c->sw) *
-                 c->ci * 4);
+  int64_t rows = (c->h + c->sh - 1) / c->sh, cols = (c->w + c->sw - 1) / c->sw;
+  return cnn_align_up(rows * cols * c->ci * 4);
 }
 
 static int64_t strided_data_scratch(const ConvGeom *c) {
   int64_t dzp = (c->oh + 2 * margin_y(c)) * (c->ow + 2 * margin_x(c)) * c->co;
-  return align64(c->kh * c->kw * c->ci * c->co * 4) + align64(dzp * 4) +
-         phase_bytes(c);
+  return cnn_align_up(c->kh * c->kw * c->ci * c->co * 4) +
+         cnn_align_up(dzp * 4) + phase_bytes(c);
 }
 
 static bool masked(const Node *n) {
@@ -184,7 +183,7 @@ static bool masked(const Node *n) {
 /* One image of a gradient's dz, when the kernel stores it (masked). */
 static int64_t dz_image_bytes(const Node *n) {
   const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
-  return masked(n) ? align64(ir_shape_elems(&dy->shape) * 4) : 0;
+  return masked(n) ? cnn_align_up(ir_shape_elems(&dy->shape) * 4) : 0;
 }
 
 /* Scratch, per op: forward [padded x]; bwd weight [dz][padded x]; bwd data
@@ -202,20 +201,16 @@ int64_t cg_conv_scratch_bytes(const Cg *g, const Node *n) {
     return strided_data_scratch(&c);
   if (n->op == OP_CONV2D_BWD_DATA)
     return fast_data_ok(g, &c)
-               ? align64(c.kh * c.kw * c.ci * c.co * 4) +
-                     align64((c.h + c.kh - 1) * (c.w + c.kw - 1) * c.co * 4)
+               ? cnn_align_up(c.kh * c.kw * c.ci * c.co * 4) +
+                     cnn_align_up((c.h + c.kh - 1) * (c.w + c.kw - 1) *
+                                  c.co * 4)
                : dz_image_bytes(n);
   int64_t padded_x = fast_forward_ok(g, &c) && padded(&c)
-                         ? align64(c.hp * c.wp * c.ci * 4)
+                         ? cnn_align_up(c.hp * c.wp * c.ci * 4)
                          : 0;
   return cg_conv_bn_bytes(n) + dz_image_bytes(n) + padded_x;
 }
 
-static LLVMValueRef scratch(Cg *g, int64_t offset) {
-  LLVMValueRef off = cg_i64(g, g->scratch + offset);
-  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
-  return LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
-}
 
 /* Image b's dz: dy itself, or dy * act'(y) written once into the scratch's
  * start, so that the loops reading each element many times read it plain. */
@@ -224,7 +219,7 @@ LLVMValueRef cg_conv_dz_image(Cg *g, const Node *n, LLVMValueRef b) {
   if (!d.y)
     return d.dy;
   const Tensor *dy = n->in[ir_conv_grad_dy(n->op)];
-  LLVMValueRef dz = scratch(g, 0);
+  LLVMValueRef dz = cg_scratch(g, 0);
   CgLoop le;
   LLVMValueRef e = cg_for(g, &le, ir_shape_elems(&dy->shape), "e");
   cg_store(g, cg_grad_load(g, &d, e), dz, e);
@@ -315,7 +310,7 @@ static void sum_bias_image(Cg *g, const Node *n, const GradIn *d,
 static LLVMValueRef dz_image_and_bias(Cg *g, const Node *n, LLVMValueRef b,
                                       LLVMValueRef db) {
   GradIn d = cg_conv_grad_in(g, n, b);
-  LLVMValueRef dz = scratch(g, 0);
+  LLVMValueRef dz = cg_scratch(g, 0);
   sum_bias_image(g, n, &d, db, dz);
   return dz;
 }
@@ -325,7 +320,7 @@ static LLVMValueRef dz_image_and_bias(Cg *g, const Node *n, LLVMValueRef b,
 static LLVMValueRef padded_scratch(Cg *g, const ConvGeom *c, int64_t offset) {
   if (!padded(c))
     return NULL;
-  LLVMValueRef xp = scratch(g, offset);
+  LLVMValueRef xp = cg_scratch(g, offset);
   pad_zero(g, xp, c->hp, c->wp, c->ci);
   return xp;
 }
@@ -337,7 +332,7 @@ static LLVMValueRef padded_input(Cg *g, const ConvGeom *c, const Tensor *x,
   if (!xp)
     return src;
   GradIn plain = {src, NULL, {ACT_NONE, 0}};
-  pad_copy(g, &plain, c->h, c->w, c->ci, xp, c->ph, c->pw, c->wp);
+  cg_conv_pad_copy(g, &plain, c->h, c->w, c->ci, xp, c->ph, c->pw, c->wp);
   return xp;
 }
 
@@ -363,8 +358,8 @@ bool cg_conv2d_fast(Cg *g, const Node *n) {
 }
 
 /* wT[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co] */
-static void flip_transpose(Cg *g, const ConvGeom *c, LLVMValueRef w,
-                           LLVMValueRef wt) {
+void cg_conv_flip_transpose(Cg *g, const ConvGeom *c, LLVMValueRef w,
+                            LLVMValueRef wt) {
   CgLoop lt, lco, lci;
   LLVMValueRef t = cg_for(g, &lt, c->kh * c->kw, "tap");
   LLVMValueRef src_tap = cg_addc(g, cg_mulc(g, t, -1), c->kh * c->kw - 1);
@@ -457,10 +452,10 @@ static void phase_to_dx(Cg *g, const ConvGeom *c, const Phase *p,
 
 static void strided_data(Cg *g, const Node *n, const ConvGeom *c) {
   int64_t my = margin_y(c), mx = margin_x(c), wpad = c->ow + 2 * mx;
-  int64_t wbytes = align64(c->kh * c->kw * c->ci * c->co * 4);
-  int64_t dzbytes = align64((c->oh + 2 * my) * wpad * c->co * 4);
-  LLVMValueRef sub = scratch(g, 0), dzp = scratch(g, wbytes);
-  LLVMValueRef out = scratch(g, wbytes + dzbytes);
+  int64_t wbytes = cnn_align_up(c->kh * c->kw * c->ci * c->co * 4);
+  int64_t dzbytes = cnn_align_up((c->oh + 2 * my) * wpad * c->co * 4);
+  LLVMValueRef sub = cg_scratch(g, 0), dzp = cg_scratch(g, wbytes);
+  LLVMValueRef out = cg_scratch(g, wbytes + dzbytes);
   Phase ph[64];
   int np = 0;
   for (int64_t ry = 0, at = 0; ry < c->sh; ry++)
@@ -473,7 +468,7 @@ static void strided_data(Cg *g, const Node *n, const ConvGeom *c) {
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   GradIn dz = cg_conv_grad_in(g, n, b);
-  pad_copy(g, &dz, c->oh, c->ow, c->co, dzp, my, mx, wpad);
+  cg_conv_pad_copy(g, &dz, c->oh, c->ow, c->co, dzp, my, mx, wpad);
   LLVMValueRef dx = cg_tensor(g, n->out, b);
   for (int k = 0; k < np; k++) {
     const Phase *p = &ph[k];
@@ -505,15 +500,17 @@ bool cg_conv2d_bwd_data_fast(Cg *g, const Node *n) {
   }
   if (!fast_data_ok(g, &c))
     return false;
-  LLVMValueRef wt = scratch(g, 0);
-  flip_transpose(g, &c, cg_tensor(g, n->in[1], NULL), wt);
-  LLVMValueRef dzp = scratch(g, align64(c.kh * c.kw * c.ci * c.co * 4));
+  LLVMValueRef wt = cg_scratch(g, 0);
+  cg_conv_flip_transpose(g, &c, cg_tensor(g, n->in[1], NULL), wt);
+  LLVMValueRef dzp =
+      cg_scratch(g, cnn_align_up(c.kh * c.kw * c.ci * c.co * 4));
   int64_t hp = c.h + c.kh - 1, wp = c.w + c.kw - 1;
   pad_zero(g, dzp, hp, wp, c.co);
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(g, &lb, g->n, "b");
   GradIn dz = cg_conv_grad_in(g, n, b);
-  pad_copy(g, &dz, c.oh, c.ow, c.co, dzp, c.kh - 1 - c.ph, c.kw - 1 - c.pw, wp);
+  cg_conv_pad_copy(g, &dz, c.oh, c.ow, c.co, dzp, c.kh - 1 - c.ph,
+                   c.kw - 1 - c.pw, wp);
   Core core = {dzp, wp, c.co, wt, c.kh, c.kw, 1, 1, cg_tensor(g, n->out, b),
                c.h, c.w, c.ci, NULL, NULL, {ACT_NONE, 0}};
   core_image(g, &core);

@@ -285,6 +285,12 @@ LLVMValueRef cg_tensor(Cg *g, const Tensor *t, LLVMValueRef b) {
   return LLVMBuildInBoundsGEP2(g->b, i8, base, &off, 1, "");
 }
 
+LLVMValueRef cg_scratch(Cg *g, int64_t offset) {
+  LLVMValueRef off = cg_i64(g, g->scratch + offset);
+  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
+  return LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
+}
+
 LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i) {
   return LLVMBuildInBoundsGEP2(g->b, t, p, &i, 1, "");
 }

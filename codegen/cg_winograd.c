@@ -54,8 +54,6 @@ static Wino geometry(const Node *n) {
   return w;
 }
 
-static int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
-
 /* Worth it where the products dominate the transforms: enough channels
  * both ways, in whole vectors. */
 static bool winograd_ok(const Cg *g, const Node *n) {
@@ -77,7 +75,7 @@ static int64_t part_bytes(const Wino *w, int part) {
   int64_t floats[PARTS] = {w->data ? 9 * c->ci * c->co : 0,
                            TAPS * c->ci * c->co, w->hq * w->wq * c->ci,
                            TAPS * w->tw * c->ci, TAPS * w->tw * c->co};
-  return align64(floats[part] * 4);
+  return cnn_align_up(floats[part] * 4);
 }
 
 int64_t cg_winograd_scratch_bytes(const Cg *g, const Node *n) {
@@ -90,10 +88,24 @@ int64_t cg_winograd_scratch_bytes(const Cg *g, const Node *n) {
   return bytes;
 }
 
-static LLVMValueRef scratch_at(Cg *g, int64_t offset) {
-  LLVMValueRef off = cg_i64(g, g->scratch + offset);
-  LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx);
-  return LLVMBuildInBoundsGEP2(g->b, i8, g->buf[BUF_ARENA], &off, 1, "");
+/* out = f applied to each column of in, then to each row of that: the
+ * 2-D transform T in T^T of each 1-D one, f mapping n_in values to n_out
+ * (vectors of channels all) */
+typedef void Transform(Cg *g, const LLVMValueRef *in, LLVMValueRef *out);
+
+static void transform_2d(Cg *g, Transform *f, int n_in, int n_out,
+                         LLVMValueRef in[4][4], LLVMValueRef out[4][4]) {
+  LLVMValueRef t[4][4];
+  for (int j = 0; j < n_in; j++) { /* columns */
+    LLVMValueRef col[4], res[4];
+    for (int i = 0; i < n_in; i++)
+      col[i] = in[i][j];
+    f(g, col, res);
+    for (int i = 0; i < n_out; i++)
+      t[i][j] = res[i];
+  }
+  for (int i = 0; i < n_out; i++) /* rows */
+    f(g, t[i], out[i]);
 }
 
 static LLVMValueRef half(Cg *g, LLVMValueRef v) {
@@ -117,19 +129,13 @@ static void transform_weights(Cg *g, const Wino *w, LLVMValueRef wt) {
   LLVMValueRef ci = cg_for(g, &lc, c->ci, "ci");
   LLVMValueRef o = cg_mulc(g, cg_for(g, &lo, c->co / g->target.vw, "ov"),
                            g->target.vw);
-  LLVMValueRef k[3][3], t[4][3], u[4][4];
+  LLVMValueRef k[4][4], u[4][4];
   for (int i = 0; i < 3; i++)
-    for (int j = 0; j < 3; j++)
-      k[i][j] = cg_vload(g, wt, cg_add(g, cg_mulc(g, cg_addc(g, ci, (i * 3 + j) * c->ci),
-                                                  c->co), o));
-  for (int j = 0; j < 3; j++) { /* columns: t = G k */
-    LLVMValueRef col[3] = {k[0][j], k[1][j], k[2][j]}, out[4];
-    times_g(g, col, out);
-    for (int i = 0; i < 4; i++)
-      t[i][j] = out[i];
-  }
-  for (int i = 0; i < 4; i++) /* rows: u = t G^T */
-    times_g(g, t[i], u[i]);
+    for (int j = 0; j < 3; j++) {
+      LLVMValueRef row = cg_addc(g, ci, (i * 3 + j) * c->ci);
+      k[i][j] = cg_vload(g, wt, cg_add(g, cg_mulc(g, row, c->co), o));
+    }
+  transform_2d(g, times_g, 3, 4, k, u); /* u = G k G^T */
   for (int e = 0; e < TAPS; e++)
     cg_vstore(g, u[e / 4][e % 4], w->u,
               cg_add(g, cg_mulc(g, cg_addc(g, ci, e * c->ci), c->co), o));
@@ -154,23 +160,17 @@ static void transform_row(Cg *g, const Wino *w, LLVMValueRef ty) {
   LLVMValueRef ch = cg_mulc(g, cg_for(g, &lc, c->ci / g->target.vw, "cv"),
                             g->target.vw);
   LLVMValueRef top = cg_mulc(g, ty, 2), left = cg_mulc(g, tx, 2);
-  LLVMValueRef d[4][4], r[4][4], v[4][4];
+  LLVMValueRef d[4][4], v[4][4];
   for (int i = 0; i < 4; i++)
     for (int j = 0; j < 4; j++) {
       LLVMValueRef px = cg_add(g, cg_mulc(g, cg_addc(g, top, i), w->wq),
                                cg_addc(g, left, j));
       d[i][j] = cg_vload(g, w->xq, cg_add(g, cg_mulc(g, px, c->ci), ch));
     }
-  for (int j = 0; j < 4; j++) { /* columns: r = B^T d */
-    LLVMValueRef col[4] = {d[0][j], d[1][j], d[2][j], d[3][j]}, out[4];
-    times_bt(g, col, out);
-    for (int i = 0; i < 4; i++)
-      r[i][j] = out[i];
-  }
-  for (int i = 0; i < 4; i++) /* rows: v = r B */
-    times_bt(g, r[i], v[i]);
+  transform_2d(g, times_bt, 4, 4, d, v); /* v = B^T d B */
   for (int e = 0; e < TAPS; e++) {
-    LLVMValueRef at = cg_add(g, cg_mulc(g, cg_addc(g, tx, e * w->tw), c->ci), ch);
+    LLVMValueRef tile = cg_addc(g, tx, e * w->tw);
+    LLVMValueRef at = cg_add(g, cg_mulc(g, tile, c->ci), ch);
     cg_vstore(g, v[e / 4][e % 4], w->v, at);
   }
   cg_loop_end(g, &lc);
@@ -268,18 +268,11 @@ static void output_row(Cg *g, const Wino *w, const Epilogue *ep,
   LLVMValueRef tx = cg_for(g, &lt, w->tw, "tx");
   LLVMValueRef o = cg_mulc(g, cg_for(g, &lo, c->co / g->target.vw, "ov"),
                            g->target.vw);
-  LLVMValueRef m[4][4], s[2][4], y[2][2];
+  LLVMValueRef m[4][4], y[4][4];
   for (int e = 0; e < TAPS; e++)
     m[e / 4][e % 4] = cg_vload(
         g, w->m, cg_add(g, cg_mulc(g, cg_addc(g, tx, e * w->tw), c->co), o));
-  for (int j = 0; j < 4; j++) { /* columns: s = A^T m */
-    LLVMValueRef col[4] = {m[0][j], m[1][j], m[2][j], m[3][j]}, out[2];
-    times_at(g, col, out);
-    s[0][j] = out[0];
-    s[1][j] = out[1];
-  }
-  for (int i = 0; i < 2; i++) /* rows: y = s A */
-    times_at(g, s[i], y[i]);
+  transform_2d(g, times_at, 4, 2, m, y); /* y = A^T m A */
   for (int i = 0; i < 2; i++)
     for (int j = 0; j < 2; j++) {
       LLVMValueRef oy = cg_addc(g, cg_mulc(g, ty, 2), i);
@@ -300,39 +293,6 @@ static void output_row(Cg *g, const Wino *w, const Epilogue *ep,
 
 /* ---- the kernel ---------------------------------------------------------- */
 
-/* xq's interior from an image (dz masked as it is read, for the
- * backward-data), at (top, left); its border stays zero */
-static void copy_image(Cg *g, const Wino *w, const GradIn *src) {
-  const Geom *c = &w->c;
-  CgLoop li, lj;
-  LLVMValueRef i = cg_for(g, &li, c->h, "pi");
-  LLVMValueRef from = cg_mulc(g, i, c->w * c->ci);
-  LLVMValueRef to = cg_addc(g, cg_mulc(g, cg_addc(g, i, c->top), w->wq * c->ci),
-                            c->left * c->ci);
-  LLVMValueRef j = cg_for(g, &lj, c->w * c->ci, "pj");
-  cg_store(g, cg_grad_load(g, src, cg_add(g, from, j)), w->xq,
-           cg_add(g, to, j));
-  cg_loop_end(g, &lj);
-  cg_loop_end(g, &li);
-}
-
-/* wt[i][j][co][ci] = w[2 - i][2 - j][ci][co], the forward's ci and co */
-static void flip_transpose(Cg *g, const Wino *w, LLVMValueRef from) {
-  int64_t ci = w->c.co, co = w->c.ci; /* the forward's */
-  CgLoop lt, lo, lc;
-  LLVMValueRef t = cg_for(g, &lt, 9, "tap");
-  LLVMValueRef src_tap = cg_addc(g, cg_mulc(g, t, -1), 8);
-  LLVMValueRef o = cg_for(g, &lo, co, "co");
-  LLVMValueRef c = cg_for(g, &lc, ci, "ci");
-  LLVMValueRef at = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, src_tap, ci), c),
-                                      co), o);
-  LLVMValueRef to = cg_add(g, cg_mulc(g, cg_add(g, cg_mulc(g, t, co), o), ci), c);
-  cg_store(g, cg_load(g, from, at), w->wt, to);
-  cg_loop_end(g, &lc);
-  cg_loop_end(g, &lo);
-  cg_loop_end(g, &lt);
-}
-
 bool cg_conv2d_winograd(Cg *g, const Node *n) {
   if (!winograd_ok(g, n))
     return false;
@@ -345,12 +305,13 @@ bool cg_conv2d_winograd(Cg *g, const Node *n) {
   int64_t at = cg_conv_bn_bytes(n);
   LLVMValueRef *parts[PARTS] = {&w.wt, &w.u, &w.xq, &w.v, &w.m};
   for (int part = 0; part < PARTS; part++) {
-    *parts[part] = scratch_at(g, at);
+    *parts[part] = cg_scratch(g, at);
     at += part_bytes(&w, part);
   }
   LLVMValueRef weights = cg_tensor(g, n->in[1], NULL);
   if (w.data) {
-    flip_transpose(g, &w, weights);
+    ConvGeom forward = cg_conv_geom(n);
+    cg_conv_flip_transpose(g, &forward, weights, w.wt);
     weights = w.wt;
   }
   transform_weights(g, &w, weights);
@@ -360,7 +321,9 @@ bool cg_conv2d_winograd(Cg *g, const Node *n) {
   GradIn src = {cg_tensor(g, n->in[0], b), NULL, {ACT_NONE, 0}};
   if (w.data)
     src = cg_conv_grad_in(g, n, b);
-  copy_image(g, &w, &src);
+  /* xq's interior; its border stays zero */
+  cg_conv_pad_copy(g, &src, w.c.h, w.c.w, w.c.ci, w.xq, w.c.top, w.c.left,
+                   w.wq);
   ep.y = cg_tensor(g, n->out, b);
   LLVMValueRef ty = cg_for(g, &lr, w.th, "ty");
   transform_row(g, &w, ty);
