@@ -15,19 +15,11 @@
  * from dy and y as it reads (GradIn). */
 #include "cg.h"
 
-/* 'same' pads (out - 1) * stride + kernel - in in total, the odd one at the
- * end, as TensorFlow and Keras do. */
-static int64_t pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
-                          Padding p) {
-  int64_t total = (out - 1) * s + k - in;
-  return p == PAD_SAME && total > 0 ? total / 2 : 0;
-}
-
 static ConvGeom geometry(const ConvAttr *a, const Shape *x, const Shape *y) {
   ConvGeom g = {x->dim[0], x->dim[1], x->dim[2], y->dim[0], y->dim[1],
                 y->dim[2], a->kh, a->kw, a->sh, a->sw, 0, 0, 0, 0};
-  g.ph = pad_before(g.h, g.oh, g.kh, g.sh, a->padding);
-  g.pw = pad_before(g.w, g.ow, g.kw, g.sw, a->padding);
+  g.ph = ir_conv_pad_before(g.h, g.oh, g.kh, g.sh, a->padding);
+  g.pw = ir_conv_pad_before(g.w, g.ow, g.kw, g.sw, a->padding);
   g.hp = (g.oh - 1) * g.sh + g.kh;
   g.wp = (g.ow - 1) * g.sw + g.kw;
   g.hp = g.hp < g.h ? g.h : g.hp;

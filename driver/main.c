@@ -19,6 +19,7 @@
 #include "passes.h"
 #include "summary.h"
 #include "tempfile.h"
+#include "torch.h"
 #include "weights.h"
 
 #ifndef CNNC_COMMIT
@@ -36,6 +37,7 @@ typedef struct Options {
   const char *output;
   bool summary, print_ir, list_passes;
   bool infer;              /* an inference object and header */
+  bool torch;              /* --emit=torch: a PyTorch module */
   bool mpi;                /* a trainer linked with Open MPI */
   const char *weights;     /* --weights FILE.safetensors */
   const char *name;        /* --name: the entry points' prefix */
@@ -54,7 +56,9 @@ static void usage(FILE *out) {
       "  -o FILE               the output (default: FILE.cnn's name without\n"
       "                        .cnn, plus .o, .s or .ll for --emit; '-' is\n"
       "                        standard output); never the input file\n"
-      "  --emit=KIND           exe (default), obj, asm or llvm\n"
+      "  --emit=KIND           exe (default), obj, asm or llvm; torch: a\n"
+      "                        Python file defining the model as a PyTorch\n"
+      "                        module (FILE.py)\n"
       "  -O0 .. -O3            optimisation level (default -O2)\n"
       "  --infer               an inference object and, beside it, its C\n"
       "                        header (NAME.o and NAME.h; implies --emit=obj)\n"
@@ -131,12 +135,15 @@ static const char *joined(int argc, char **argv, int *i, Arena *a) {
 
 static bool parse_emit(const char *v, Options *o, Diag *d) {
   static const char *const kinds[] = {"exe", "obj", "asm", "llvm"};
+  o->torch = strcmp(v, "torch") == 0;
+  if (o->torch)
+    return true;
   for (int i = 0; i < 4; i++)
     if (strcmp(v, kinds[i]) == 0) {
       o->cg.emit = (EmitKind)i;
       return true;
     }
-  diag_tool_error(d, "--emit=%s: expected exe, obj, asm or llvm", v);
+  diag_tool_error(d, "--emit=%s: expected exe, obj, asm, llvm or torch", v);
   return false;
 }
 
@@ -229,13 +236,13 @@ static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
   Module *m = ir_lower(ast, d, a);
   if (!m)
     return false;
-  if (o->infer)
+  if (o->infer || o->torch)
     ir_drop_training(m); /* no loss: no backward graph, one image a call */
   m->bake_weights = o->infer && o->weights;
   PipelineOptions po = o->pipeline;
-  if (o->summary && !po.only)
-    po.only = "infer-shapes"; /* the summary shows the layers as written */
-  if (!pipeline_run(m, &po))
+  if ((o->summary && !po.only) || o->torch)
+    po.only = "infer-shapes"; /* the layers as written */
+  if (!pipeline_run(m, &po) || (o->torch && !torch_check_names(m, d)))
     return false;
   d->src = NULL; /* src lives on the stack of this function */
   *out = m;
@@ -247,11 +254,12 @@ static bool compile(const Options *o, Diag *d, Arena *a, Module **out) {
  * would be the input's own name, or a guess. */
 static const char *default_output(const Options *o, Diag *d, Arena *a) {
   static const char *const ext[] = {"", ".o", ".s", ".ll"};
+  const char *suffix = o->torch ? ".py" : ext[o->cg.emit];
   const char *base = strrchr(o->file, '/');
   base = base ? base + 1 : o->file;
   size_t n = strlen(base);
   if (n > 4 && strcmp(base + n - 4, ".cnn") == 0)
-    return arena_printf(a, "%.*s%s", (int)(n - 4), base, ext[o->cg.emit]);
+    return arena_printf(a, "%.*s%s", (int)(n - 4), base, suffix);
   diag_tool_error(d, "%s: the name does not end in .cnn, so cnnc cannot name "
                   "the output after it; give one with -o", o->file);
   return NULL;
@@ -357,6 +365,27 @@ static bool generate_inference(Options *o, Module *m, Diag *d, Arena *a) {
             write_outputs(outs, header ? 2 : 1, d);
   cg_bytes_free(&outs[0].bytes);
   cg_bytes_free(&outs[1].bytes);
+  return ok;
+}
+
+/* --emit=torch: the Python file, which needs the model and nothing of
+ * code generation. */
+static bool generate_torch(const Options *o, Module *m, Diag *d, Arena *a) {
+  if (o->weights || o->name || o->mpi || o->infer || o->pipeline.only) {
+    diag_tool_error(d, "--emit=torch writes the model's layers as the file "
+                    "has them; %s does not apply (a checkpoint loads at run "
+                    "time: load(PATH))",
+                    o->weights ? "--weights" : o->name ? "--name"
+                    : o->mpi ? "--mpi" : o->infer ? "--infer" : "--passes");
+    return false;
+  }
+  const char *out = o->output ? o->output : default_output(o, d, a);
+  if (!out || !not_an_input(o, out, d))
+    return false;
+  Output output = {out, {0}, 0666};
+  bool ok = torch_module_text(m, o->file, &output.bytes, d) &&
+            write_outputs(&output, 1, d);
+  cg_bytes_free(&output.bytes);
   return ok;
 }
 
@@ -476,7 +505,8 @@ int main(int argc, char **argv) {
   }
   bool inspect = o.summary || o.print_ir || o.pipeline.print_after;
   Module *m = NULL;
-  bool ok = (inspect || pipeline_complete(&o.pipeline, !o.infer, &d)) &&
+  bool ok = (inspect || o.torch ||
+             pipeline_complete(&o.pipeline, !o.infer, &d)) &&
             compile(&o, &d, &arena, &m);
   if (ok && o.summary && !m->shaped) {
     diag_tool_error(&d, "--summary needs the infer-shapes pass");
@@ -487,8 +517,9 @@ int main(int argc, char **argv) {
   if (ok && o.print_ir)
     ir_print(stdout, m);
   if (ok && !inspect)
-    ok = o.infer ? generate_inference(&o, m, &d, &arena)
-                 : generate(&o, m, &d, &arena);
+    ok = o.torch   ? generate_torch(&o, m, &d, &arena)
+         : o.infer ? generate_inference(&o, m, &d, &arena)
+                   : generate(&o, m, &d, &arena);
   arena_free_all(&arena);
   return stdout_ok(&d) && ok ? 0 : 1;
 }

@@ -2,6 +2,7 @@
 #include "ir.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const OpInfo op_table[OP_COUNT] = {
@@ -90,6 +91,33 @@ bool ir_tensor_per_image(const Tensor *t) {
     return t->kind == TK_INPUT || t->kind == TK_LABELS;
   unsigned once = OPF_PARAM_GRAD | OPF_BATCH_PARTIAL | OPF_UPDATE;
   return !(ir_op_info(t->def->op)->flags & once);
+}
+
+const char *ir_num_str(double v, bool is_float, char *buf) {
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, 32, "%.*g", prec, v);
+    double back = strtod(buf, NULL);
+    if (is_float ? (float)back == (float)v : back == v)
+      break;
+  }
+  return buf;
+}
+
+static int64_t pad_total(int64_t in, int64_t out, int64_t k, int64_t s,
+                         Padding p) {
+  int64_t total = (out - 1) * s + k - in;
+  return p == PAD_SAME && total > 0 ? total : 0;
+}
+
+int64_t ir_conv_pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
+                           Padding p) {
+  return pad_total(in, out, k, s, p) / 2;
+}
+
+int64_t ir_conv_pad_after(int64_t in, int64_t out, int64_t k, int64_t s,
+                          Padding p) {
+  int64_t total = pad_total(in, out, k, s, p);
+  return total - total / 2;
 }
 
 const char *ir_shape_str(const Shape *s, char *buf, size_t cap) {

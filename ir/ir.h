@@ -277,6 +277,9 @@ bool ir_shape_equal(const Shape *a, const Shape *b);
 bool ir_tensor_per_image(const Tensor *t);
 /* "28x28x64", "10", "" for a scalar, "?" if not inferred. */
 const char *ir_shape_str(const Shape *s, char *buf, size_t cap);
+/* The shortest %g form of v that reads back as the same float (is_float:
+ * float32, else double), in buf (32 bytes): 0.25, 1e-07, 0.99999. */
+const char *ir_num_str(double v, bool is_float, char *buf);
 
 /* ---- nodes ---------------------------------------------------------------- */
 
@@ -432,6 +435,16 @@ void ir_node_add_input(Module *m, Node *n, Tensor *t);
 void ir_node_drop_input(Node *n, int i);
 /* The activation slot of an OPF_ACT_SLOT node, else NULL. */
 Activation *ir_act_slot(Node *n);
+
+/* The zeros a conv2d adds before the first row (or column) of an input of
+ * `in` pixels to make `out`: 'same' pads (out - 1) * stride + kernel - in
+ * in total, the odd one at the end, as TensorFlow and Keras do; 'valid'
+ * pads none. */
+int64_t ir_conv_pad_before(int64_t in, int64_t out, int64_t k, int64_t s,
+                           Padding p);
+/* ... and after the last: the rest of the total. */
+int64_t ir_conv_pad_after(int64_t in, int64_t out, int64_t k, int64_t s,
+                          Padding p);
 
 /* The input index of dy in a conv gradient (conv2d_bwd_weight reads x
  * first); with fuse-conv-act-bwd's y, that is the last input. */

@@ -14,19 +14,7 @@ static const char *dtype_name(DType t) {
   return t == DT_F32 ? "f32" : t == DT_I32 ? "i32" : "i64";
 }
 
-/* The shortest %g form that reads back as the same float (attributes are
- * float32) or double (the train block): 0.25, 1e-07, 0.99999. */
-static const char *num(double v, bool is_float, char *buf) {
-  for (int prec = 6; prec <= 17; prec++) {
-    snprintf(buf, 32, "%.*g", prec, v);
-    double back = strtod(buf, NULL);
-    if (is_float ? (float)back == (float)v : back == v)
-      break;
-  }
-  return buf;
-}
-
-#define F32(v) num((v), true, (char[32]){0})
+#define F32(v) ir_num_str((v), true, (char[32]){0})
 
 /* " {mean=[0.5, 0.25]" and the like: `key` carries its separator */
 static void print_floats(FILE *out, const char *key, const float *v, int n) {
@@ -35,7 +23,7 @@ static void print_floats(FILE *out, const char *key, const float *v, int n) {
     fprintf(out, "%s%s", i ? ", " : "", F32(v[i]));
   fputc(']', out);
 }
-#define F64(v) num((v), false, (char[32]){0})
+#define F64(v) ir_num_str((v), false, (char[32]){0})
 
 /* A string as a .cnn literal: quotes and backslashes escaped. */
 static void print_string(FILE *out, const char *s) {

@@ -27,7 +27,7 @@ _cnnc() {
   fi
   case $prev in
     --emit)
-      mapfile -t COMPREPLY < <(compgen -W "exe obj asm llvm" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "exe obj asm llvm torch" -- "$cur")
       return ;;
     --cpu)
       mapfile -t COMPREPLY < <(compgen -W "help native" -- "$cur")
