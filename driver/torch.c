@@ -46,6 +46,9 @@ static const char *const module_attributes[] = {
     "set_submodule", "share_memory", "smart_apply", "state_dict", "to",
     "to_empty", "train", "training", "type", "xpu", "zero_grad"};
 
+/* The methods the emitted class adds. */
+static const char *const own_methods[] = {"logits"};
+
 static bool listed(const char *s, const char *const *list, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(s, list[i]) == 0)
@@ -59,7 +62,7 @@ static bool listed(const char *s, const char *const *list, size_t n) {
  * (_modules, _parameters, __call__, ...) change from release to release. */
 static bool module_reserved(const char *name) {
   return name[0] == '_' || LISTED(name, python_reserved) ||
-         LISTED(name, module_attributes);
+         LISTED(name, module_attributes) || LISTED(name, own_methods);
 }
 
 static bool has_submodule(const Node *n) {
@@ -78,6 +81,8 @@ bool torch_check_names(const Module *m, Diag *d) {
                                     "'_' for itself"
                : LISTED(n->layer, module_attributes)
                    ? "nn.Module has an attribute of that name"
+               : LISTED(n->layer, own_methods)
+                   ? "the module has a method of that name"
                    : "it is a Python keyword");
     ok = false;
   }
@@ -252,11 +257,24 @@ static bool model_class(FILE *f, const Module *m, Diag *d, Arena *a) {
   Locals l = {arena_array(a, (size_t)m->ntensors, sizeof *l.tensor),
               arena_array(a, (size_t)m->ntensors, sizeof *l.name), 0};
   add_local(&l, m->input, a);
-  fprintf(f, "\n    def forward(self, %s):\n", local(&l, m->input));
+  const char *x = local(&l, m->input);
+  /* A final softmax: forward() is logits() and the softmax, so that a
+   * PyTorch user trains with nn.CrossEntropyLoss on the logits. */
+  const Node *last = m->output->def;
+  bool softmax = last && last->op == OP_SOFTMAX;
+  if (softmax)
+    fprintf(f, "\n    def forward(self, %s):\n"
+               "        return torch.softmax(self.logits(%s), 1)\n\n"
+               "    def logits(self, %s):\n"
+               "        \"\"\"forward() without its final softmax: what "
+               "nn.CrossEntropyLoss takes.\"\"\"\n", x, x, x);
+  else
+    fprintf(f, "\n    def forward(self, %s):\n", x);
   for (int i = 0; i < m->nnodes; i++)
-    if (!forward_line(f, m->nodes[i], &l, d, a))
+    if (!(softmax && m->nodes[i] == last) &&
+        !forward_line(f, m->nodes[i], &l, d, a))
       return false;
-  fprintf(f, "        return %s\n", local(&l, m->output));
+  fprintf(f, "        return %s\n", local(&l, softmax ? last->in[0] : m->output));
   return true;
 }
 

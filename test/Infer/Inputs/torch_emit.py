@@ -11,14 +11,16 @@ wrote, as a user would (import it; build(), load(), save(), forward()).
         object takes) and OUT_DIR/torch.bin (the module's outputs, NHWC
         for an image)
     torch_emit.py reserved CNNC DIR
-        every attribute of this PyTorch's nn.Module and every Python keyword,
-        as the name of a dense layer: cnnc --emit=torch refuses each (exit
+        every attribute of this PyTorch's nn.Module, every Python keyword and
+        the class's own logits(), as the name of a dense layer: cnnc --emit=torch refuses each (exit
         status 1, the layer's line named; or, for 'train', a word of the
         .cnn language, its parser does); an ordinary name passes
     torch_emit.py train MODULE.py OUT.safetensors OUT_DIR
         build(), trained in PyTorch for a few SGD steps (train mode: the
         batchnorms' running statistics move), then save(OUT) and, in eval
-        mode, OUT_DIR/images.bin and OUT_DIR/torch.bin for 20 random images
+        mode, OUT_DIR/images.bin and OUT_DIR/torch.bin for 20 random images;
+        a model whose last layer is a softmax has logits(), the softmax's
+        input
 """
 import importlib.util
 import os
@@ -101,7 +103,13 @@ def train(module_path, out, out_dir):
     if os.path.exists(out + ".partial"):
         sys.exit("train: save() left %s.partial" % out)
     x = np.random.default_rng(5).random((20,) + module.INPUT_SHAPE, np.float32)
-    write_pair(out_dir, net, x)
+    y = write_pair(out_dir, net, x)
+    if hasattr(net, "logits"):
+        with torch.no_grad():
+            z = net.logits(torch.from_numpy(x)).softmax(1).numpy()
+        if not np.array_equal(y, z):
+            sys.exit("train: forward() is not the softmax of logits()")
+        print("train: forward() is the softmax of logits()")
     print("train: saved %d tensors" % len(net.state_dict()))
 
 
@@ -121,7 +129,7 @@ def emit(cnnc, folder, layer):
 def reserved(cnnc, folder):
     import keyword
     import torch
-    names = [n for n in dir(torch.nn.Module()) + keyword.kwlist
+    names = [n for n in dir(torch.nn.Module()) + keyword.kwlist + ["logits"]
              if n.isidentifier()]
     for name in names:
         status, err = emit(cnnc, folder, name)
