@@ -28,8 +28,8 @@ Measures, on this machine and in this run:
     image) and the share of the machine's peak (bench/fma_peak.c, in the
     same run);
   - PyTorch (Debian's python3-torch) on the same network, data, batch,
-    optimizer and threads: bench/torch_peer.py, the torch.nn twin the
-    suite builds from the .cnn. Without torch the benchmark stops and says
+    optimizer and threads: bench/torch_peer.py, on the module
+    `cnnc --emit=torch` writes for the .cnn. Without torch the benchmark stops and says
     so (--no-torch leaves the column out on purpose).
 Prints a table with the ratios. Needs the build (scripts/build.sh) and
 MNIST (scripts/fetch-mnist.sh)."""
@@ -317,9 +317,9 @@ def require_torch():
                  "figures are ratios to it; --no-torch leaves it out")
 
 
-def torch_peer(threads, images, model=MODEL, data=MNIST):
+def torch_peer(cnnc, threads, images, model=MODEL, data=MNIST):
     out, _, rss = run(["/usr/bin/python3", os.path.join(BENCH, "torch_peer.py"),
-                       model, data,
+                       model, data, "--cnnc", cnnc,
                        "--threads", str(threads), "--channels-last",
                        "--images", str(images), "--json"])
     r = json.loads(out)
@@ -421,7 +421,7 @@ def main():
         res.update(inference_object(cnnc, tmp))
         res["peak_gflops"] = machine_peak(tmp)
     res["torch"] = None if a.no_torch else torch_peer(
-        a.threads, 10000 if not a.quick else 2000)
+        cnnc, a.threads, 10000 if not a.quick else 2000)
     report(res)
 
 

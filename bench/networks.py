@@ -148,7 +148,7 @@ def measure(cnnc, tmp, net, a, peak_core):
         r["perf_scale"] = without_perf(r["profile"], r["profiled_us"],
                                        a.threads * 1e6 / r["train_img_s"])
     if not a.no_torch:
-        t = torch_peer(a.threads, large, model, data)
+        t = torch_peer(cnnc, a.threads, large, model, data)
         r["torch_img_s"] = t["epochs"][0]["train_img_s"]
     return r
 

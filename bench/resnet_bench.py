@@ -16,8 +16,9 @@ Measures on this machine, now:
   - the machine's FMA peak on as many threads (bench/fma_peak.c), and
     the share of it the trainer's inference and training reach (the
     forward FLOPs of `cnnc --summary`, three times that to train);
-  - the PyTorch twin (bench/resnet_torch.py, channels-last, the same
-    threads, batch and optimizer) and the ratios.
+  - PyTorch (bench/resnet_torch.py, on the module cnnc --emit=torch
+    writes, channels-last, the same threads, batch and optimizer) and the
+    ratios.
 Needs the build (scripts/build.sh) and MNIST (scripts/fetch-mnist.sh)."""
 import argparse, collections, json, os, re, subprocess, sys, tempfile
 
@@ -121,14 +122,14 @@ def forward_mflop(cnnc):
     return float(re.search(r"\(([0-9.]+) MFLOP", out).group(1))
 
 
-def torch_peer(threads):
+def torch_peer(cnnc, threads):
     probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"],
                            capture_output=True)
     if probe.returncode != 0:
         return None
     return json.loads(run(["/usr/bin/python3", os.path.join(TOP, "bench",
                                                            "resnet_torch.py"),
-                           str(threads), "60", "2000"])[0])
+                           cnnc, str(threads), "60", "2000"])[0])
 
 
 def main():
@@ -150,7 +151,7 @@ def main():
     mflop = forward_mflop(cnnc)
     r["infer_gflops"] = round(r["infer_img_s"] * mflop / 1e3, 1)
     r["train_gflops"] = round(r["train_img_s"] * 3 * mflop / 1e3, 1)
-    r["torch"] = None if a.no_torch else torch_peer(a.threads)
+    r["torch"] = None if a.no_torch else torch_peer(cnnc, a.threads)
     print(json.dumps(r))
     print("peak %.0f GFLOP/s: inference %.0f (%.0f%%), training %.0f (%.0f%%)" %
           (r["peak_gflops"], r["infer_gflops"],

@@ -2,28 +2,30 @@
 """torch_peer.py - PyTorch on the same network, data and recipe: the peer
 of bench.py's figures.
 
-  /usr/bin/python3 bench/torch_peer.py MODEL.cnn DATA_DIR [--threads N]
-      [--channels-last] [--images N] [--epochs E] [--json]
+  /usr/bin/python3 bench/torch_peer.py MODEL.cnn DATA_DIR [--cnnc PATH]
+      [--threads N] [--channels-last] [--images N] [--epochs E] [--json]
 
-Builds the torch.nn twin of MODEL.cnn with the suite's own builder
-(test/Inputs/cnn_torch.py: the same layers, 'same' padding as cnnc's,
-cnnc's names), trains it on the first N images of DATA_DIR (MNIST's IDX
-files, or a CIFAR-10 folder's binary batches; default 10,000) with the
-train block's batch and Adam's lr, as a PyTorch user would (logits and
-torch.nn.CrossEntropyLoss), then scores the test set. Prints, or with
+Writes the PyTorch module of MODEL.cnn with `cnnc --emit=torch` (default
+cnnc: build/cnnc), trains its build() on the first N images of DATA_DIR
+(MNIST's IDX files, or a CIFAR-10 folder's binary batches; default 10,000)
+with the train block's batch and Adam's lr, as a PyTorch user would
+(logits() and torch.nn.CrossEntropyLoss), then scores the test set. Prints, or with
 --json writes one line of JSON with: epochs[].train_img_s (training images a second; the first 20 steps of the
 first epoch are warm-up, left out), test_acc, infer_img_s (inference in
 batches of 1,000), infer_batch1_ms (one image), params. Needs Debian's
 python3-torch (run with /usr/bin/python3)."""
 import argparse
+import importlib.util
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "test", "Inputs"))
-import cnn_torch  # noqa: E402  (the suite's .cnn -> torch.nn builder)
+import cnn_torch  # noqa: E402  (the suite's readers: .cnn recipe, data)
 
 WARMUP_STEPS = 20
 
@@ -54,6 +56,20 @@ def load(data, images):
     return x, y.astype(np.int64), tx, ty.astype(np.int64)
 
 
+def emitted_module(cnnc, model):
+    """The Python module `cnnc --emit=torch MODEL` writes, imported."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.py")
+        subprocess.run([cnnc, "--emit=torch", model, "-o", path], check=True)
+        spec = importlib.util.spec_from_file_location("emitted", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    if not hasattr(module.Model, "logits"):
+        sys.exit("torch_peer.py: %s does not end in a softmax; the peer "
+                 "trains with cross-entropy on logits()" % model)
+    return module
+
+
 def nchw(torch, a, channels_last):
     t = torch.from_numpy(a)
     return t.contiguous(memory_format=torch.channels_last) if channels_last \
@@ -69,7 +85,7 @@ def train_epoch(torch, net, opt, x, y, batch, channels_last):
         xb = nchw(torch, x[at:at + batch], channels_last)
         yb = torch.from_numpy(y[at:at + batch])
         opt.zero_grad(set_to_none=True)
-        loss_fn(net(xb, logits=True), yb).backward()
+        loss_fn(net.logits(xb), yb).backward()
         opt.step()
         steps += 1
     if start is None:
@@ -89,6 +105,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
     ap.add_argument("data")
+    ap.add_argument("--cnnc", default=os.path.join(TOP, "build", "cnnc"))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--images", type=int, default=10000)
@@ -99,7 +116,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     spec = cnn_torch.load_cnn(a.model)
-    net = cnn_torch.twin(spec)
+    net = emitted_module(a.cnnc, a.model).build()
     if a.channels_last:
         net = net.to(memory_format=torch.channels_last)
     batch = int(spec.train.get("batch", 50))
