@@ -383,7 +383,8 @@ static bool generate_torch(const Options *o, Module *m, Diag *d, Arena *a) {
   if (!out || !not_an_input(o, out, d))
     return false;
   Output output = {out, {0}, 0666};
-  bool ok = torch_module_text(m, o->file, &output.bytes, d) &&
+  bool ok = torch_module_text(m, o->file, &output.bytes.data,
+                              &output.bytes.size, d) &&
             write_outputs(&output, 1, d);
   cg_bytes_free(&output.bytes);
   return ok;

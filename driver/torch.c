@@ -394,9 +394,9 @@ static const char support[] =
     "        f.write(struct.pack(\"<Q\", len(text)) + text + b\"\".join(blobs))\n"
     "    os.replace(partial, path)\n";
 
-bool torch_module_text(const Module *m, const char *source, CgBytes *out,
-                       Diag *d) {
-  FILE *f = open_memstream(&out->data, &out->size);
+bool torch_module_text(const Module *m, const char *source, char **text,
+                       size_t *size, Diag *d) {
+  FILE *f = open_memstream(text, size);
   if (!f) {
     diag_tool_error(d, "out of memory for --emit=torch");
     return false;

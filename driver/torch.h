@@ -4,7 +4,8 @@
 
 #include <stdbool.h>
 
-#include "codegen.h"
+#include <stddef.h>
+
 #include "ir.h"
 
 /* Whether every layer of m can be a PyTorch submodule of its own name:
@@ -13,9 +14,10 @@
 bool torch_check_names(const Module *m, Diag *d);
 
 /* The Python text of the module for m, which has been through
- * infer-shapes only (the layers as written) and has no training graph.
- * `source` names the .cnn file in the text's docstring. */
-bool torch_module_text(const Module *m, const char *source, CgBytes *out,
-                       Diag *d);
+ * infer-shapes only (the layers as written) and has no training graph,
+ * into *text (malloc'd) and *size. `source` names the .cnn file in the
+ * text's docstring. */
+bool torch_module_text(const Module *m, const char *source, char **text,
+                       size_t *size, Diag *d);
 
 #endif
