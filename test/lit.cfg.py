@@ -69,6 +69,9 @@ if sanitized:
     cnnrt_cflags += (" -fsanitize=address,undefined -fno-omit-frame-pointer"
                      " -fno-sanitize-recover=undefined")
 config.substitutions.append(("%cc", config.cc + " " + cnnrt_cflags))
+# The build's C compiler alone, for CMake projects that link the installed
+# runtime (a sanitizer build's runtime needs its own compiler's runtime).
+config.substitutions.append(("%c_compiler", config.cc))
 # the runtime's stand-in trainer (test/Runtime/Inputs/fake_model.c)
 config.substitutions.append(("%fake_trainer", " ".join([
     config.cc, cnnrt_cflags, "-I" + os.path.join(config.cnnc_src_root, "runtime"),
