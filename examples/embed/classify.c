@@ -2,13 +2,13 @@
  * for any model: PNG (through libpng), PGM or PPM (P2, P3, P5, P6). Nothing
  * else is linked: no runtime library, no allocation but libpng's.
  *
- *   cnnc --infer --weights W.safetensors model.cnn -o DIR/NAME.o
- *   cmake -S examples/embed -B build-embed -DMODEL_DIR=DIR -DMODEL_NAME=NAME
+ *   cmake -S examples/embed -B build-embed -DMODEL=model.cnn \
+ *         -DWEIGHTS=W.safetensors [-DNAME=NAME]
  *   cmake --build build-embed
  *   build-embed/classify digit.png two.pgm
  *
  * The build says which header to include and the prefix of its names
- * (the model's name, or cnnc's --name), which CMake reads from it:
+ * (the model's name, or cnnc's --name):
  * CNN_MODEL_HEADER ("NAME.h"), CNN_MODEL_PREFIX (digits) and
  * CNN_MODEL_PREFIX_UPPER (DIGITS). MODEL(_INPUT_HEIGHT) is then
  * DIGITS_INPUT_HEIGHT and FN(_infer) digits_infer.
@@ -38,6 +38,14 @@ enum {
   H = MODEL(_INPUT_HEIGHT), W = MODEL(_INPUT_WIDTH), C = MODEL(_INPUT_CHANNELS),
   CLASSES = MODEL(_OUTPUT_SIZE), TOP = 5,
 };
+/* In #if an undefined name is 0: the header defines NAME_OUTPUT_HEIGHT
+ * for an image output, NAME_WEIGHTS_SIZE for an object without weights. */
+#if MODEL(_OUTPUT_HEIGHT)
+#error "classify classifies, and this model's output is an image, not classes"
+#endif
+#if MODEL(_WEIGHTS_SIZE)
+#error "the object has no weights of its own (cnnc --infer --weights W.safetensors makes one)"
+#endif
 #if MODEL(_INPUT_CHANNELS) != 1 && MODEL(_INPUT_CHANNELS) != 3
 #error "classify reads grey (1 channel) or RGB (3 channel) images"
 #endif

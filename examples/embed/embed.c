@@ -1,91 +1,183 @@
-/* embed.c - a program that classifies digits with an inference object
- * cnnc made, and nothing else: no runtime library, no allocation.
+/* embed.c - a program that classifies images with an inference object cnnc
+ * made, and nothing else: no runtime library, no allocation. For any model
+ * whose output is its classes, under any --name:
  *
- *   cnnc --infer --weights mnist.safetensors examples/mnist.cnn -o mnist_cnn.o
- *   cmake -S examples/embed -B build-embed -DMODEL_DIR=$PWD && cmake --build build-embed
- *   build-embed/embed data/mnist            # accuracy on the 10,000 test images
- *   build-embed/embed data/mnist digit.pgm  # and the class of one 28x28 PGM
+ *   embed DIR      the accuracy on DIR's test set, as the trainer prints
+ *                  it: MNIST-style IDX files (t10k-images-idx3-ubyte and
+ *                  t10k-labels-idx1-ubyte), or CIFAR-10's test_batch.bin
+ *   embed IMAGE    the class of one binary PGM (P5, grey) or PPM (P6,
+ *                  RGB) image of the model's size, 8-bit samples
  *
- * The accuracy it prints is the trainer's test_acc for the same weights. */
+ * (several arguments are classified in turn). The build (CMakeLists.txt)
+ * names the header and the prefix of its names: CNN_MODEL_HEADER
+ * ("NAME.h"), CNN_MODEL_PREFIX (digits) and CNN_MODEL_PREFIX_UPPER
+ * (DIGITS), so that MODEL(_INPUT_HEIGHT) is DIGITS_INPUT_HEIGHT and
+ * FN(_predict) digits_predict. Pixels reach the model as the trainer's do:
+ * byte / 255, height x width x channels. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "mnist_cnn.h"
+#include CNN_MODEL_HEADER
 
-enum { IMAGES = 10000, PIXELS = MNIST_CNN_INPUT_SIZE };
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define MODEL(x) CAT(CNN_MODEL_PREFIX_UPPER, x)
+#define FN(x) CAT(CNN_MODEL_PREFIX, x)
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-static _Alignas(MNIST_CNN_SCRATCH_ALIGN) unsigned char
-    scratch[MNIST_CNN_SCRATCH_SIZE];
-static unsigned char pixels[IMAGES][PIXELS], labels[IMAGES];
+/* The header defines NAME_OUTPUT_HEIGHT for a model whose output is an
+ * image; in #if an undefined name is 0. */
+#if MODEL(_OUTPUT_HEIGHT)
+#error "embed classifies, and this model's output is an image, not classes"
+#endif
+
+enum {
+  H = MODEL(_INPUT_HEIGHT), W = MODEL(_INPUT_WIDTH), C = MODEL(_INPUT_CHANNELS),
+  PIXELS = MODEL(_INPUT_SIZE),
+};
+
+static _Alignas(MODEL(_SCRATCH_ALIGN)) unsigned char
+    scratch[MODEL(_SCRATCH_SIZE)];
+
+static int fail(const char *path, const char *what) {
+  fprintf(stderr, "embed: error: %s: %s\n", path, what);
+  return 0;
+}
+
+/* Bytes in height x width x channels order, as the model takes them. */
+static int classify(const unsigned char *hwc) {
+  float input[PIXELS];
+  for (int i = 0; i < PIXELS; i++)
+    input[i] = hwc[i] / 255.0f;
+  return FN(_predict)(input, scratch);
+}
 
 static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* An IDX file: its header must say `magic` and `count` items of `size`. */
-static int read_idx(const char *dir, const char *file, uint32_t magic,
-                    int header, void *data, size_t size) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  FILE *f = fopen(path, "rb");
-  unsigned char h[16];
-  int ok = f && fread(h, 1, (size_t)header, f) == (size_t)header &&
-           be32(h) == magic && be32(h + 4) == IMAGES &&
-           fread(data, 1, size, f) == size;
-  if (f)
-    fclose(f);
+static FILE *open_in(const char *dir, const char *name, char *path, size_t cap) {
+  snprintf(path, cap, "%s/%s", dir, name);
+  return fopen(path, "rb");
+}
+
+/* An IDX test set: images count x H x W (a grey model's), labels count. */
+static int idx_test_set(const char *dir, FILE *images, const char *ipath) {
+  char lpath[4096];
+  FILE *labels = open_in(dir, "t10k-labels-idx1-ubyte", lpath, sizeof lpath);
+  unsigned char ih[16], lh[8], px[PIXELS], label;
+  int ok = fread(ih, 1, 16, images) == 16 && be32(ih) == 0x803 &&
+           be32(ih + 8) == H && be32(ih + 12) == W;
   if (!ok)
-    fprintf(stderr, "embed: error: %s: not a %d-item IDX file\n", path, IMAGES);
+    return fail(ipath, C == 1 ? "not an IDX file of " "images of the model's "
+                "size" : "an IDX file is grey; the model takes RGB");
+  if (!labels || fread(lh, 1, 8, labels) != 8 || be32(lh) != 0x801 ||
+      be32(lh + 4) != be32(ih + 4)) {
+    if (labels)
+      fclose(labels);
+    return fail(lpath, "not an IDX label file with one label an image");
+  }
+  uint32_t n = be32(ih + 4), right = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (fread(px, 1, PIXELS, images) != PIXELS || fread(&label, 1, 1, labels) != 1) {
+      fclose(labels);
+      return fail(ipath, "truncated");
+    }
+    right += classify(px) == label;
+  }
+  fclose(labels);
+  printf("test_acc: %.4f (%u of %u)\n", n ? right / (double)n : 0.0, right, n);
+  return 1;
+}
+
+/* CIFAR-10's test_batch.bin: records of a label and 32x32 planes of R, G
+ * and B, which the model takes as HWC. */
+static int cifar_test_set(FILE *f, const char *path) {
+  if (H != 32 || W != 32 || C != 3)
+    return fail(path, "CIFAR-10's images are 32x32x3; the model takes "
+                "another size");
+  unsigned char rec[1 + 3 * 32 * 32], hwc[PIXELS];
+  uint32_t n = 0, right = 0;
+  size_t got;
+  while ((got = fread(rec, 1, sizeof rec, f)) == sizeof rec) {
+    for (int p = 0; p < 32 * 32; p++)
+      for (int c = 0; c < 3; c++)
+        hwc[p * 3 + c] = rec[1 + c * 32 * 32 + p];
+    right += classify(hwc) == rec[0];
+    n++;
+  }
+  if (got != 0 || n == 0)
+    return fail(path, "not whole CIFAR-10 records of 3,073 bytes");
+  printf("test_acc: %.4f (%u of %u)\n", right / (double)n, right, n);
+  return 1;
+}
+
+static int test_set(const char *dir) {
+  char path[4096];
+  FILE *f = open_in(dir, "t10k-images-idx3-ubyte", path, sizeof path);
+  int ok;
+  if (f) {
+    ok = idx_test_set(dir, f, path);
+  } else if ((f = open_in(dir, "test_batch.bin", path, sizeof path))) {
+    ok = cifar_test_set(f, path);
+  } else {
+    return fail(dir, "no test set in it (t10k-images-idx3-ubyte or "
+                "test_batch.bin)");
+  }
+  fclose(f);
   return ok;
 }
 
-static int classify(const unsigned char *px) {
-  float input[PIXELS];
-  for (int i = 0; i < PIXELS; i++)
-    input[i] = px[i] / 255.0f;
-  return mnist_cnn_predict(input, scratch);
+/* One binary PGM or PPM header number, after blanks and # comments. */
+static int header_number(FILE *f) {
+  int ch, v = 0, digits = 0;
+  while ((ch = fgetc(f)) == '#' || ch == ' ' || ch == '\t' || ch == '\n' ||
+         ch == '\r')
+    if (ch == '#')
+      while ((ch = fgetc(f)) != '\n' && ch != EOF) {
+      }
+  for (; ch >= '0' && ch <= '9' && v < 100000; ch = fgetc(f), digits++)
+    v = v * 10 + (ch - '0');
+  return digits ? v : -1; /* the one blank after the number is consumed */
 }
 
-/* A binary PGM (P5) of 28x28 pixels, maxval 255. */
-static int classify_pgm(const char *path) {
+static int image_file(const char *path) {
   FILE *f = fopen(path, "rb");
-  int w = 0, h = 0, max = 0;
+  if (!f)
+    return fail(path, "cannot open it");
   unsigned char px[PIXELS];
-  int ok = f && fscanf(f, "P5 %d %d %d", &w, &h, &max) == 3 &&
-           w == MNIST_CNN_INPUT_WIDTH && h == MNIST_CNN_INPUT_HEIGHT &&
-           max == 255 && fgetc(f) != EOF && fread(px, 1, PIXELS, f) == PIXELS;
-  if (f)
-    fclose(f);
-  if (!ok) {
-    fprintf(stderr, "embed: error: %s: not a 28x28 binary PGM with maxval 255\n",
-            path);
-    return 1;
-  }
+  char magic[3] = {0};
+  int ok = fread(magic, 1, 2, f) == 2 &&
+           strcmp(magic, C == 1 ? "P5" : C == 3 ? "P6" : "") == 0;
+  int w = ok ? header_number(f) : -1, h = ok ? header_number(f) : -1;
+  int max = ok ? header_number(f) : -1;
+  ok = ok && w == W && h == H && max == 255 &&
+       fread(px, 1, PIXELS, f) == PIXELS;
+  fclose(f);
+  if (!ok)
+    return fail(path, C == 1 ? "not a binary PGM (P5) of the model's size "
+                "with maxval 255" : "not a binary PPM (P6) of the model's "
+                "size with maxval 255");
   printf("%s: %d\n", path, classify(px));
-  return 0;
+  return 1;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || argc > 3) {
-    fprintf(stderr, "usage: embed MNIST_DIR [IMAGE.pgm]\n");
+  if (argc < 2) {
+    fprintf(stderr, "usage: embed TEST_DIR|IMAGE.%s...\n"
+            "Classifies with the inference object '%s' (%dx%dx%d images, %d "
+            "classes).\n", C == 1 ? "pgm" : "ppm", STR(CNN_MODEL_PREFIX), H, W,
+            C, MODEL(_OUTPUT_SIZE));
     return 1;
   }
-  FILE *pgm = argc == 3 ? fopen(argv[2], "rb") : NULL;
-  if (argc == 3 && !pgm) {
-    fprintf(stderr, "embed: error: cannot open %s\n", argv[2]);
-    return 1;
+  int ok = 1;
+  for (int i = 1; i < argc; i++) {
+    struct stat st;
+    int dir = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
+    ok &= dir ? test_set(argv[i]) : image_file(argv[i]);
   }
-  if (pgm)
-    fclose(pgm);
-  if (!read_idx(argv[1], "t10k-images-idx3-ubyte", 0x803, 16, pixels,
-                sizeof pixels) ||
-      !read_idx(argv[1], "t10k-labels-idx1-ubyte", 0x801, 8, labels,
-                sizeof labels))
-    return 1;
-  int right = 0;
-  for (int i = 0; i < IMAGES; i++)
-    right += classify(pixels[i]) == labels[i];
-  printf("test_acc: %.4f (%d of %d)\n", right / (double)IMAGES, right, IMAGES);
-  return argc == 3 ? classify_pgm(argv[2]) : 0;
+  return ok ? 0 : 1;
 }
