@@ -371,12 +371,15 @@ static bool generate_inference(Options *o, Module *m, Diag *d, Arena *a) {
 /* --emit=torch: the Python file, which needs the model and nothing of
  * code generation. */
 static bool generate_torch(const Options *o, Module *m, Diag *d, Arena *a) {
-  if (o->weights || o->name || o->mpi || o->infer || o->pipeline.only) {
+  const char *flag = o->weights ? "--weights" : o->name ? "--name"
+                     : o->mpi ? "--mpi" : o->infer ? "--infer"
+                     : o->pipeline.only ? "--passes" : o->cg.triple ? "--target"
+                     : o->cg.cpu ? "--cpu" : o->cg.reference ? "--reference"
+                     : NULL;
+  if (flag) {
     diag_tool_error(d, "--emit=torch writes the model's layers as the file "
                     "has them; %s does not apply (a checkpoint loads at run "
-                    "time: load(PATH))",
-                    o->weights ? "--weights" : o->name ? "--name"
-                    : o->mpi ? "--mpi" : o->infer ? "--infer" : "--passes");
+                    "time: load(PATH))", flag);
     return false;
   }
   const char *out = o->output ? o->output : default_output(o, d, a);
