@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "torch.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -280,9 +281,19 @@ static bool model_class(FILE *f, const Module *m, Diag *d, Arena *a) {
 
 /* ---- the file ------------------------------------------------------------ */
 
+/* The file's name for the docstring: a character that could end it or
+ * make it invalid (a quote, a backslash, a byte beyond ASCII) as '?'. */
+static const char *docstring_safe(const char *path, Arena *a) {
+  const char *base = strrchr(path, '/');
+  char *s = arena_printf(a, "%s", base ? base + 1 : path);
+  for (char *c = s; *c; c++)
+    if (!(isalnum((unsigned char)*c) || strchr("._+- ", *c)))
+      *c = '?';
+  return s;
+}
+
 static void preamble(FILE *f, const Module *m, const char *source) {
   const Shape *in = &m->input->shape;
-  const char *base = strrchr(source, '/');
   fprintf(f,
           "\"\"\"The cnnc model '%s' (%s) as a PyTorch module, written\n"
           "by cnnc --emit=torch. Its state_dict has exactly the names and\n"
@@ -294,7 +305,8 @@ static void preamble(FILE *f, const Module *m, const char *source) {
           "    net = build()                  # untrained, to train in PyTorch\n"
           "    save(net, \"w.safetensors\")     # for cnnc --infer --weights, --init\n"
           "\"\"\"\n",
-          m->name, base ? base + 1 : source, in->dim[2], in->dim[0], in->dim[1]);
+          m->name, docstring_safe(source, m->arena), in->dim[2], in->dim[0],
+          in->dim[1]);
   fputs("import json\nimport os\nimport struct\n\nimport numpy as np\n"
         "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n",
         f);
