@@ -8,10 +8,7 @@
  *   build-embed/classify digit.png two.pgm
  *
  * The build says which header to include and the prefix of its names
- * (the model's name, or cnnc's --name):
- * CNN_MODEL_HEADER ("NAME.h"), CNN_MODEL_PREFIX (digits) and
- * CNN_MODEL_PREFIX_UPPER (DIGITS). MODEL(_INPUT_HEIGHT) is then
- * DIGITS_INPUT_HEIGHT and FN(_infer) digits_infer.
+ * (the model's name, or cnnc's --name): model_names.h.
  *
  * Each file gets the block a trainer's --predict prints for it: the top 5
  * classes with their probabilities (as indices: the header knows no class
@@ -25,27 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include CNN_MODEL_HEADER
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define MODEL(x) CAT(CNN_MODEL_PREFIX_UPPER, x)
-#define FN(x) CAT(CNN_MODEL_PREFIX, x)
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#include "model_names.h"
 
 enum {
   H = MODEL(_INPUT_HEIGHT), W = MODEL(_INPUT_WIDTH), C = MODEL(_INPUT_CHANNELS),
   CLASSES = MODEL(_OUTPUT_SIZE), TOP = 5,
 };
-/* In #if an undefined name is 0: the header defines NAME_OUTPUT_HEIGHT
- * for an image output, NAME_WEIGHTS_SIZE for an object without weights. */
-#if MODEL(_OUTPUT_HEIGHT)
-#error "classify classifies, and this model's output is an image, not classes"
-#endif
-#if MODEL(_WEIGHTS_SIZE)
-#error "the object has no weights of its own (cnnc --infer --weights W.safetensors makes one)"
-#endif
 #if MODEL(_INPUT_CHANNELS) != 1 && MODEL(_INPUT_CHANNELS) != 3
 #error "classify reads grey (1 channel) or RGB (3 channel) images"
 #endif

@@ -8,31 +8,15 @@
  *   embed IMAGE    the class of one binary PGM (P5, grey) or PPM (P6,
  *                  RGB) image of the model's size, 8-bit samples
  *
- * (several arguments are classified in turn). The build (CMakeLists.txt)
- * names the header and the prefix of its names: CNN_MODEL_HEADER
- * ("NAME.h"), CNN_MODEL_PREFIX (digits) and CNN_MODEL_PREFIX_UPPER
- * (DIGITS), so that MODEL(_INPUT_HEIGHT) is DIGITS_INPUT_HEIGHT and
- * FN(_predict) digits_predict. Pixels reach the model as the trainer's do:
- * byte / 255, height x width x channels. */
+ * (several arguments are classified in turn). The build names the header
+ * and the prefix of its names (model_names.h). Pixels reach the model as
+ * the trainer's do: byte / 255, height x width x channels. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include CNN_MODEL_HEADER
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define MODEL(x) CAT(CNN_MODEL_PREFIX_UPPER, x)
-#define FN(x) CAT(CNN_MODEL_PREFIX, x)
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
-/* The header defines NAME_OUTPUT_HEIGHT for a model whose output is an
- * image; in #if an undefined name is 0. */
-#if MODEL(_OUTPUT_HEIGHT)
-#error "embed classifies, and this model's output is an image, not classes"
-#endif
+#include "model_names.h"
 
 enum {
   H = MODEL(_INPUT_HEIGHT), W = MODEL(_INPUT_WIDTH), C = MODEL(_INPUT_CHANNELS),
