@@ -31,9 +31,10 @@ static int fail(const char *path, const char *what) {
   return 0;
 }
 
-/* Bytes in height x width x channels order, as the model takes them. */
+/* Bytes in height x width x channels order, as the model takes them.
+ * The buffers are static, not on the stack, for a model of any size. */
 static int classify(const unsigned char *hwc) {
-  float input[PIXELS];
+  static float input[PIXELS];
   for (int i = 0; i < PIXELS; i++)
     input[i] = hwc[i] / 255.0f;
   return FN(_predict)(input, scratch);
@@ -52,12 +53,23 @@ static FILE *open_in(const char *dir, const char *name, char *path, size_t cap) 
 static int idx_test_set(const char *dir, FILE *images, const char *ipath) {
   char lpath[4096];
   FILE *labels = open_in(dir, "t10k-labels-idx1-ubyte", lpath, sizeof lpath);
-  unsigned char ih[16], lh[8], px[PIXELS], label;
-  int ok = fread(ih, 1, 16, images) == 16 && be32(ih) == 0x803 &&
-           be32(ih + 8) == H && be32(ih + 12) == W;
-  if (!ok)
-    return fail(ipath, C == 1 ? "not an IDX file of " "images of the model's "
-                "size" : "an IDX file is grey; the model takes RGB");
+  static unsigned char px[PIXELS];
+  unsigned char ih[16], lh[8], label;
+  if (fread(ih, 1, 16, images) != 16 || be32(ih) != 0x803) {
+    if (labels)
+      fclose(labels);
+    return fail(ipath, "not an IDX file of images (idx3-ubyte)");
+  }
+  if (C != 1 || be32(ih + 8) != H || be32(ih + 12) != W) {
+    if (labels)
+      fclose(labels);
+    if (C != 1)
+      return fail(ipath, "an IDX file is grey; the model takes RGB");
+    fprintf(stderr, "embed: error: %s: the images are %lux%lu (width x "
+            "height); the model takes %dx%d\n", ipath,
+            (unsigned long)be32(ih + 12), (unsigned long)be32(ih + 8), W, H);
+    return 0;
+  }
   if (!labels || fread(lh, 1, 8, labels) != 8 || be32(lh) != 0x801 ||
       be32(lh + 4) != be32(ih + 4)) {
     if (labels)
@@ -83,7 +95,7 @@ static int cifar_test_set(FILE *f, const char *path) {
   if (H != 32 || W != 32 || C != 3)
     return fail(path, "CIFAR-10's images are 32x32x3; the model takes "
                 "another size");
-  unsigned char rec[1 + 3 * 32 * 32], hwc[PIXELS];
+  static unsigned char rec[1 + 3 * 32 * 32], hwc[PIXELS];
   uint32_t n = 0, right = 0;
   size_t got;
   while ((got = fread(rec, 1, sizeof rec, f)) == sizeof rec) {
@@ -132,7 +144,7 @@ static int image_file(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return fail(path, "cannot open it");
-  unsigned char px[PIXELS];
+  static unsigned char px[PIXELS];
   char magic[3] = {0};
   int ok = fread(magic, 1, 2, f) == 2 &&
            strcmp(magic, C == 1 ? "P5" : C == 3 ? "P6" : "") == 0;
