@@ -127,19 +127,34 @@ static const char *local(const Locals *l, const Tensor *t) {
 
 #define NUM(v) ir_num_str((v), true, (char[32]){0})
 
-static void conv_module(FILE *f, const Node *n) {
+/* A conv2d's zeros, in F.pad's order: left, right, top, bottom. */
+typedef struct Pads {
+  int64_t left, right, top, bottom;
+} Pads;
+
+static Pads conv_pads(const Node *n) {
   const ConvAttr *c = &n->attr.conv;
   const Shape *x = &n->in[0]->shape, *y = &n->out->shape;
-  int64_t top = ir_conv_pad_before(x->dim[0], y->dim[0], c->kh, c->sh, c->padding);
-  int64_t left = ir_conv_pad_before(x->dim[1], y->dim[1], c->kw, c->sw, c->padding);
-  int64_t bottom = ir_conv_pad_after(x->dim[0], y->dim[0], c->kh, c->sh, c->padding);
-  int64_t right = ir_conv_pad_after(x->dim[1], y->dim[1], c->kw, c->sw, c->padding);
+  return (Pads){
+      ir_conv_pad_before(x->dim[1], y->dim[1], c->kw, c->sw, c->padding),
+      ir_conv_pad_after(x->dim[1], y->dim[1], c->kw, c->sw, c->padding),
+      ir_conv_pad_before(x->dim[0], y->dim[0], c->kh, c->sh, c->padding),
+      ir_conv_pad_after(x->dim[0], y->dim[0], c->kh, c->sh, c->padding)};
+}
+
+/* Symmetric padding is the conv's own; TensorFlow's odd one out is an
+ * F.pad in forward(). */
+static bool symmetric(Pads p) {
+  return p.left == p.right && p.top == p.bottom;
+}
+
+static void conv_module(FILE *f, const Node *n) {
+  const ConvAttr *c = &n->attr.conv;
+  Pads p = conv_pads(n);
   fprintf(f, "nn.Conv2d(%" PRId64 ", %d, (%d, %d), stride=(%d, %d)",
-          x->dim[2], c->filters, c->kh, c->kw, c->sh, c->sw);
-  /* symmetric padding is the conv's own; TensorFlow's odd one out is an
-   * F.pad in forward() */
-  if (top == bottom && left == right && (top || left))
-    fprintf(f, ", padding=(%" PRId64 ", %" PRId64 ")", top, left);
+          n->in[0]->shape.dim[2], c->filters, c->kh, c->kw, c->sh, c->sw);
+  if (symmetric(p) && (p.top || p.left))
+    fprintf(f, ", padding=(%" PRId64 ", %" PRId64 ")", p.top, p.left);
   if (!c->bias)
     fputs(", bias=False", f);
   fputs(")", f);
@@ -182,19 +197,13 @@ static const char *joined(const Node *n, const Locals *l, const char *sep,
   return s;
 }
 
-/* The conv's call, with an F.pad (left, right, top, bottom) first when
- * 'same' pads one more zero after than before. */
+/* The conv's call, with an F.pad first when 'same' pads one more zero
+ * after than before. */
 static const char *conv_call(const Node *n, const char *x, Arena *a) {
-  const ConvAttr *c = &n->attr.conv;
-  const Shape *in = &n->in[0]->shape, *y = &n->out->shape;
-  int64_t pads[4] = {
-      ir_conv_pad_before(in->dim[1], y->dim[1], c->kw, c->sw, c->padding),
-      ir_conv_pad_after(in->dim[1], y->dim[1], c->kw, c->sw, c->padding),
-      ir_conv_pad_before(in->dim[0], y->dim[0], c->kh, c->sh, c->padding),
-      ir_conv_pad_after(in->dim[0], y->dim[0], c->kh, c->sh, c->padding)};
-  if (pads[0] != pads[1] || pads[2] != pads[3])
+  Pads p = conv_pads(n);
+  if (!symmetric(p))
     x = arena_printf(a, "F.pad(%s, (%" PRId64 ", %" PRId64 ", %" PRId64
-                     ", %" PRId64 "))", x, pads[0], pads[1], pads[2], pads[3]);
+                     ", %" PRId64 "))", x, p.left, p.right, p.top, p.bottom);
   return arena_printf(a, "self.%s(%s)", n->layer, x);
 }
 
